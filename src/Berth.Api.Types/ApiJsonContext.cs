@@ -1,0 +1,25 @@
+using System.Text.Json.Serialization;
+
+namespace Berth.Api.Types;
+
+/// <summary>Source-generated JSON for every wire type (the CLI and monitor are NativeAOT: no reflection).</summary>
+[JsonSourceGenerationOptions(
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    PropertyNameCaseInsensitive = true,
+    ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
+    AllowTrailingCommas = true)]
+[JsonSerializable(typeof(ErrorResponse))]
+[JsonSerializable(typeof(SystemVersion))]
+[JsonSerializable(typeof(SystemInfo))]
+[JsonSerializable(typeof(ContainerCreateRequest))]
+[JsonSerializable(typeof(ContainerCreateResponse))]
+[JsonSerializable(typeof(ContainerWaitResponse))]
+[JsonSerializable(typeof(IReadOnlyList<ContainerSummary>))]
+[JsonSerializable(typeof(ContainerInspect))]
+[JsonSerializable(typeof(IReadOnlyList<ImageSummary>))]
+[JsonSerializable(typeof(ImageInspect))]
+[JsonSerializable(typeof(ProgressMessage))]
+[JsonSerializable(typeof(IReadOnlyList<ImageDeleteResponseItem>))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(Dictionary<string, List<string>>))]
+public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,0 +1,275 @@
+using System.Text.Json.Serialization;
+
+namespace Berth.Api.Types;
+
+/// <summary>The container configuration that does not depend on the host (Docker's <c>ContainerConfig</c>).</summary>
+public sealed record ContainerConfig
+{
+    public string? Hostname { get; init; }
+    public string? Domainname { get; init; }
+    public string? User { get; init; }
+    public bool AttachStdin { get; init; }
+    public bool AttachStdout { get; init; }
+    public bool AttachStderr { get; init; }
+    public Dictionary<string, EmptyObject>? ExposedPorts { get; init; }
+    public bool Tty { get; init; }
+    public bool OpenStdin { get; init; }
+    public bool StdinOnce { get; init; }
+    public IReadOnlyList<string>? Env { get; init; }
+    public IReadOnlyList<string>? Cmd { get; init; }
+    public HealthConfig? Healthcheck { get; init; }
+    public bool? ArgsEscaped { get; init; }
+    public string? Image { get; init; }
+    public Dictionary<string, EmptyObject>? Volumes { get; init; }
+    public string? WorkingDir { get; init; }
+    public IReadOnlyList<string>? Entrypoint { get; init; }
+    public bool? NetworkDisabled { get; init; }
+    public IReadOnlyList<string>? OnBuild { get; init; }
+    public Dictionary<string, string>? Labels { get; init; }
+    public string? StopSignal { get; init; }
+    public int? StopTimeout { get; init; }
+    public IReadOnlyList<string>? Shell { get; init; }
+}
+
+/// <summary>POST /containers/create body: the config plus host and networking settings.</summary>
+public sealed record ContainerCreateRequest
+{
+    public string? Hostname { get; init; }
+    public string? Domainname { get; init; }
+    public string? User { get; init; }
+    public bool AttachStdin { get; init; }
+    public bool AttachStdout { get; init; }
+    public bool AttachStderr { get; init; }
+    public Dictionary<string, EmptyObject>? ExposedPorts { get; init; }
+    public bool Tty { get; init; }
+    public bool OpenStdin { get; init; }
+    public bool StdinOnce { get; init; }
+    public IReadOnlyList<string>? Env { get; init; }
+    public IReadOnlyList<string>? Cmd { get; init; }
+    public HealthConfig? Healthcheck { get; init; }
+    public bool? ArgsEscaped { get; init; }
+    public string? Image { get; init; }
+    public Dictionary<string, EmptyObject>? Volumes { get; init; }
+    public string? WorkingDir { get; init; }
+    public IReadOnlyList<string>? Entrypoint { get; init; }
+    public bool? NetworkDisabled { get; init; }
+    public Dictionary<string, string>? Labels { get; init; }
+    public string? StopSignal { get; init; }
+    public int? StopTimeout { get; init; }
+    public IReadOnlyList<string>? Shell { get; init; }
+    public HostConfig? HostConfig { get; init; }
+    public NetworkingConfig? NetworkingConfig { get; init; }
+
+    /// <summary>The host-independent part, as stored and shown in inspect.</summary>
+    public ContainerConfig ToConfig() => new()
+    {
+        Hostname = Hostname, Domainname = Domainname, User = User,
+        AttachStdin = AttachStdin, AttachStdout = AttachStdout, AttachStderr = AttachStderr,
+        ExposedPorts = ExposedPorts, Tty = Tty, OpenStdin = OpenStdin, StdinOnce = StdinOnce,
+        Env = Env, Cmd = Cmd, Healthcheck = Healthcheck, ArgsEscaped = ArgsEscaped, Image = Image,
+        Volumes = Volumes, WorkingDir = WorkingDir, Entrypoint = Entrypoint, NetworkDisabled = NetworkDisabled,
+        Labels = Labels, StopSignal = StopSignal, StopTimeout = StopTimeout, Shell = Shell,
+    };
+}
+
+/// <summary>Docker serialises sets as objects whose values are <c>{}</c>.</summary>
+public sealed record EmptyObject;
+
+public sealed record HealthConfig
+{
+    public IReadOnlyList<string>? Test { get; init; }
+    public long Interval { get; init; }
+    public long Timeout { get; init; }
+    public int Retries { get; init; }
+    public long StartPeriod { get; init; }
+    public long StartInterval { get; init; }
+}
+
+/// <summary>The host-dependent settings (the subset Berth honours grows issue by issue).</summary>
+public sealed record HostConfig
+{
+    public IReadOnlyList<string>? Binds { get; init; }
+    public string? NetworkMode { get; init; }
+    public RestartPolicy? RestartPolicy { get; init; }
+    public bool AutoRemove { get; init; }
+    public bool Privileged { get; init; }
+    public bool ReadonlyRootfs { get; init; }
+    public bool? Init { get; init; }
+    public IReadOnlyList<string>? CapAdd { get; init; }
+    public IReadOnlyList<string>? CapDrop { get; init; }
+    public IReadOnlyList<string>? Dns { get; init; }
+    public IReadOnlyList<string>? ExtraHosts { get; init; }
+    public IReadOnlyList<string>? SecurityOpt { get; init; }
+    public Dictionary<string, string>? Tmpfs { get; init; }
+    public long? ShmSize { get; init; }
+    public string? Runtime { get; init; }
+    public long Memory { get; init; }
+    public long MemorySwap { get; init; }
+    public long NanoCpus { get; init; }
+    public long CpuShares { get; init; }
+    public long? PidsLimit { get; init; }
+    public LogConfig? LogConfig { get; init; }
+}
+
+public sealed record RestartPolicy
+{
+    public string Name { get; init; } = "";
+    public int MaximumRetryCount { get; init; }
+}
+
+public sealed record LogConfig
+{
+    public string Type { get; init; } = "json-file";
+    public Dictionary<string, string>? Config { get; init; }
+}
+
+public sealed record NetworkingConfig
+{
+    public Dictionary<string, EndpointSettings>? EndpointsConfig { get; init; }
+}
+
+public sealed record EndpointSettings
+{
+    public IReadOnlyList<string>? Aliases { get; init; }
+    public string? NetworkID { get; init; }
+    public string? EndpointID { get; init; }
+    public string? Gateway { get; init; }
+    public string? IPAddress { get; init; }
+    public int IPPrefixLen { get; init; }
+    public string? MacAddress { get; init; }
+}
+
+/// <summary>POST /containers/create answer.</summary>
+public sealed record ContainerCreateResponse
+{
+    public string Id { get; init; } = "";
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
+
+/// <summary>POST /containers/{id}/wait answer.</summary>
+public sealed record ContainerWaitResponse
+{
+    public long StatusCode { get; init; }
+    public WaitError? Error { get; init; }
+}
+
+public sealed record WaitError
+{
+    public string? Message { get; init; }
+}
+
+/// <summary>One row of GET /containers/json.</summary>
+public sealed record ContainerSummary
+{
+    public string Id { get; init; } = "";
+    public IReadOnlyList<string> Names { get; init; } = [];
+    public string Image { get; init; } = "";
+    public string ImageID { get; init; } = "";
+    public string Command { get; init; } = "";
+    public long Created { get; init; }
+    public IReadOnlyList<PortSummary> Ports { get; init; } = [];
+    public Dictionary<string, string> Labels { get; init; } = [];
+    public string State { get; init; } = "";
+    public string Status { get; init; } = "";
+    public SummaryHostConfig HostConfig { get; init; } = new();
+    public SummaryNetworkSettings NetworkSettings { get; init; } = new();
+    public IReadOnlyList<MountPoint> Mounts { get; init; } = [];
+}
+
+public sealed record PortSummary
+{
+    public string? IP { get; init; }
+    public int PrivatePort { get; init; }
+    public int? PublicPort { get; init; }
+    public string Type { get; init; } = "tcp";
+}
+
+public sealed record SummaryHostConfig
+{
+    public string NetworkMode { get; init; } = "none";
+}
+
+public sealed record SummaryNetworkSettings
+{
+    public Dictionary<string, EndpointSettings> Networks { get; init; } = [];
+}
+
+public sealed record MountPoint
+{
+    public string Type { get; init; } = "";
+    public string? Name { get; init; }
+    public string Source { get; init; } = "";
+    public string Destination { get; init; } = "";
+    public string? Driver { get; init; }
+    public string Mode { get; init; } = "";
+    public bool RW { get; init; }
+    public string Propagation { get; init; } = "";
+}
+
+/// <summary>GET /containers/{id}/json.</summary>
+public sealed record ContainerInspect
+{
+    public string Id { get; init; } = "";
+    public string Created { get; init; } = "";
+    public string Path { get; init; } = "";
+    public IReadOnlyList<string> Args { get; init; } = [];
+    public ContainerState State { get; init; } = new();
+    public string Image { get; init; } = "";
+    public string ResolvConfPath { get; init; } = "";
+    public string HostnamePath { get; init; } = "";
+    public string HostsPath { get; init; } = "";
+    public string LogPath { get; init; } = "";
+    public string Name { get; init; } = "";
+    public int RestartCount { get; init; }
+    public string Driver { get; init; } = "overlay2";
+    public string Platform { get; init; } = "linux";
+    public string MountLabel { get; init; } = "";
+    public string ProcessLabel { get; init; } = "";
+    public string AppArmorProfile { get; init; } = "";
+    public IReadOnlyList<string>? ExecIDs { get; init; }
+    public HostConfig HostConfig { get; init; } = new();
+    public GraphDriverData GraphDriver { get; init; } = new();
+    public IReadOnlyList<MountPoint> Mounts { get; init; } = [];
+    public ContainerConfig Config { get; init; } = new();
+    public InspectNetworkSettings NetworkSettings { get; init; } = new();
+}
+
+public sealed record ContainerState
+{
+    public string Status { get; init; } = "created";
+    public bool Running { get; init; }
+    public bool Paused { get; init; }
+    public bool Restarting { get; init; }
+    public bool OOMKilled { get; init; }
+    public bool Dead { get; init; }
+    public int Pid { get; init; }
+    public int ExitCode { get; init; }
+    public string Error { get; init; } = "";
+    public string StartedAt { get; init; } = "0001-01-01T00:00:00Z";
+    public string FinishedAt { get; init; } = "0001-01-01T00:00:00Z";
+}
+
+public sealed record GraphDriverData
+{
+    public string Name { get; init; } = "overlay2";
+    public Dictionary<string, string> Data { get; init; } = [];
+}
+
+public sealed record InspectNetworkSettings
+{
+    public string Bridge { get; init; } = "";
+    public string SandboxID { get; init; } = "";
+    public Dictionary<string, IReadOnlyList<PortBinding>?> Ports { get; init; } = [];
+    public string SandboxKey { get; init; } = "";
+    public string IPAddress { get; init; } = "";
+    public int IPPrefixLen { get; init; }
+    public string Gateway { get; init; } = "";
+    public string MacAddress { get; init; } = "";
+    public Dictionary<string, EndpointSettings> Networks { get; init; } = [];
+}
+
+public sealed record PortBinding
+{
+    public string HostIp { get; init; } = "";
+    public string HostPort { get; init; } = "";
+}

@@ -1,0 +1,80 @@
+namespace Berth.Api.Types;
+
+/// <summary>One row of GET /images/json.</summary>
+public sealed record ImageSummary
+{
+    public string Id { get; init; } = "";
+    public string ParentId { get; init; } = "";
+    public IReadOnlyList<string> RepoTags { get; init; } = [];
+    public IReadOnlyList<string> RepoDigests { get; init; } = [];
+    public long Created { get; init; }
+    public long Size { get; init; }
+    public long SharedSize { get; init; } = -1;
+    public long VirtualSize { get; init; }
+    public Dictionary<string, string> Labels { get; init; } = [];
+    public int Containers { get; init; } = -1;
+}
+
+/// <summary>GET /images/{name}/json (grows with the images issue).</summary>
+public sealed record ImageInspect
+{
+    public string Id { get; init; } = "";
+    public IReadOnlyList<string> RepoTags { get; init; } = [];
+    public IReadOnlyList<string> RepoDigests { get; init; } = [];
+    public string Parent { get; init; } = "";
+    public string Comment { get; init; } = "";
+    public string Created { get; init; } = "";
+    public string DockerVersion { get; init; } = "";
+    public string Author { get; init; } = "";
+    public ContainerConfig Config { get; init; } = new();
+    public string Architecture { get; init; } = "amd64";
+    public string Os { get; init; } = "linux";
+    public long Size { get; init; }
+    public long VirtualSize { get; init; }
+    public GraphDriverData GraphDriver { get; init; } = new();
+    public RootFs RootFS { get; init; } = new();
+    public ImageMetadata Metadata { get; init; } = new();
+}
+
+public sealed record RootFs
+{
+    public string Type { get; init; } = "layers";
+    public IReadOnlyList<string> Layers { get; init; } = [];
+}
+
+public sealed record ImageMetadata
+{
+    public string LastTagTime { get; init; } = "0001-01-01T00:00:00Z";
+}
+
+/// <summary>One line of a JSON progress stream (image pull, load, bootstrap).</summary>
+public sealed record ProgressMessage
+{
+    [System.Text.Json.Serialization.JsonPropertyName("status")]
+    public string? Status { get; init; }
+
+    [System.Text.Json.Serialization.JsonPropertyName("id")]
+    public string? Id { get; init; }
+
+    [System.Text.Json.Serialization.JsonPropertyName("progress")]
+    public string? Progress { get; init; }
+
+    [System.Text.Json.Serialization.JsonPropertyName("stream")]
+    public string? Stream { get; init; }
+
+    [System.Text.Json.Serialization.JsonPropertyName("error")]
+    public string? Error { get; init; }
+
+    [System.Text.Json.Serialization.JsonPropertyName("errorDetail")]
+    public ErrorResponse? ErrorDetail { get; init; }
+
+    [System.Text.Json.Serialization.JsonPropertyName("aux")]
+    public Dictionary<string, string>? Aux { get; init; }
+}
+
+/// <summary>DELETE /images/{name} answer rows.</summary>
+public sealed record ImageDeleteResponseItem
+{
+    public string? Untagged { get; init; }
+    public string? Deleted { get; init; }
+}

@@ -1,0 +1,111 @@
+using Berth.Api.Server;
+using Berth.Daemon;
+using Berth.Engine;
+using Berth.Engine.Containers;
+using Berth.Engine.Host;
+using Berth.Engine.Images;
+using Berth.Images;
+using Berth.Runtime;
+using Berth.Storage.Content;
+using Berth.Storage.Metadata;
+using Berth.Storage.Snapshots;
+
+DaemonOptions options;
+try
+{
+    if (args.Contains("-h") || args.Contains("--help"))
+    {
+        Console.WriteLine(DaemonOptions.Usage);
+        return 0;
+    }
+
+    options = DaemonOptions.Parse(args);
+}
+catch (ArgumentException e)
+{
+    await Console.Error.WriteLineAsync($"berthd: {e.Message}\nSee 'berthd --help'.").ConfigureAwait(false);
+    return 125;
+}
+
+if (Environment.UserName != "root" && Environment.GetEnvironmentVariable("USER") != "root" && !IsRoot())
+{
+    await Console.Error.WriteLineAsync("berthd needs to be started with root privileges").ConfigureAwait(false);
+    return 1;
+}
+
+Directory.CreateDirectory(options.DataRoot);
+Directory.CreateDirectory(options.ExecRoot);
+using var pidFile = PidFile.Acquire(options.PidFile!);
+if (pidFile is null)
+{
+    await Console.Error.WriteLineAsync($"berthd: pid file found, ensure berthd is not running or delete {options.PidFile}").ConfigureAwait(false);
+    return 1;
+}
+
+WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+builder.Logging.ClearProviders();
+builder.Logging.AddSimpleConsole(o =>
+{
+    o.SingleLine = true;
+    o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+    o.UseUtcTimestamp = true;
+});
+builder.Logging.SetMinimumLevel(options.LogLevel switch
+{
+    "debug" => LogLevel.Debug,
+    "warn" or "warning" => LogLevel.Warning,
+    "error" => LogLevel.Error,
+    "fatal" => LogLevel.Critical,
+    _ => LogLevel.Information,
+});
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+
+List<string> unixSockets = DaemonListeners.Configure(builder.WebHost, options.Hosts);
+
+var engineOptions = new EngineOptions { DataRoot = options.DataRoot, ExecRoot = options.ExecRoot };
+var runtimeOptions = new RuntimeOptions
+{
+    RuntimePath = options.RuntimePath,
+    RuntimeRoot = Path.Combine(options.ExecRoot, "runc"),
+    MonitorPath = options.MonitorPath!,
+};
+builder.Services.AddSingleton(engineOptions);
+builder.Services.AddSingleton(runtimeOptions);
+builder.Services.AddSingleton(HostFacts.Read());
+builder.Services.AddSingleton(new MetadataStore(Path.Combine(options.DataRoot, "metadata", "berth.db")));
+builder.Services.AddSingleton(new ContentStore(Path.Combine(options.DataRoot, "content")));
+builder.Services.AddSingleton(new OverlaySnapshotter(Path.Combine(options.DataRoot, "overlay2")));
+builder.Services.AddSingleton<ImageStore>();
+builder.Services.AddSingleton<RuncDriver>();
+builder.Services.AddSingleton<MonitorLauncher>();
+builder.Services.AddSingleton<ContainerService>();
+builder.Services.AddSingleton<IContainerBackend>(sp => sp.GetRequiredService<ContainerService>());
+builder.Services.AddSingleton<IImageBackend, ImageService>();
+builder.Services.AddSingleton<ISystemBackend, SystemService>();
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+
+WebApplication app = builder.Build();
+app.UseEngineApi(new ApiServerOptions(SystemService.MinApiVersion, SystemService.ApiVersion, SystemService.EngineVersion));
+
+ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("berthd");
+ContainerService containers = app.Services.GetRequiredService<ContainerService>();
+await containers.RestoreAsync(CancellationToken.None).ConfigureAwait(false);
+
+app.Lifetime.ApplicationStopping.Register(containers.BeginShutdown);
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    DaemonListeners.SecureSockets(unixSockets, options.Group);
+    DaemonLog.Listening(logger, string.Join(", ", options.Hosts), options.DataRoot);
+});
+
+await app.RunAsync().ConfigureAwait(false);
+DaemonLog.Stopped(logger);
+foreach (string socket in unixSockets)
+{
+    File.Delete(socket);
+}
+
+return 0;
+
+static bool IsRoot() => File.Exists("/proc/self/status") && File.ReadLines("/proc/self/status").Any(l => l.StartsWith("Uid:", StringComparison.Ordinal) && l.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1] == "0");

@@ -1,0 +1,109 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+
+namespace Berth.Engine.Containers;
+
+/// <summary>
+/// Copies a monitor's attach stream to a client. The monitor already speaks Docker's multiplexed format
+/// (8-byte header, then payload), so frames pass through untouched unless the client asked for only one stream.
+/// Client bytes go to the container's stdin; the client's end of input closes stdin.
+/// </summary>
+internal static class AttachRelay
+{
+    public static async Task RunAsync(Socket monitor, Stream client, AttachOptions options, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task input = options.Stdin ? PumpStdinAsync(client, monitor, linked.Token) : Task.CompletedTask;
+        try
+        {
+            await PumpOutputAsync(monitor, client, options, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await linked.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await input.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (IOException)
+            {
+            }
+            catch (SocketException)
+            {
+            }
+        }
+    }
+
+    private static async Task PumpOutputAsync(Socket monitor, Stream client, AttachOptions options, CancellationToken cancellationToken)
+    {
+        byte[] buffer = new byte[32 * 1024];
+        byte[] header = new byte[8];
+        while (true)
+        {
+            if (!await ReadExactlyAsync(monitor, header, cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            int length = (int)BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(4));
+            bool wanted = header[0] switch { 1 => options.Stdout, 2 => options.Stderr, _ => false };
+            if (wanted)
+            {
+                await client.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+            }
+
+            while (length > 0)
+            {
+                int n = await monitor.ReceiveAsync(buffer.AsMemory(0, Math.Min(buffer.Length, length)), cancellationToken).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    return;
+                }
+
+                if (wanted)
+                {
+                    await client.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+                }
+
+                length -= n;
+            }
+
+            if (wanted)
+            {
+                await client.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task PumpStdinAsync(Stream client, Socket monitor, CancellationToken cancellationToken)
+    {
+        byte[] buffer = new byte[16 * 1024];
+        int n;
+        while ((n = await client.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            await monitor.SendAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+        }
+
+        monitor.Shutdown(SocketShutdown.Send);
+    }
+
+    private static async Task<bool> ReadExactlyAsync(Socket socket, byte[] buffer, CancellationToken cancellationToken)
+    {
+        int got = 0;
+        while (got < buffer.Length)
+        {
+            int n = await socket.ReceiveAsync(buffer.AsMemory(got), cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                return false;
+            }
+
+            got += n;
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,53 @@
+namespace Berth.Engine.Containers;
+
+/// <summary>Docker's human durations ("Up 3 seconds", "Exited (0) 2 minutes ago").</summary>
+public static class HumanTime
+{
+    public static string Duration(TimeSpan d)
+    {
+        double seconds = d.TotalSeconds;
+        if (seconds < 1)
+        {
+            return "Less than a second";
+        }
+
+        if (seconds < 60)
+        {
+            return seconds < 2 ? "1 second" : $"{(int)seconds} seconds";
+        }
+
+        double minutes = d.TotalMinutes;
+        if (minutes < 60)
+        {
+            return (int)minutes == 1 ? "About a minute" : $"{(int)minutes} minutes";
+        }
+
+        double hours = d.TotalHours;
+        if ((int)Math.Round(hours) == 1)
+        {
+            return "About an hour";
+        }
+
+        if (hours < 48)
+        {
+            return $"{(int)hours} hours";
+        }
+
+        if (hours < 24 * 7 * 2)
+        {
+            return $"{(int)(hours / 24)} days";
+        }
+
+        if (hours < 24 * 30 * 2)
+        {
+            return $"{(int)(hours / 24 / 7)} weeks";
+        }
+
+        if (hours < 24 * 365 * 2)
+        {
+            return $"{(int)(hours / 24 / 30)} months";
+        }
+
+        return $"{(int)(hours / 24 / 365)} years";
+    }
+}

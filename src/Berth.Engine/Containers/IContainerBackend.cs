@@ -1,0 +1,35 @@
+using Berth.Api.Types;
+
+namespace Berth.Engine.Containers;
+
+/// <summary>Options of an attach: which streams the client wants.</summary>
+public sealed record AttachOptions(bool Stdin, bool Stdout, bool Stderr, bool Logs, bool Stream);
+
+/// <summary>Options of a logs request.</summary>
+public sealed record LogsOptions(bool Stdout, bool Stderr, bool Follow, bool Timestamps, string? Tail, long Since, long Until);
+
+/// <summary>The container use cases the API exposes.</summary>
+public interface IContainerBackend
+{
+    Task<ContainerCreateResponse> CreateAsync(string? name, ContainerCreateRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Starts the container; false when it was already running (Docker answers 304).</summary>
+    Task<bool> StartAsync(string nameOrId, CancellationToken cancellationToken);
+
+    Task<ContainerWaitResponse> WaitAsync(string nameOrId, string condition, CancellationToken cancellationToken);
+
+    /// <summary>Relays the container's streams to and from <paramref name="client"/> until output ends.</summary>
+    Task AttachAsync(string nameOrId, AttachOptions options, Stream client, CancellationToken cancellationToken);
+
+    Task LogsAsync(string nameOrId, LogsOptions options, Stream output, CancellationToken cancellationToken);
+
+    Task<bool> StopAsync(string nameOrId, int? timeoutSeconds, string? signal, CancellationToken cancellationToken);
+
+    Task KillAsync(string nameOrId, string? signal, CancellationToken cancellationToken);
+
+    Task RemoveAsync(string nameOrId, bool force, bool removeVolumes, CancellationToken cancellationToken);
+
+    IReadOnlyList<ContainerSummary> List(bool all, int limit, IReadOnlyDictionary<string, IReadOnlyList<string>> filters);
+
+    ContainerInspect Inspect(string nameOrId);
+}

@@ -1,0 +1,210 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Berth.Primitives;
+using Berth.Storage.Content;
+using Berth.Storage.Metadata;
+using Berth.Storage.Snapshots;
+
+namespace Berth.Images;
+
+/// <summary>An image as readers see it: the record plus the references that point at it.</summary>
+public sealed record ImageView(ImageRecord Record, ImmutableArray<ImageReference> Tags);
+
+/// <summary>
+/// Images: their configs and layers in the content store, their records and tags in metadata, their unpacked
+/// layers in the snapshotter. Readers get an immutable snapshot (<see cref="Snapshot"/>) that writers replace
+/// whole, so listing never waits on an import.
+/// </summary>
+public sealed class ImageStore : IDisposable
+{
+    private readonly ContentStore _content;
+    private readonly MetadataStore _metadata;
+    private readonly OverlaySnapshotter _snapshots;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private ImmutableDictionary<string, ImageView> _images = ImmutableDictionary<string, ImageView>.Empty;
+
+    public ImageStore(ContentStore content, MetadataStore metadata, OverlaySnapshotter snapshots)
+    {
+        _content = content;
+        _metadata = metadata;
+        _snapshots = snapshots;
+        _snapshots.RemoveIncompleteLayers();
+        Reload();
+    }
+
+    public ContentStore Content => _content;
+
+    public void Dispose() => _writeLock.Dispose();
+
+    public OverlaySnapshotter Snapshots => _snapshots;
+
+    /// <summary>Every image, keyed by id.</summary>
+    public ImmutableDictionary<string, ImageView> Snapshot => Volatile.Read(ref _images);
+
+    /// <summary>Finds an image by reference, full id, <c>sha256:</c> id or unique id prefix; null when none.</summary>
+    public ImageView? Find(string nameOrId)
+    {
+        ImmutableDictionary<string, ImageView> images = Snapshot;
+        string text = nameOrId;
+        if (images.TryGetValue(text, out ImageView? byId) || images.TryGetValue("sha256:" + text, out byId))
+        {
+            return byId;
+        }
+
+        if (ImageReference.TryParse(nameOrId, out ImageReference? reference))
+        {
+            string key = reference.ToString();
+            foreach (ImageView view in images.Values)
+            {
+                if (view.Tags.Any(t => t.ToString() == key))
+                {
+                    return view;
+                }
+            }
+        }
+
+        string prefix = text.StartsWith("sha256:", StringComparison.Ordinal) ? text["sha256:".Length..] : text;
+        if (Ids.IsHexPrefix(prefix))
+        {
+            ImageView[] matches = [.. images.Values.Where(v => v.Record.Id["sha256:".Length..].StartsWith(prefix, StringComparison.Ordinal))];
+            if (matches.Length == 1)
+            {
+                return matches[0];
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Like <see cref="Find"/>, or Docker's 404.</summary>
+    public ImageView Get(string nameOrId) =>
+        Find(nameOrId) ?? throw EngineException.NotFound($"No such image: {Familiar(nameOrId)}");
+
+    /// <summary>The layer directories of an image, top layer first (overlay's lowerdir order).</summary>
+    public IReadOnlyList<Digest> LowerChain(ImageRecord image) =>
+        [.. image.ChainIds.Select(Digest.Parse).Reverse()];
+
+    /// <summary>
+    /// Stores a new image from its config and uncompressed-or-gzip layer blobs already in the content store,
+    /// unpacking each layer not yet unpacked, then records it and points <paramref name="references"/> at it.
+    /// </summary>
+    public async Task<ImageRecord> CommitAsync(OciImageConfig config, OciManifest manifest, IEnumerable<ImageReference> references, CancellationToken cancellationToken)
+    {
+        byte[] configBytes = JsonSerializer.SerializeToUtf8Bytes(config, ImageJsonContext.Default.OciImageConfig);
+        BlobDescriptor configBlob = await _content.WriteAsync(configBytes, cancellationToken).ConfigureAwait(false);
+        manifest = manifest with { Config = new OciDescriptor { MediaType = MediaTypes.OciConfig, Digest = configBlob.Digest.ToString(), Size = configBlob.Size } };
+        byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, ImageJsonContext.Default.OciManifest);
+        BlobDescriptor manifestBlob = await _content.WriteAsync(manifestBytes, cancellationToken).ConfigureAwait(false);
+
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var chainIds = new List<string>();
+            long size = 0;
+            Digest? parent = null;
+            for (int i = 0; i < manifest.Layers.Count; i++)
+            {
+                Digest diffId = Digest.Parse(config.RootFs.DiffIds[i]);
+                Digest chainId = parent is null ? diffId : ChainId(parent.Value, diffId);
+                string? existing = _metadata.GetLayer(chainId.ToString());
+                if (existing is null || !_snapshots.LayerExists(chainId))
+                {
+                    string staging = _snapshots.PrepareLayer(chainId);
+                    long layerSize;
+                    await using (Stream blob = _content.OpenRead(Digest.Parse(manifest.Layers[i].Digest)))
+                    {
+                        layerSize = await LayerApplier.ApplyAsync(blob, staging, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    _snapshots.CommitLayer(chainId, staging);
+                    var layer = new LayerRecord { ChainId = chainId.ToString(), DiffId = diffId.ToString(), Parent = parent?.ToString(), Size = layerSize };
+                    _metadata.PutLayer(chainId.ToString(), JsonSerializer.Serialize(layer, ImageJsonContext.Default.LayerRecord));
+                    size += layerSize;
+                }
+                else
+                {
+                    size += JsonSerializer.Deserialize(existing, ImageJsonContext.Default.LayerRecord)!.Size;
+                }
+
+                chainIds.Add(chainId.ToString());
+                parent = chainId;
+            }
+
+            var record = new ImageRecord
+            {
+                Id = configBlob.Digest.ToString(),
+                ManifestDigest = manifestBlob.Digest.ToString(),
+                Config = config,
+                ChainIds = chainIds,
+                Size = size,
+                LastTagTime = DateTimeOffset.UtcNow,
+            };
+            _metadata.PutImage(record.Id, JsonSerializer.Serialize(record, ImageJsonContext.Default.ImageRecord), references.Select(r => r.ToString()));
+            Reload();
+            return record;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Removes a reference; returns the image id it pointed at.</summary>
+    public async Task<bool> UntagAsync(ImageReference reference, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            bool removed = _metadata.Untag(reference.ToString());
+            Reload();
+            return removed;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Deletes an image record, its tags, and its config and manifest blobs (layers stay until GC).</summary>
+    public async Task DeleteAsync(ImageRecord image, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _metadata.DeleteImage(image.Id);
+            Reload();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public static Digest ChainId(Digest parent, Digest diffId) =>
+        Digest.Sha256Of(Encoding.ASCII.GetBytes($"{parent} {diffId}"));
+
+    public static string Familiar(string nameOrId) =>
+        ImageReference.TryParse(nameOrId, out ImageReference? r) && !nameOrId.StartsWith("sha256:", StringComparison.Ordinal) && !IsLikelyId(nameOrId)
+            ? r.FamiliarString
+            : nameOrId;
+
+    private static bool IsLikelyId(string text) => text.Length == 64 && Ids.IsHexPrefix(text);
+
+    private void Reload()
+    {
+        var tags = _metadata.ListTags().ToLookup(t => t.ImageId, t => ImageReference.Parse(t.Reference));
+        var builder = ImmutableDictionary.CreateBuilder<string, ImageView>();
+        foreach ((string id, string doc) in _metadata.ListImages())
+        {
+            ImageRecord record = JsonSerializer.Deserialize(doc, ImageJsonContext.Default.ImageRecord)!;
+            builder[id] = new ImageView(record, [.. tags[id]]);
+        }
+
+        Volatile.Write(ref _images, builder.ToImmutable());
+    }
+
+    /// <summary>Hashes bytes as a digest (for diff ids of layers built in memory).</summary>
+    public static Digest DigestOf(ReadOnlySpan<byte> data) => Digest.FromSha256Hash(SHA256.HashData(data));
+}

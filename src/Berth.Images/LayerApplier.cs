@@ -1,0 +1,133 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using Berth.Interop;
+using Berth.Primitives;
+using Berth.Storage.Filesystem;
+
+namespace Berth.Images;
+
+/// <summary>
+/// Applies a layer tar to a directory. Every entry is resolved inside the root (symlinks clamped to it), so no
+/// entry, link or link target can write outside. Ownership, modes and times are kept as in the archive.
+/// Whiteouts (<c>.wh.NAME</c>, <c>.wh..wh..opq</c>) become overlayfs whiteouts (0:0 character devices,
+/// <c>trusted.overlay.opaque</c>) when that lands with the images issue; until then they are refused.
+/// </summary>
+public static class LayerApplier
+{
+    /// <summary>Unpacks a (possibly gzip-compressed) layer; returns its uncompressed size in bytes.</summary>
+    public static async Task<long> ApplyAsync(Stream layer, string root, CancellationToken cancellationToken)
+    {
+        Stream source = await MaybeDecompressAsync(layer, cancellationToken).ConfigureAwait(false);
+        await using var reader = new TarReader(source, leaveOpen: false);
+        long size = 0;
+        var directoryTimes = new List<(string Path, DateTimeOffset Time)>();
+        while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
+        {
+            string[] parts = [.. ScopedPath.Split(entry.Name)];
+            if (parts.Length == 0)
+            {
+                continue; // "./" itself
+            }
+
+            if (parts.Contains(".."))
+            {
+                throw EngineException.Invalid($"invalid layer: entry {entry.Name} escapes the root");
+            }
+
+            string name = parts[^1];
+            if (name.StartsWith(".wh.", StringComparison.Ordinal))
+            {
+                throw EngineException.Invalid($"layer whiteouts are not supported yet ({entry.Name})");
+            }
+
+            string parent = ScopedPath.Resolve(root, string.Join('/', parts[..^1]));
+            Directory.CreateDirectory(parent);
+            string target = Path.Combine(parent, name);
+            switch (entry.EntryType)
+            {
+                case TarEntryType.Directory:
+                    if (!Directory.Exists(target))
+                    {
+                        RemoveExisting(target);
+                        Directory.CreateDirectory(target);
+                    }
+
+                    directoryTimes.Add((target, entry.ModificationTime));
+                    break;
+                case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+                    RemoveExisting(target);
+                    await using (var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+                    {
+                        if (entry.DataStream is { } data)
+                        {
+                            await data.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+
+                    size += entry.Length;
+                    break;
+                case TarEntryType.SymbolicLink:
+                    RemoveExisting(target);
+                    File.CreateSymbolicLink(target, entry.LinkName); // the target is only ever read through ScopedPath
+                    break;
+                case TarEntryType.HardLink:
+                    {
+                        string[] linkParts = [.. ScopedPath.Split(entry.LinkName)];
+                        if (linkParts.Contains(".."))
+                        {
+                            throw EngineException.Invalid($"invalid layer: hard link {entry.Name} points outside the root");
+                        }
+
+                        string source2 = ScopedPath.Resolve(root, string.Join('/', linkParts), followFinal: false);
+                        RemoveExisting(target);
+                        HardLink.Create(source2, target);
+                        continue; // a hard link shares the inode: owner, mode and time are already right
+                    }
+
+                default:
+                    throw EngineException.Invalid($"layer entry {entry.Name}: type {entry.EntryType} is not supported yet");
+            }
+
+            FileOwnership.ChangeLink(target, entry.Uid, entry.Gid);
+            if (entry.EntryType != TarEntryType.SymbolicLink)
+            {
+                File.SetUnixFileMode(target, (UnixFileMode)((int)entry.Mode & 0xFFF));
+                if (entry.EntryType != TarEntryType.Directory)
+                {
+                    File.SetLastWriteTimeUtc(target, entry.ModificationTime.UtcDateTime);
+                }
+            }
+        }
+
+        // Directory times last: creating their children changed them.
+        foreach ((string path, DateTimeOffset time) in directoryTimes)
+        {
+            Directory.SetLastWriteTimeUtc(path, time.UtcDateTime);
+        }
+
+        return size;
+    }
+
+    private static void RemoveExisting(string path)
+    {
+        var info = new FileInfo(path);
+        if (info.LinkTarget is not null || info.Exists)
+        {
+            info.Delete();
+        }
+        else if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: true);
+        }
+    }
+
+    private static async Task<Stream> MaybeDecompressAsync(Stream layer, CancellationToken cancellationToken)
+    {
+        var buffered = new BufferedStream(layer, 1 << 16);
+        byte[] magic = new byte[2];
+        int read = await buffered.ReadAsync(magic, cancellationToken).ConfigureAwait(false);
+        // BufferedStream keeps what it read; seek back within its buffer only works on seekable streams, so re-wrap.
+        Stream rest = new PrefixedStream(magic.AsMemory(0, read), buffered);
+        return read == 2 && magic[0] == 0x1f && magic[1] == 0x8b ? new GZipStream(rest, CompressionMode.Decompress) : rest;
+    }
+}

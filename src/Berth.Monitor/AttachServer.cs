@@ -1,0 +1,359 @@
+using System.Net.Sockets;
+
+namespace Berth.Monitor;
+
+/// <summary>
+/// Serves <c>STATE/monitor.sock</c>: <c>attach</c> clients get the container's output as Docker stream
+/// frames and feed its stdin; <c>wait</c> clients get the exit line. See docs/monitor-protocol.md.
+/// </summary>
+internal sealed class AttachServer : IAsyncDisposable
+{
+    /// <summary>Docker's multiplexed-stream header: <c>[stream, 0, 0, 0, length (uint32 big-endian)]</c>.</summary>
+    public const int FrameHeaderLength = 8;
+
+    private const int MaxCommandLength = 64;
+    private const int StdinBufferSize = 4096;
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(30);
+
+    // An empty frame of stream 0 tells an attach client it is registered: output from then on reaches
+    // it, so berthd may start the container. Docker's stream readers skip it if it is relayed.
+    private static readonly byte[] Attached = new byte[FrameHeaderLength];
+
+    private readonly Socket _listener;
+    private readonly string _path;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _gate = new();
+    private readonly List<Socket> _attached = [];
+    private readonly List<Socket> _waiting = [];
+    private readonly SemaphoreSlim _stdinLock = new(1, 1);
+    private FileStream? _stdin;
+    private bool _outputEnded;
+    private byte[]? _exitLine;
+    private Task _acceptLoop = Task.CompletedTask;
+    private int _disposed;
+
+    private AttachServer(Socket listener, string path, FileStream? stdin)
+    {
+        _listener = listener;
+        _path = path;
+        _stdin = stdin;
+    }
+
+    /// <summary>Listens on <paramref name="path"/> (mode 0600) and starts accepting.</summary>
+    /// <param name="stdin">The write end of the container's stdin pipe, or null without <c>--stdin</c>; the server owns it.</param>
+    public static AttachServer Listen(string path, FileStream? stdin)
+    {
+        File.Delete(path); // a socket left by a monitor that died
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            listener.Bind(new UnixDomainSocketEndPoint(path));
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            listener.Listen(16);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+
+        var server = new AttachServer(listener, path, stdin);
+        server._acceptLoop = server.AcceptLoopAsync();
+        return server;
+    }
+
+    /// <summary>Sends one frame to every attach client; a client that fails is dropped.</summary>
+    /// <remarks>
+    /// Called from an output pump. The send blocks: like Docker, a slow attach client slows the
+    /// container's output down rather than making the monitor buffer without bound.
+    /// </remarks>
+    public void Broadcast(ReadOnlySpan<byte> frame)
+    {
+        lock (_gate)
+        {
+            for (int i = _attached.Count - 1; i >= 0; i--)
+            {
+                if (!TrySend(_attached[i], frame))
+                {
+                    _attached[i].Dispose();
+                    _attached.RemoveAt(i);
+                }
+            }
+        }
+    }
+
+    /// <summary>The container's output ended: closes attach clients, and those that come later at once.</summary>
+    public void EndOutput()
+    {
+        lock (_gate)
+        {
+            _outputEnded = true;
+            foreach (Socket client in _attached)
+            {
+                Close(client);
+            }
+
+            _attached.Clear();
+        }
+    }
+
+    /// <summary>Answers every <c>wait</c> client with <paramref name="exitLine"/>, and those that come later at once.</summary>
+    public void Exited(byte[] exitLine)
+    {
+        Socket[] waiting;
+        lock (_gate)
+        {
+            _exitLine = exitLine;
+            waiting = [.. _waiting];
+            _waiting.Clear();
+        }
+
+        foreach (Socket client in waiting)
+        {
+            _ = TrySend(client, exitLine);
+            Close(client);
+        }
+    }
+
+    /// <summary>Stops listening, closes every client and the stdin pipe, and removes the socket file.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener.Dispose();
+        await _acceptLoop.ConfigureAwait(false);
+        EndOutput();
+        lock (_gate)
+        {
+            foreach (Socket client in _waiting)
+            {
+                Close(client);
+            }
+
+            _waiting.Clear();
+        }
+
+        await CloseStdinAsync().ConfigureAwait(false);
+        try
+        {
+            File.Delete(_path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // berthd removed the state directory first: nothing is left to clean.
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                await Console.Error.WriteLineAsync($"berth-monitor: accept: {e.Message}").ConfigureAwait(false);
+                continue;
+            }
+
+            _ = ServeAsync(client);
+        }
+    }
+
+    private async Task ServeAsync(Socket client)
+    {
+        try
+        {
+            byte[] buffer = new byte[MaxCommandLength];
+            (string? command, int consumed, int received) = await ReadCommandAsync(client, buffer).ConfigureAwait(false);
+            switch (command)
+            {
+                case "attach":
+                    await AttachAsync(client, buffer.AsMemory(consumed, received - consumed)).ConfigureAwait(false);
+                    break;
+                case "wait":
+                    Wait(client);
+                    break;
+                default:
+                    client.Dispose();
+                    break;
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The client went away, took too long to say what it wants, or the monitor is exiting.
+            client.Dispose();
+        }
+    }
+
+    /// <summary>Reads the command line; returns it, the bytes it took (with the newline) and the bytes received.</summary>
+    private async Task<(string? Command, int Consumed, int Received)> ReadCommandAsync(Socket client, byte[] buffer)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        timeout.CancelAfter(CommandTimeout);
+        int received = 0;
+        while (received < buffer.Length)
+        {
+            int count = await client.ReceiveAsync(buffer.AsMemory(received), SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            if (count == 0)
+            {
+                return (null, 0, received);
+            }
+
+            int newline = buffer.AsSpan(received, count).IndexOf((byte)'\n');
+            received += count;
+            if (newline >= 0)
+            {
+                int end = received - count + newline;
+                return (System.Text.Encoding.ASCII.GetString(buffer, 0, end), end + 1, received);
+            }
+        }
+
+        return (null, 0, received);
+    }
+
+    private async Task AttachAsync(Socket client, ReadOnlyMemory<byte> early)
+    {
+        lock (_gate)
+        {
+            if (_outputEnded)
+            {
+                Close(client);
+                return;
+            }
+
+            // Sent under the lock, so the acknowledgement precedes every frame.
+            if (!TrySend(client, Attached))
+            {
+                client.Dispose();
+                return;
+            }
+
+            _attached.Add(client);
+        }
+
+        // Whatever the client sends after its command line is the container's stdin, until it half-closes.
+        if (!early.IsEmpty)
+        {
+            await WriteStdinAsync(early).ConfigureAwait(false);
+        }
+
+        byte[] buffer = new byte[StdinBufferSize];
+        while (true)
+        {
+            int count = await client.ReceiveAsync(buffer, SocketFlags.None, _stopping.Token).ConfigureAwait(false);
+            if (count == 0)
+            {
+                await CloseStdinAsync().ConfigureAwait(false);
+                return;
+            }
+
+            await WriteStdinAsync(buffer.AsMemory(0, count)).ConfigureAwait(false);
+        }
+    }
+
+    private void Wait(Socket client)
+    {
+        byte[]? exitLine;
+        lock (_gate)
+        {
+            exitLine = _exitLine;
+            if (exitLine is null)
+            {
+                _waiting.Add(client);
+                return;
+            }
+        }
+
+        _ = TrySend(client, exitLine);
+        Close(client);
+    }
+
+    private async Task WriteStdinAsync(ReadOnlyMemory<byte> data)
+    {
+        await _stdinLock.WaitAsync(_stopping.Token).ConfigureAwait(false);
+        try
+        {
+            if (_stdin is null)
+            {
+                return; // no --stdin, or already closed: the bytes are dropped, as Docker drops them
+            }
+
+            try
+            {
+                await _stdin.WriteAsync(data, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // EPIPE: the container closed its stdin, so nothing more can reach it.
+                await _stdin.DisposeAsync().ConfigureAwait(false);
+                _stdin = null;
+            }
+        }
+        finally
+        {
+            _stdinLock.Release();
+        }
+    }
+
+    private async Task CloseStdinAsync()
+    {
+        await _stdinLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_stdin is not null)
+            {
+                await _stdin.DisposeAsync().ConfigureAwait(false);
+                _stdin = null;
+            }
+        }
+        finally
+        {
+            _stdinLock.Release();
+        }
+    }
+
+    private static bool TrySend(Socket client, ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            while (!data.IsEmpty)
+            {
+                data = data[client.Send(data, SocketFlags.None)..];
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    private static void Close(Socket client)
+    {
+        try
+        {
+            client.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already gone.
+        }
+
+        client.Dispose();
+    }
+}

@@ -1,0 +1,156 @@
+using Berth.Interop;
+
+namespace Berth.Monitor;
+
+/// <summary>One container's life, as docs/monitor-protocol.md tells it: create, serve, reap, record, clean up.</summary>
+internal sealed class ContainerMonitor(MonitorOptions options, SyncPipe sync)
+{
+    // After init is reaped, the pipes hold at most what was written before it died, which drains at
+    // once. Only a process outside the container's pid namespace that inherited the pipes can keep
+    // them open; the monitor will not wait on it forever.
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly ChildReaper _reaper = new();
+    private readonly Lock _outputGate = new();
+
+    /// <summary>Runs the monitor; returns its exit code.</summary>
+    public async Task<int> RunAsync()
+    {
+        var runtime = new OciRuntime(options, _reaper);
+        Created? created = await CreateAsync(runtime).ConfigureAwait(false);
+        if (created is not { } container)
+        {
+            return 1;
+        }
+
+        WaitStatus status = await container.InitExited.ConfigureAwait(false);
+        DateTime finishedAt = DateTime.UtcNow;
+        await Task.WhenAny(container.OutputEnded, Task.Delay(DrainTimeout)).ConfigureAwait(false);
+        // The runtime's record goes before anyone hears of the exit: berthd may create the same id again at
+        // once (a restart policy, a `docker start`), and the runtime refuses an id it still knows.
+        await runtime.DeleteAsync().ConfigureAwait(false);
+        byte[] exitLine = MonitorJson.ExitLine(status.ContainerExitCode, finishedAt);
+        await WriteExitFileAsync(exitLine).ConfigureAwait(false);
+        container.Attach.Exited(exitLine);
+        container.Attach.EndOutput();
+        await container.Attach.DisposeAsync().ConfigureAwait(false);
+        return 0;
+    }
+
+    /// <summary>
+    /// Start-up steps 1 to 4: on success the pid line is sent and the container waits for berthd's
+    /// <c>start</c>; on failure the error line is sent, everything is cleaned up, and the result is null.
+    /// </summary>
+    private async Task<Created?> CreateAsync(OciRuntime runtime)
+    {
+        AttachServer? attach = null;
+        try
+        {
+            ProcessControl.BecomeSubreaper();
+            _reaper.Start();
+            (int stdinRead, FileStream? stdinWrite) = OpenStdin();
+            attach = AttachServer.Listen(options.SocketPath, stdinWrite);
+            var log = JsonFileLogWriter.Open(options.Log);
+            (int stdoutRead, int stdoutWrite) = ProcessControl.CreatePipe();
+            (int stderrRead, int stderrWrite) = ProcessControl.CreatePipe();
+            var stdout = new OutputPump(stdoutRead, 1, log, attach, _outputGate);
+            var stderr = new OutputPump(stderrRead, 2, log, attach, _outputGate);
+            Task<WaitStatus> runtimeExited;
+            try
+            {
+                (_, runtimeExited) = runtime.Create(stdinRead, stdoutWrite, stderrWrite);
+            }
+            finally
+            {
+                // Only the container may hold its ends, or the output pipes never reach EOF.
+                ProcessControl.Close(stdinRead);
+                ProcessControl.Close(stdoutWrite);
+                ProcessControl.Close(stderrWrite);
+            }
+
+            stdout.Start();
+            stderr.Start();
+            Task outputEnded = EndOutputAsync(attach, stdout.Drained, stderr.Drained);
+
+            WaitStatus runtimeStatus = await runtimeExited.ConfigureAwait(false);
+            if (runtimeStatus.Raw != 0)
+            {
+                await FailAsync(runtime.DescribeFailure(runtimeStatus), runtime, attach).ConfigureAwait(false);
+                return null;
+            }
+
+            int initPid = await runtime.ReadInitPidAsync().ConfigureAwait(false);
+            Task<WaitStatus> initExited = _reaper.Adopt(initPid);
+            await sync.SendAsync(MonitorJson.PidLine(initPid)).ConfigureAwait(false);
+            return new Created(attach, initExited, outputEnded);
+        }
+        catch (Exception e)
+        {
+            // Whatever broke, berthd must read why rather than a bare EOF.
+            await FailAsync(e.Message, runtime, attach).ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    private (int Read, FileStream? Write) OpenStdin()
+    {
+        if (options.Stdin)
+        {
+            (int read, int write) = ProcessControl.CreatePipe();
+            return (read, DescriptorStream.Open(write, FileAccess.Write));
+        }
+
+        // Without --stdin the container reads /dev/null; the handle is close-on-exec like our pipes.
+        // It is deliberately never closed (one descriptor for the monitor's life) — dup2 needs it open at spawn.
+        var devNull = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.Read);
+        return ((int)devNull.DangerousGetHandle(), null);
+    }
+
+    private static async Task EndOutputAsync(AttachServer attach, Task stdout, Task stderr)
+    {
+        await Task.WhenAll(stdout, stderr).ConfigureAwait(false);
+        attach.EndOutput();
+    }
+
+    /// <summary>Start-up failed: tell berthd why and remove what the runtime created.</summary>
+    private async Task FailAsync(string message, OciRuntime runtime, AttachServer? attach)
+    {
+        await sync.SendAsync(MonitorJson.ErrorLine(message)).ConfigureAwait(false);
+        await runtime.DeleteAsync().ConfigureAwait(false);
+        if (attach is not null)
+        {
+            await attach.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>exit.json, atomically: berthd reads it when it finds no monitor, perhaps after a crash of the host.</summary>
+    private async Task WriteExitFileAsync(byte[] exitLine)
+    {
+        try
+        {
+            await WriteAtomicallyAsync(options.ExitPath, exitLine).ConfigureAwait(false);
+            FileSync.Directory(options.State);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NativeException)
+        {
+            // Wait clients still get the answer; only a berthd restarted later loses it.
+            await Console.Error.WriteLineAsync($"berth-monitor: writing {options.ExitPath}: {e.Message}").ConfigureAwait(false);
+        }
+    }
+
+    private static async Task WriteAtomicallyAsync(string path, byte[] content)
+    {
+        string temp = path + ".tmp";
+        var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
+        await using (file.ConfigureAwait(false))
+        {
+            await file.WriteAsync(content).ConfigureAwait(false);
+            file.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>A created container: its attach server, its init's exit, and the end of its output.</summary>
+    private readonly record struct Created(AttachServer Attach, Task<WaitStatus> InitExited, Task OutputEnded);
+}

@@ -1,0 +1,170 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace Berth.Monitor;
+
+/// <summary>
+/// Appends container output to a Docker json-file log: one <c>{"log","stream","time"}</c> object per line.
+/// Not thread-safe: the output pumps call it under their shared lock.
+/// </summary>
+internal sealed class JsonFileLogWriter : IDisposable
+{
+    private static readonly JsonEncodedText LogName = JsonEncodedText.Encode("log");
+    private static readonly JsonEncodedText StreamName = JsonEncodedText.Encode("stream");
+    private static readonly JsonEncodedText TimeName = JsonEncodedText.Encode("time");
+    private static readonly JsonEncodedText[] StreamValues = [default, JsonEncodedText.Encode("stdout"), JsonEncodedText.Encode("stderr")];
+
+    private readonly FileStream _file;
+
+    // Reused for every chunk, so a chunk costs no allocation once these have grown to fit.
+    private readonly ArrayBufferWriter<byte> _lines = new(4096);
+    private readonly ArrayBufferWriter<byte> _scratch = new(64);
+    private readonly Utf8JsonWriter _json;
+
+    // Per stream, the bytes of a UTF-8 sequence a read cut short: the rest comes with the next chunk,
+    // and joining them keeps a character from turning into two U+FFFD in the log.
+    private readonly byte[][] _carry = [[], new byte[4], new byte[4]];
+    private readonly int[] _carryLength = new int[3];
+
+    private JsonFileLogWriter(FileStream file)
+    {
+        _file = file;
+        _json = new Utf8JsonWriter(_lines, MonitorJson.WriterOptions);
+    }
+
+    /// <summary>Opens <paramref name="path"/> for appending, creating it with mode 0640.</summary>
+    public static JsonFileLogWriter Open(string path)
+    {
+        var file = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.Append,
+            Access = FileAccess.Write,
+            Share = FileShare.ReadWrite | FileShare.Delete,
+            BufferSize = 0,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead,
+        });
+        return new JsonFileLogWriter(file);
+    }
+
+    /// <summary>Logs a chunk of stream 1 (stdout) or 2 (stderr), split at each newline, with one write(2).</summary>
+    public void Write(int stream, ReadOnlySpan<byte> chunk, DateTime time)
+    {
+        Span<byte> timestamp = stackalloc byte[MonitorJson.TimestampLength];
+        MonitorJson.FormatTimestamp(time, timestamp);
+        _lines.ResetWrittenCount();
+        while (!chunk.IsEmpty)
+        {
+            int newline = chunk.IndexOf((byte)'\n');
+            ReadOnlySpan<byte> line = newline >= 0 ? chunk[..(newline + 1)] : chunk;
+            chunk = chunk[line.Length..];
+            if (_carryLength[stream] > 0)
+            {
+                _scratch.ResetWrittenCount();
+                _scratch.Write(_carry[stream].AsSpan(0, _carryLength[stream]));
+                _scratch.Write(line);
+                line = _scratch.WrittenSpan;
+                _carryLength[stream] = 0;
+            }
+
+            if (newline < 0)
+            {
+                // A trailing partial line is logged as it is, less an unfinished UTF-8 sequence.
+                int cut = IncompleteSequenceLength(line);
+                line[^cut..].CopyTo(_carry[stream]);
+                _carryLength[stream] = cut;
+                line = line[..^cut];
+            }
+
+            if (!line.IsEmpty)
+            {
+                AppendEntry(stream, line, timestamp);
+            }
+        }
+
+        Flush();
+    }
+
+    /// <summary>At the end of a stream, logs what is left of a cut UTF-8 sequence (as U+FFFD).</summary>
+    public void Complete(int stream, DateTime time)
+    {
+        if (_carryLength[stream] == 0)
+        {
+            return;
+        }
+
+        Span<byte> timestamp = stackalloc byte[MonitorJson.TimestampLength];
+        MonitorJson.FormatTimestamp(time, timestamp);
+        _lines.ResetWrittenCount();
+        AppendEntry(stream, _carry[stream].AsSpan(0, _carryLength[stream]), timestamp);
+        _carryLength[stream] = 0;
+        Flush();
+    }
+
+    public void Dispose()
+    {
+        _json.Dispose();
+        _file.Dispose();
+    }
+
+    private void AppendEntry(int stream, ReadOnlySpan<byte> text, ReadOnlySpan<byte> timestamp)
+    {
+        _json.WriteStartObject();
+        if (Utf8.IsValid(text))
+        {
+            _json.WriteString(LogName, text);
+        }
+        else
+        {
+            WriteReplacingInvalid(text);
+        }
+
+        _json.WriteString(StreamName, StreamValues[stream]);
+        _json.WriteString(TimeName, timestamp);
+        _json.WriteEndObject();
+        _json.Flush();
+        _json.Reset();
+        _lines.Write("\n"u8);
+    }
+
+    // Utf8JsonWriter rejects invalid UTF-8, and programs print any bytes; Docker writes U+FFFD for them.
+    private void WriteReplacingInvalid(ReadOnlySpan<byte> text)
+    {
+        char[] chars = ArrayPool<char>.Shared.Rent(text.Length);
+        try
+        {
+            _ = Utf8.ToUtf16(text, chars, out _, out int written, replaceInvalidSequences: true);
+            _json.WriteString(LogName, chars.AsSpan(0, written));
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chars);
+        }
+    }
+
+    private void Flush()
+    {
+        if (_lines.WrittenCount > 0)
+        {
+            _file.Write(_lines.WrittenSpan);
+        }
+    }
+
+    /// <summary>How many bytes at the end of <paramref name="text"/> begin a UTF-8 sequence that is not complete.</summary>
+    private static int IncompleteSequenceLength(ReadOnlySpan<byte> text)
+    {
+        for (int back = 1; back <= 3 && back <= text.Length; back++)
+        {
+            byte b = text[^back];
+            if ((b & 0xC0) == 0x80)
+            {
+                continue; // a continuation byte: the lead is further back
+            }
+
+            int needed = (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 1;
+            return needed > back ? back : 0;
+        }
+
+        return 0;
+    }
+}

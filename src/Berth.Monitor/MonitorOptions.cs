@@ -1,0 +1,103 @@
+namespace Berth.Monitor;
+
+/// <summary>The command line of <c>berth-monitor</c> (see docs/monitor-protocol.md), with every path made absolute.</summary>
+internal sealed record MonitorOptions(
+    string Id,
+    string Bundle,
+    string State,
+    string Runtime,
+    string RuntimeRoot,
+    string Log,
+    bool Stdin,
+    bool Foreground)
+{
+    public const string Usage =
+        "usage: berth-monitor --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR --log FILE [--stdin] [--foreground]";
+
+    public string SocketPath => Path.Combine(State, "monitor.sock");
+
+    public string InitPidPath => Path.Combine(State, "init.pid");
+
+    public string RuntimeLogPath => Path.Combine(State, "runtime.log");
+
+    public string ExitPath => Path.Combine(State, "exit.json");
+
+    /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> naming what is wrong.</summary>
+    public static MonitorOptions Parse(IReadOnlyList<string> args)
+    {
+        string? id = null, bundle = null, state = null, runtime = null, runtimeRoot = null, log = null;
+        bool stdin = false, foreground = false;
+        for (int i = 0; i < args.Count; i++)
+        {
+            switch (args[i])
+            {
+                case "--id": id = Value(args, ref i); break;
+                case "--bundle": bundle = Value(args, ref i); break;
+                case "--state": state = Value(args, ref i); break;
+                case "--runtime": runtime = Value(args, ref i); break;
+                case "--runtime-root": runtimeRoot = Value(args, ref i); break;
+                case "--log": log = Value(args, ref i); break;
+                case "--stdin": stdin = true; break;
+                case "--foreground": foreground = true; break;
+                default: throw new ArgumentException($"unknown argument '{args[i]}'");
+            }
+        }
+
+        return new MonitorOptions(
+            Required(id, "--id"),
+            Path.GetFullPath(Required(bundle, "--bundle")),
+            Path.GetFullPath(Required(state, "--state")),
+            ResolveExecutable(Required(runtime, "--runtime")),
+            Path.GetFullPath(Required(runtimeRoot, "--runtime-root")),
+            Path.GetFullPath(Required(log, "--log")),
+            stdin,
+            foreground);
+    }
+
+    /// <summary>The arguments that reproduce these options (the double fork hands them to the real monitor).</summary>
+    public List<string> ToArguments()
+    {
+        var args = new List<string>
+        {
+            "--id", Id, "--bundle", Bundle, "--state", State, "--runtime", Runtime,
+            "--runtime-root", RuntimeRoot, "--log", Log,
+        };
+        if (Stdin)
+        {
+            args.Add("--stdin");
+        }
+
+        if (Foreground)
+        {
+            args.Add("--foreground");
+        }
+
+        return args;
+    }
+
+    private static string Value(IReadOnlyList<string> args, ref int i) =>
+        ++i < args.Count ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value");
+
+    private static string Required(string? value, string name) =>
+        string.IsNullOrEmpty(value) ? throw new ArgumentException($"{name} is required") : value;
+
+    // posix_spawn does not search PATH, so a bare "runc" is resolved here, once.
+    private static string ResolveExecutable(string name)
+    {
+        if (name.Contains('/', StringComparison.Ordinal))
+        {
+            return Path.GetFullPath(name);
+        }
+
+        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").Split(':'))
+        {
+            string candidate = Path.Combine(dir.Length == 0 ? "." : dir, name);
+            if (File.Exists(candidate))
+            {
+                return Path.GetFullPath(candidate);
+            }
+        }
+
+        throw new ArgumentException($"--runtime: '{name}' not found in PATH");
+    }
+}

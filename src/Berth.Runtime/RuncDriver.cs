@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Berth.Primitives;
+
+namespace Berth.Runtime;
+
+/// <summary>Drives the OCI runtime binary for the operations berthd performs itself (start, kill, delete, state).</summary>
+public sealed class RuncDriver(RuntimeOptions options)
+{
+    public RuntimeOptions Options => options;
+
+    public Task StartAsync(string id, CancellationToken cancellationToken) =>
+        RunCheckedAsync(["start", id], cancellationToken);
+
+    /// <summary>Signals the container's init (all processes with <paramref name="all"/>); a container already gone is not an error.</summary>
+    public async Task KillAsync(string id, int signal, bool all, CancellationToken cancellationToken)
+    {
+        string[] args = all ? ["kill", "--all", id, signal.ToString(System.Globalization.CultureInfo.InvariantCulture)] : ["kill", id, signal.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        (int code, string error) = await RunAsync(args, cancellationToken).ConfigureAwait(false);
+        if (code != 0 && !IsGone(error))
+        {
+            throw new EngineException(ErrorKind.Internal, $"runtime kill failed: {LastMessage(error)}");
+        }
+    }
+
+    public async Task DeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        (int code, string error) = await RunAsync(["delete", "--force", id], cancellationToken).ConfigureAwait(false);
+        if (code != 0 && !IsGone(error))
+        {
+            throw new EngineException(ErrorKind.Internal, $"runtime delete failed: {LastMessage(error)}");
+        }
+    }
+
+    /// <summary>The runtime's version line, e.g. <c>runc version 1.1.5</c>, and its commit when it prints one.</summary>
+    public async Task<(string Version, string Commit)> VersionAsync(CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(options.RuntimePath, "--version") { RedirectStandardOutput = true, UseShellExecute = false };
+        try
+        {
+            using Process process = Process.Start(start)!;
+            string output = await process.StandardOutput.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            string version = lines.Length > 0 ? lines[0].Split(' ').Last() : "";
+            string commit = lines.FirstOrDefault(l => l.StartsWith("commit:", StringComparison.Ordinal))?["commit:".Length..].Trim() ?? "";
+            return (version, commit);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return ("", "");
+        }
+    }
+
+    private async Task RunCheckedAsync(string[] args, CancellationToken cancellationToken)
+    {
+        (int code, string error) = await RunAsync(args, cancellationToken).ConfigureAwait(false);
+        if (code != 0)
+        {
+            throw new EngineException(ErrorKind.Internal, $"runtime {args[0]} failed: {LastMessage(error)}");
+        }
+    }
+
+    private async Task<(int Code, string Error)> RunAsync(string[] args, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(options.RuntimePath) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        start.ArgumentList.Add("--root");
+        start.ArgumentList.Add(options.RuntimeRoot);
+        foreach (string arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(start)!;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new EngineException(ErrorKind.Internal, $"OCI runtime {options.RuntimePath} cannot be run: {e.Message} (is runc installed?)", e);
+        }
+
+        using (process)
+        {
+            Task<string> stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+            Task<string> stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            return (process.ExitCode, await stderr.ConfigureAwait(false) + await stdout.ConfigureAwait(false));
+        }
+    }
+
+    private static bool IsGone(string error) =>
+        error.Contains("does not exist", StringComparison.OrdinalIgnoreCase)
+        || error.Contains("not running", StringComparison.OrdinalIgnoreCase)
+        || error.Contains("process already finished", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>runc prints JSON log lines or plain text; the message is what users need.</summary>
+    public static string LastMessage(string output)
+    {
+        string line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
+        if (line.StartsWith('{'))
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                if (doc.RootElement.TryGetProperty("msg", out JsonElement msg))
+                {
+                    return msg.GetString() ?? line;
+                }
+            }
+            catch (JsonException)
+            {
+            }
+        }
+
+        return line.StartsWith("time=", StringComparison.Ordinal) && line.Contains("msg=", StringComparison.Ordinal)
+            ? line[(line.IndexOf("msg=", StringComparison.Ordinal) + 4)..].Trim('"')
+            : line;
+    }
+}

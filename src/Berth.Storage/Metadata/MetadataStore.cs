@@ -1,0 +1,212 @@
+using Microsoft.Data.Sqlite;
+
+namespace Berth.Storage.Metadata;
+
+/// <summary>
+/// Transactional metadata in SQLite (WAL journal): every change is one transaction, so a daemon killed at any
+/// moment restarts with either the old or the new state, never half of one. Documents are JSON owned by the
+/// engine; this store only keeps them, their keys and the uniqueness rules (container names, tags).
+/// </summary>
+/// <remarks>
+/// Vocabulary: a <em>container</em> row is keyed by its 64-hex id and has a unique name ("/web");
+/// an <em>image</em> row is keyed by its id (the config digest); a <em>tag</em> maps a normalised
+/// reference (<c>docker.io/library/busybox:latest</c>) to one image id; a <em>layer</em> row is keyed by
+/// its chain id and records that the layer's snapshot directory is complete.
+/// </remarks>
+public sealed class MetadataStore : IDisposable
+{
+    private readonly string _connectionString;
+    private readonly SqliteConnection _keepAlive;
+
+    public MetadataStore(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, Cache = SqliteCacheMode.Private }.ToString();
+        // One open connection keeps the WAL and shared memory alive between calls (no re-open cost per request).
+        _keepAlive = new SqliteConnection(_connectionString);
+        _keepAlive.Open();
+        Execute(_keepAlive, """
+            PRAGMA journal_mode=WAL;
+            PRAGMA synchronous=NORMAL;
+            PRAGMA foreign_keys=ON;
+            CREATE TABLE IF NOT EXISTS containers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS images (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS tags (reference TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id));
+            CREATE TABLE IF NOT EXISTS layers (chain_id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+            """);
+    }
+
+    public void Dispose() => _keepAlive.Dispose();
+
+    // ---- containers ----
+
+    /// <summary>Inserts a new container; false when the name is taken (the caller reports the conflict).</summary>
+    public bool TryInsertContainer(string id, string name, string doc)
+    {
+        using SqliteConnection connection = Open();
+        try
+        {
+            Execute(connection, "INSERT INTO containers (id, name, doc) VALUES ($a, $b, $c)", id, name, doc);
+            return true;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19)
+        {
+            return false; // SQLITE_CONSTRAINT: the name is in use
+        }
+    }
+
+    public void UpdateContainer(string id, string doc)
+    {
+        using SqliteConnection connection = Open();
+        Execute(connection, "UPDATE containers SET doc = $a WHERE id = $b", doc, id);
+    }
+
+    public void DeleteContainer(string id)
+    {
+        using SqliteConnection connection = Open();
+        Execute(connection, "DELETE FROM containers WHERE id = $a", id);
+    }
+
+    public List<(string Id, string Name, string Doc)> ListContainers()
+    {
+        using SqliteConnection connection = Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT id, name, doc FROM containers";
+        using SqliteDataReader reader = command.ExecuteReader();
+        var rows = new List<(string, string, string)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+        }
+
+        return rows;
+    }
+
+    // ---- images and tags ----
+
+    /// <summary>Stores an image and points the given references at it, in one transaction.</summary>
+    public void PutImage(string id, string doc, IEnumerable<string> references)
+    {
+        using SqliteConnection connection = Open();
+        using SqliteTransaction transaction = connection.BeginTransaction();
+        Execute(connection, "INSERT INTO images (id, doc) VALUES ($a, $b) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc", id, doc);
+        foreach (string reference in references)
+        {
+            Execute(connection, "INSERT INTO tags (reference, image_id) VALUES ($a, $b) ON CONFLICT(reference) DO UPDATE SET image_id = excluded.image_id", reference, id);
+        }
+
+        transaction.Commit();
+    }
+
+    public void Tag(string reference, string imageId)
+    {
+        using SqliteConnection connection = Open();
+        Execute(connection, "INSERT INTO tags (reference, image_id) VALUES ($a, $b) ON CONFLICT(reference) DO UPDATE SET image_id = excluded.image_id", reference, imageId);
+    }
+
+    public bool Untag(string reference)
+    {
+        using SqliteConnection connection = Open();
+        return Execute(connection, "DELETE FROM tags WHERE reference = $a", reference) > 0;
+    }
+
+    public void DeleteImage(string id)
+    {
+        using SqliteConnection connection = Open();
+        using SqliteTransaction transaction = connection.BeginTransaction();
+        Execute(connection, "DELETE FROM tags WHERE image_id = $a", id);
+        Execute(connection, "DELETE FROM images WHERE id = $a", id);
+        transaction.Commit();
+    }
+
+    public List<(string Id, string Doc)> ListImages()
+    {
+        using SqliteConnection connection = Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT id, doc FROM images";
+        using SqliteDataReader reader = command.ExecuteReader();
+        var rows = new List<(string, string)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1)));
+        }
+
+        return rows;
+    }
+
+    public List<(string Reference, string ImageId)> ListTags()
+    {
+        using SqliteConnection connection = Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT reference, image_id FROM tags";
+        using SqliteDataReader reader = command.ExecuteReader();
+        var rows = new List<(string, string)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1)));
+        }
+
+        return rows;
+    }
+
+    // ---- layers ----
+
+    public void PutLayer(string chainId, string doc)
+    {
+        using SqliteConnection connection = Open();
+        Execute(connection, "INSERT INTO layers (chain_id, doc) VALUES ($a, $b) ON CONFLICT(chain_id) DO UPDATE SET doc = excluded.doc", chainId, doc);
+    }
+
+    public string? GetLayer(string chainId)
+    {
+        using SqliteConnection connection = Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT doc FROM layers WHERE chain_id = $a";
+        command.Parameters.AddWithValue("$a", chainId);
+        return command.ExecuteScalar() as string;
+    }
+
+    public List<string> ListLayers()
+    {
+        using SqliteConnection connection = Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT chain_id FROM layers";
+        using SqliteDataReader reader = command.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
+    }
+
+    public void DeleteLayer(string chainId)
+    {
+        using SqliteConnection connection = Open();
+        Execute(connection, "DELETE FROM layers WHERE chain_id = $a", chainId);
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        using SqliteCommand pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;";
+        pragma.ExecuteNonQuery();
+        return connection;
+    }
+
+    private static int Execute(SqliteConnection connection, string sql, params string[] values)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        string[] names = ["$a", "$b", "$c"];
+        for (int i = 0; i < values.Length; i++)
+        {
+            command.Parameters.AddWithValue(names[i], values[i]);
+        }
+
+        return command.ExecuteNonQuery();
+    }
+}

@@ -1,0 +1,118 @@
+using Berth.Primitives;
+
+namespace Berth.Storage.Snapshots;
+
+/// <summary>How to mount a snapshot; the snapshotter describes, the runtime mounts.</summary>
+public sealed record MountDescription(string Type, string Source, IReadOnlyList<string> Options)
+{
+    /// <summary>The options joined as mount(2) data.</summary>
+    public string Data => string.Join(',', Options);
+}
+
+/// <summary>
+/// overlayfs snapshots. Vocabulary: a <em>layer</em> snapshot is committed, read-only content keyed by its
+/// chain id (<c>ROOT/layers/HEX/diff</c>); an <em>active</em> snapshot is a container's (or build step's)
+/// writable upper directory over a chain of layers, keyed by the owner's id (<c>ROOT/active/ID/{upper,work}</c>).
+/// Lower layers are shared by every snapshot above them and never copied.
+/// </summary>
+public sealed class OverlaySnapshotter
+{
+    private readonly string _layers;
+    private readonly string _active;
+
+    public OverlaySnapshotter(string root)
+    {
+        _layers = Path.Combine(root, "layers");
+        _active = Path.Combine(root, "active");
+        Directory.CreateDirectory(_layers);
+        Directory.CreateDirectory(_active);
+    }
+
+    /// <summary>The directory holding a layer's unpacked content.</summary>
+    public string LayerDirectory(Digest chainId) => Path.Combine(_layers, chainId.Hex, "diff");
+
+    /// <summary>A fresh directory to unpack a layer into; <see cref="CommitLayer"/> moves it into place atomically.</summary>
+    public string PrepareLayer(Digest chainId)
+    {
+        string staging = Path.Combine(_layers, chainId.Hex + ".tmp-" + Ids.NewId()[..8]);
+        Directory.CreateDirectory(staging);
+        return staging;
+    }
+
+    public void CommitLayer(Digest chainId, string staging)
+    {
+        string final = Path.Combine(_layers, chainId.Hex);
+        Directory.CreateDirectory(final);
+        string diff = Path.Combine(final, "diff");
+        if (Directory.Exists(diff))
+        {
+            Directory.Delete(staging, recursive: true);
+            return;
+        }
+
+        Directory.Move(staging, diff);
+        Interop.FileSync.Directory(final);
+    }
+
+    public bool LayerExists(Digest chainId) => Directory.Exists(LayerDirectory(chainId));
+
+    public void RemoveLayer(Digest chainId)
+    {
+        string dir = Path.Combine(_layers, chainId.Hex);
+        if (Directory.Exists(dir))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Removes staging directories left by a crash while unpacking.</summary>
+    public void RemoveIncompleteLayers()
+    {
+        foreach (string dir in Directory.EnumerateDirectories(_layers, "*.tmp-*"))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Creates the writable part of a snapshot over <paramref name="lowerChain"/> (top layer first).</summary>
+    public MountDescription Prepare(string key, IReadOnlyList<Digest> lowerChain)
+    {
+        string dir = Path.Combine(_active, key);
+        Directory.CreateDirectory(Path.Combine(dir, "upper"));
+        Directory.CreateDirectory(Path.Combine(dir, "work"));
+        return Mounts(key, lowerChain);
+    }
+
+    /// <summary>The mount of an existing active snapshot.</summary>
+    public MountDescription Mounts(string key, IReadOnlyList<Digest> lowerChain)
+    {
+        string dir = Path.Combine(_active, key);
+        if (lowerChain.Count == 0)
+        {
+            // An image with no layers (FROM scratch): the upper directory alone, bind mounted.
+            return new MountDescription("bind", Path.Combine(dir, "upper"), ["rbind", "rw"]);
+        }
+
+        string lower = string.Join(':', lowerChain.Select(LayerDirectory));
+        return new MountDescription("overlay", "overlay",
+        [
+            $"lowerdir={lower}",
+            $"upperdir={Path.Combine(dir, "upper")}",
+            $"workdir={Path.Combine(dir, "work")}",
+            "index=off",
+        ]);
+    }
+
+    public string UpperDirectory(string key) => Path.Combine(_active, key, "upper");
+
+    public void Remove(string key)
+    {
+        string dir = Path.Combine(_active, key);
+        if (Directory.Exists(dir))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    public IEnumerable<string> ActiveKeys() => Directory.EnumerateDirectories(_active).Select(Path.GetFileName)!;
+}

@@ -1,0 +1,194 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Berth.Api.Client;
+using Berth.Api.Types;
+
+namespace Berth.Cli.Tests;
+
+public class HostTests
+{
+    [Theory]
+    [InlineData("unix:///run/berth/berth.sock", "unix:///run/berth/berth.sock", "/run/berth/berth.sock", null, 0)]
+    [InlineData("unix://", "unix:///run/berth/berth.sock", "/run/berth/berth.sock", null, 0)]
+    [InlineData("/tmp/b.sock", "unix:///tmp/b.sock", "/tmp/b.sock", null, 0)]
+    [InlineData("tcp://127.0.0.1:2376", "tcp://127.0.0.1:2376", null, "127.0.0.1", 2376)]
+    [InlineData("tcp://localhost", "tcp://localhost:2375", null, "localhost", 2375)]
+    [InlineData("tcp://:2375", "tcp://127.0.0.1:2375", null, "127.0.0.1", 2375)]
+    [InlineData("tcp://[::1]:2375", "tcp://[::1]:2375", null, "::1", 2375)]
+    [InlineData("http://127.0.0.1:80/", "tcp://127.0.0.1:80", null, "127.0.0.1", 80)]
+    public void Hosts_parse(string host, string shown, string? socket, string? tcpHost, int port)
+    {
+        DaemonEndpoint e = DaemonEndpoint.Parse(host);
+        Assert.Equal(shown, e.Host);
+        Assert.Equal(socket, e.SocketPath);
+        Assert.Equal(tcpHost, e.TcpHost);
+        Assert.Equal(port, e.TcpPort);
+    }
+
+    [Theory]
+    [InlineData("ssh://me@host")]
+    [InlineData("berth.sock")]
+    [InlineData("tcp://host:notaport")]
+    [InlineData("tcp://host:2375/path")]
+    public void Bad_hosts_are_rejected(string host) => Assert.Throws<FormatException>(() => DaemonEndpoint.Parse(host));
+
+    [Fact]
+    public void Host_precedence_is_flag_then_berth_host_then_docker_host()
+    {
+        var env = new Dictionary<string, string> { ["BERTH_HOST"] = "unix:///b.sock", ["DOCKER_HOST"] = "unix:///d.sock" };
+        Assert.Equal("tcp://x:1", DaemonEndpoint.ResolveHost("tcp://x:1", k => env.GetValueOrDefault(k)));
+        Assert.Equal("unix:///b.sock", DaemonEndpoint.ResolveHost(null, k => env.GetValueOrDefault(k)));
+        env.Remove("BERTH_HOST");
+        Assert.Equal("unix:///d.sock", DaemonEndpoint.ResolveHost("", k => env.GetValueOrDefault(k)));
+        env.Clear();
+        Assert.Equal(DaemonEndpoint.DefaultHost, DaemonEndpoint.ResolveHost(null, k => env.GetValueOrDefault(k)));
+    }
+
+    [Fact]
+    public void Api_versions_compare_numerically_and_negotiate_down()
+    {
+        Assert.True(ApiVersion.Parse("1.9") < ApiVersion.Parse("1.10"));
+        Assert.Equal("1.44", ApiVersion.Negotiate(ApiVersion.Parse("1.44"), ApiVersion.Max).ToString());
+        Assert.Equal("1.50", ApiVersion.Negotiate(ApiVersion.Parse("1.51"), ApiVersion.Max).ToString());
+        Assert.False(ApiVersion.TryParse("one.two", out _));
+    }
+
+    [Fact]
+    public async Task Missing_socket_gives_docker_like_message()
+    {
+        using var client = new BerthClient(DaemonEndpoint.Parse("unix:///nonexistent/dir/berth.sock"));
+        DaemonUnavailableException e = await Assert.ThrowsAsync<DaemonUnavailableException>(() => client.PingAsync(CancellationToken.None));
+        Assert.Equal("Cannot connect to the Berth daemon at unix:///nonexistent/dir/berth.sock. Is the berth daemon running?", e.Message);
+    }
+
+    [Fact]
+    public void Filters_serialize_like_docker()
+    {
+        var filters = new ApiFilters().AddArgument("status=exited").AddArgument("label=a=b").Add("status", "created");
+        Assert.Equal("{\"label\":{\"a=b\":true},\"status\":{\"created\":true,\"exited\":true}}", filters.ToJson());
+    }
+
+    [Fact]
+    public void Error_bodies_become_daemon_messages()
+    {
+        BerthApiException json = BerthClient.CreateApiException(HttpStatusCode.NotFound, Encoding.UTF8.GetBytes("{\"message\":\"No such container: x\"}"), "application/json", "/v1.50/containers/x/json");
+        Assert.Equal("Error response from daemon: No such container: x", json.Message);
+        Assert.True(json.IsNotFound);
+        BerthApiException text = BerthClient.CreateApiException(HttpStatusCode.InternalServerError, Encoding.UTF8.GetBytes("boom\n"), "text/plain", "/x");
+        Assert.Equal("Error response from daemon: boom", text.Message);
+    }
+
+    [Fact]
+    public void Create_body_merges_host_config_extension()
+    {
+        var request = new ContainerCreateRequest { Image = "busybox", HostConfig = new HostConfig { NetworkMode = "default" } };
+        var extension = new HostConfigExtension
+        {
+            PortBindings = new() { ["80/tcp"] = [new PortBinding { HostPort = "8080" }] },
+            PublishAllPorts = true,
+        };
+        JsonObject body = BerthClient.BuildCreateBody(request, extension);
+        Assert.Equal("busybox", (string?)body["Image"]);
+        Assert.Equal("default", (string?)body["HostConfig"]!["NetworkMode"]);
+        Assert.Equal("8080", (string?)body["HostConfig"]!["PortBindings"]!["80/tcp"]![0]!["HostPort"]);
+        Assert.True((bool)body["HostConfig"]!["PublishAllPorts"]!);
+        Assert.False(((JsonObject)body["HostConfig"]!).ContainsKey("Mounts"));
+    }
+}
+
+public class DemultiplexerTests
+{
+    private static byte[] Frame(StdStreamKind kind, string text)
+    {
+        byte[] payload = Encoding.UTF8.GetBytes(text);
+        byte[] frame = new byte[8 + payload.Length];
+        StdStreamCodec.WriteHeader(frame, kind, payload.Length);
+        payload.CopyTo(frame, 8);
+        return frame;
+    }
+
+    [Fact]
+    public async Task Frames_go_to_their_streams()
+    {
+        byte[] input = [.. Frame(StdStreamKind.Stdout, "out1\n"), .. Frame(StdStreamKind.Stderr, "err\n"), .. Frame(StdStreamKind.Stdout, "out2\n"), .. Frame(StdStreamKind.Stdin, "in\n")];
+        var stdout = new MemoryStream();
+        var stderr = new MemoryStream();
+        long written = await StdStreamCodec.DemultiplexAsync(new MemoryStream(input), stdout, stderr, CancellationToken.None);
+        Assert.Equal("out1\nout2\nin\n", Encoding.UTF8.GetString(stdout.ToArray()));
+        Assert.Equal("err\n", Encoding.UTF8.GetString(stderr.ToArray()));
+        Assert.Equal(17, written);
+    }
+
+    [Fact]
+    public void Header_is_stream_then_big_endian_length()
+    {
+        byte[] header = new byte[8];
+        StdStreamCodec.WriteHeader(header, StdStreamKind.Stderr, 0x01020304);
+        Assert.Equal(new byte[] { 2, 0, 0, 0, 1, 2, 3, 4 }, header);
+    }
+
+    [Fact]
+    public async Task Frames_split_across_reads_are_reassembled()
+    {
+        byte[] input = [.. Frame(StdStreamKind.Stdout, new string('x', 100_000)), .. Frame(StdStreamKind.Stderr, "tail")];
+        var stdout = new MemoryStream();
+        var stderr = new MemoryStream();
+        await StdStreamCodec.DemultiplexAsync(new TrickleStream(input, 3), stdout, stderr, CancellationToken.None);
+        Assert.Equal(100_000, stdout.Length);
+        Assert.Equal("tail", Encoding.UTF8.GetString(stderr.ToArray()));
+    }
+
+    [Fact]
+    public async Task Truncated_stream_ends_quietly_like_docker()
+    {
+        byte[] whole = Frame(StdStreamKind.Stdout, "complete");
+        byte[] partial = Frame(StdStreamKind.Stdout, "cut-off");
+        byte[] input = [.. whole, .. partial[..10]];
+        var stdout = new MemoryStream();
+        await StdStreamCodec.DemultiplexAsync(new MemoryStream(input), stdout, new MemoryStream(), CancellationToken.None);
+        Assert.StartsWith("complete", Encoding.UTF8.GetString(stdout.ToArray()));
+    }
+
+    [Fact]
+    public async Task System_error_frame_is_raised()
+    {
+        byte[] input = Frame(StdStreamKind.SystemError, "container died");
+        BerthProtocolException e = await Assert.ThrowsAsync<BerthProtocolException>(
+            () => StdStreamCodec.DemultiplexAsync(new MemoryStream(input), new MemoryStream(), new MemoryStream(), CancellationToken.None));
+        Assert.Equal("error from daemon in stream: container died", e.Message);
+    }
+
+    [Fact]
+    public async Task Unknown_stream_is_rejected()
+    {
+        byte[] input = [9, 0, 0, 0, 0, 0, 0, 1, 0];
+        await Assert.ThrowsAsync<BerthProtocolException>(
+            () => StdStreamCodec.DemultiplexAsync(new MemoryStream(input), new MemoryStream(), new MemoryStream(), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Progress_stream_yields_each_line()
+    {
+        string text = "{\"status\":\"Creating busybox\"}\r\n\r\n{\"id\":\"abc\",\"status\":\"Done\"}\n{\"error\":\"bad\"}";
+        var messages = new List<ProgressMessage>();
+        await foreach (ProgressMessage m in BerthClient.ReadProgressAsync(new MemoryStream(Encoding.UTF8.GetBytes(text)), CancellationToken.None))
+        {
+            messages.Add(m);
+        }
+
+        Assert.Equal(3, messages.Count);
+        Assert.Equal("Creating busybox\n", Commands.ImageCommands.ProgressLine(messages[0]));
+        Assert.Equal("abc: Done\n", Commands.ImageCommands.ProgressLine(messages[1]));
+        Assert.Equal("bad", messages[2].Error);
+    }
+
+    /// <summary>Returns at most N bytes per read, to exercise reassembly.</summary>
+    private sealed class TrickleStream(byte[] data, int chunk) : MemoryStream(data)
+    {
+        public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, chunk));
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            base.ReadAsync(buffer[..Math.Min(buffer.Length, chunk)], cancellationToken);
+    }
+}

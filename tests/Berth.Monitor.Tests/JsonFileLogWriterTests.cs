@@ -1,0 +1,72 @@
+using System.Text.Json;
+using Xunit;
+
+namespace Berth.Monitor.Tests;
+
+public sealed class JsonFileLogWriterTests : IDisposable
+{
+    private static readonly DateTime Time = new(2026, 11, 23, 11, 0, 0, DateTimeKind.Utc);
+    private readonly string _path = Path.Combine(Path.GetTempPath(), $"berth-log-{Guid.NewGuid():N}.log");
+
+    public void Dispose() => File.Delete(_path);
+
+    [Fact]
+    public void A_chunk_is_split_at_each_newline_and_a_partial_line_is_kept_as_it_is()
+    {
+        using (var log = JsonFileLogWriter.Open(_path))
+        {
+            log.Write(1, "one\ntwo\nthr"u8, Time);
+            log.Write(2, "oops\n"u8, Time);
+            log.Write(1, "ee\n"u8, Time);
+        }
+
+        Assert.Equal([("stdout", "one\n"), ("stdout", "two\n"), ("stdout", "thr"), ("stderr", "oops\n"), ("stdout", "ee\n")], Entries());
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, File.GetUnixFileMode(_path));
+        Assert.All(File.ReadAllLines(_path), line => Assert.Contains("\"time\":\"2026-11-23T11:00:00.000000000Z\"", line, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_character_cut_between_two_reads_is_logged_whole()
+    {
+        byte[] e = "é"u8.ToArray();
+        using (var log = JsonFileLogWriter.Open(_path))
+        {
+            log.Write(1, [(byte)'x', e[0]], Time);
+            log.Write(1, [e[1], (byte)'y', (byte)'\n'], Time);
+        }
+
+        Assert.Equal([("stdout", "x"), ("stdout", "éy\n")], Entries());
+        Assert.Contains("éy", File.ReadAllText(_path), StringComparison.Ordinal); // raw UTF-8, not \u00e9
+    }
+
+    [Fact]
+    public void Invalid_utf8_and_a_cut_character_at_the_end_become_replacement_characters()
+    {
+        using (var log = JsonFileLogWriter.Open(_path))
+        {
+            log.Write(2, [0xff, (byte)'"', (byte)'\t', (byte)'\n', 0xe2, 0x82], Time);
+            log.Complete(2, Time);
+        }
+
+        Assert.Equal([("stderr", "\uFFFD\"\t\n"), ("stderr", "\uFFFD")], Entries());
+    }
+
+    [Fact]
+    public void The_log_is_appended_to()
+    {
+        File.WriteAllText(_path, "{\"log\":\"before\\n\",\"stream\":\"stdout\",\"time\":\"2026-11-23T10:00:00.000000000Z\"}\n");
+        using (var log = JsonFileLogWriter.Open(_path))
+        {
+            log.Write(1, "after\n"u8, Time);
+        }
+
+        Assert.Equal([("stdout", "before\n"), ("stdout", "after\n")], Entries());
+    }
+
+    private List<(string?, string?)> Entries() =>
+        [.. File.ReadAllLines(_path).Select(line =>
+        {
+            JsonElement entry = JsonDocument.Parse(line).RootElement;
+            return (entry.GetProperty("stream").GetString(), entry.GetProperty("log").GetString());
+        })];
+}
