@@ -83,13 +83,9 @@ public static class ContainerEndpoints
             ContainerInspect container = containers.Inspect(id);
             var options = new AttachOptions(Query.Bool(q, "stdin"), Query.Bool(q, "stdout"), Query.Bool(q, "stderr"), Query.Bool(q, "logs"), Query.Bool(q, "stream"));
             string contentType = container.Config.Tty || ApiVersionMiddleware.Of(context) < new Version(1, 42) ? RawStream : MultiplexedStream;
-            Stream stream = await HijackAsync(context, contentType).ConfigureAwait(false);
-            await using (stream.ConfigureAwait(false))
-            {
-                // Not RequestAborted: a client that half-closes (no stdin) aborts the request in Kestrel's eyes,
-                // yet still reads the output. A client that really leaves fails the next write instead.
-                await containers.AttachAsync(id, options, stream, CancellationToken.None).ConfigureAwait(false);
-            }
+            // Not RequestAborted: a client that half-closes (no stdin) aborts the request in Kestrel's eyes,
+            // yet still reads the output. A client that really leaves fails the next write instead.
+            await containers.AttachAsync(id, options, () => HijackAsync(context, contentType), CancellationToken.None).ConfigureAwait(false);
         });
 
         app.MapGet("/containers/{id}/logs", async (string id, HttpContext context, IContainerBackend containers) =>
@@ -142,7 +138,8 @@ public static class ContainerEndpoints
     internal static async Task<Stream> HijackAsync(HttpContext context, string contentType)
     {
         // Divert the client's input before answering: clients send stdin only once they have the answer.
-        Stream? input = HijackableConnection.Of(context)?.Divert();
+        HijackableConnection? connection = HijackableConnection.Of(context);
+        Stream? input = connection?.Divert();
         context.Response.Headers.ContentType = contentType;
         IHttpUpgradeFeature? upgrade = context.Features.Get<IHttpUpgradeFeature>();
         if (upgrade is { IsUpgradableRequest: true })
@@ -150,12 +147,12 @@ public static class ContainerEndpoints
             context.Response.Headers.Connection = "Upgrade";
             context.Response.Headers.Upgrade = "tcp";
             Stream upgraded = await upgrade.UpgradeAsync().ConfigureAwait(false);
-            return input is null ? upgraded : new DuplexResponseStream(input, upgraded);
+            return input is null ? upgraded : new DuplexResponseStream(input, upgraded, connection);
         }
 
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         context.Response.StatusCode = StatusCodes.Status200OK;
         await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
-        return new DuplexResponseStream(input ?? context.Request.Body, context.Response.Body);
+        return new DuplexResponseStream(input ?? context.Request.Body, context.Response.Body, connection);
     }
 }

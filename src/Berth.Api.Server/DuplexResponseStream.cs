@@ -1,7 +1,7 @@
 namespace Berth.Api.Server;
 
-/// <summary>Reads from the request body and writes to the response body: a hijacked connection without an upgrade.</summary>
-internal sealed class DuplexResponseStream(Stream input, Stream output) : Stream
+/// <summary>A hijacked connection as one stream: client input from one side, our output to the other; disposing it ends the hijack.</summary>
+internal sealed class DuplexResponseStream(Stream input, Stream output, HijackableConnection? connection) : Stream
 {
     public override bool CanRead => true;
     public override bool CanSeek => false;
@@ -28,4 +28,28 @@ internal sealed class DuplexResponseStream(Stream input, Stream output) : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
     public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            connection?.EndHijack();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await output.FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+
+        connection?.EndHijack();
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
 }

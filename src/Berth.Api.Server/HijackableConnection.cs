@@ -17,6 +17,7 @@ public sealed class HijackableConnection : IDuplexPipe, IDisposable
     private readonly Pipe _toKestrel = new(new PipeOptions(useSynchronizationContext: false));
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _closed = new();
+    private readonly TaskCompletionSource _hijackEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Pipe? _diverted;
 
     private HijackableConnection(IDuplexPipe transport)
@@ -45,8 +46,9 @@ public sealed class HijackableConnection : IDuplexPipe, IDisposable
             }
             finally
             {
-                await shim._socket.CompleteAsync().ConfigureAwait(false);
+                shim.EndHijack();
                 await pump.ConfigureAwait(false);
+                await shim._socket.CompleteAsync().ConfigureAwait(false);
             }
         });
 
@@ -63,6 +65,18 @@ public sealed class HijackableConnection : IDuplexPipe, IDisposable
         {
             _diverted ??= new Pipe(new PipeOptions(useSynchronizationContext: false));
             return _diverted.Reader.AsStream();
+        }
+    }
+
+    /// <summary>
+    /// The hijacking endpoint is done: stop reading the client and let Kestrel see the end of input, so it
+    /// closes the connection now rather than waiting for a client that never half-closes.
+    /// </summary>
+    public void EndHijack()
+    {
+        if (_hijackEnded.TrySetResult())
+        {
+            _socket.CancelPendingRead();
         }
     }
 
@@ -100,6 +114,8 @@ public sealed class HijackableConnection : IDuplexPipe, IDisposable
         if (diverted is not null)
         {
             await diverted.Writer.CompleteAsync().ConfigureAwait(false); // the hijacker sees EOF; Kestrel sees nothing
+            await _hijackEnded.Task.ConfigureAwait(false);
+            await _toKestrel.Writer.CompleteAsync().ConfigureAwait(false);
         }
         else
         {

@@ -142,6 +142,12 @@ internal static class BerthCli
 
             return 1;
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug of ours: say what happened (the stack trace with --debug) rather than crash.
+            await context.Err.WriteLineAsync(context.Globals.Debug ? e.ToString() : "berth: " + e.Message).ConfigureAwait(false);
+            return 1;
+        }
         finally
         {
             try

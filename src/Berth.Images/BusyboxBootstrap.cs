@@ -66,29 +66,29 @@ public sealed class BusyboxBootstrap(ImageStore images)
     private static async Task<byte[]> BuildLayerAsync(string busybox, IReadOnlyList<string> applets, DateTimeOffset time, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
-        await using (var writer = new TarWriter(buffer, TarEntryFormat.Pax, leaveOpen: true))
+        await using (var writer = new TarWriter(buffer, TarEntryFormat.Ustar, leaveOpen: true))
         {
             foreach ((string dir, UnixFileMode mode) in Directories)
             {
-                await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.Directory, dir + "/") { Mode = mode, ModificationTime = time }, cancellationToken).ConfigureAwait(false);
+                await writer.WriteEntryAsync(new UstarTarEntry(TarEntryType.Directory, dir + "/") { Mode = mode, ModificationTime = time }, cancellationToken).ConfigureAwait(false);
             }
 
             await using (FileStream binary = File.OpenRead(busybox))
             {
-                var entry = new PaxTarEntry(TarEntryType.RegularFile, "bin/busybox") { Mode = Executable, ModificationTime = time, DataStream = binary };
+                var entry = new UstarTarEntry(TarEntryType.RegularFile, "bin/busybox") { Mode = Executable, ModificationTime = time, DataStream = binary };
                 await writer.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
             }
 
             foreach (string applet in applets.Where(a => a != "busybox").Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
             {
-                var link = new PaxTarEntry(TarEntryType.HardLink, "bin/" + applet) { LinkName = "bin/busybox", Mode = Executable, ModificationTime = time };
+                var link = new UstarTarEntry(TarEntryType.HardLink, "bin/" + applet) { LinkName = "bin/busybox", Mode = Executable, ModificationTime = time };
                 await writer.WriteEntryAsync(link, cancellationToken).ConfigureAwait(false);
             }
 
             foreach ((string path, string text) in Files)
             {
                 using var content = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text));
-                var entry = new PaxTarEntry(TarEntryType.RegularFile, path) { Mode = path == "etc/shadow" ? UnixFileMode.UserRead | UnixFileMode.UserWrite : Readable, ModificationTime = time, DataStream = content };
+                var entry = new UstarTarEntry(TarEntryType.RegularFile, path) { Mode = path == "etc/shadow" ? UnixFileMode.UserRead | UnixFileMode.UserWrite : Readable, ModificationTime = time, DataStream = content };
                 await writer.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
             }
         }

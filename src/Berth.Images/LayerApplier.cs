@@ -46,7 +46,8 @@ public static class LayerApplier
             switch (entry.EntryType)
             {
                 case TarEntryType.Directory:
-                    if (!Directory.Exists(target))
+                    // Like lstat: a symlink to a directory is not one (chmod would follow it out of the root).
+                    if (!Directory.Exists(target) || new FileInfo(target).LinkTarget is not null)
                     {
                         RemoveExisting(target);
                         Directory.CreateDirectory(target);

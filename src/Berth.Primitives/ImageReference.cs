@@ -30,7 +30,9 @@ public sealed partial record ImageReference(string Domain, string Path, string? 
     {
         if (!TryParse(text, out ImageReference? reference))
         {
-            throw EngineException.Invalid($"invalid reference format: repository name ({text}) must be lowercase");
+            throw EngineException.Invalid(text.Any(char.IsUpper)
+                ? $"invalid reference format: repository name ({text}) must be lowercase"
+                : "invalid reference format");
         }
 
         return reference;
@@ -39,9 +41,9 @@ public sealed partial record ImageReference(string Domain, string Path, string? 
     public static bool TryParse(string? text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ImageReference? reference)
     {
         reference = null;
-        if (string.IsNullOrWhiteSpace(text) || text.Length > 255 + 72)
+        if (string.IsNullOrWhiteSpace(text) || text.Length > 255 + 72 || IdPattern().IsMatch(text))
         {
-            return false;
+            return false; // Docker: "cannot specify 64-byte hexadecimal strings" (that is an id, not a name)
         }
 
         string rest = text;
@@ -78,6 +80,11 @@ public sealed partial record ImageReference(string Domain, string Path, string? 
             string first = rest[..firstSlash];
             if (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost" || first.Any(char.IsUpper))
             {
+                if (!DomainPattern().IsMatch(first))
+                {
+                    return false;
+                }
+
                 domain = first;
                 path = rest[(firstSlash + 1)..];
             }
@@ -93,7 +100,7 @@ public sealed partial record ImageReference(string Domain, string Path, string? 
             path = "library/" + path;
         }
 
-        if (!PathPattern().IsMatch(path))
+        if (!PathPattern().IsMatch(path) || domain.Length + 1 + path.Length > 255)
         {
             return false;
         }
@@ -107,9 +114,17 @@ public sealed partial record ImageReference(string Domain, string Path, string? 
         return true;
     }
 
-    [GeneratedRegex(@"^[\w][\w.-]{0,127}$")]
+    // Go's \w is ASCII only.
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\z")]
     private static partial Regex TagPattern();
 
-    [GeneratedRegex(@"^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*$")]
+    // distribution/reference's domain: host name components or a bracketed IPv6 address, then an optional port.
+    [GeneratedRegex(@"^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?\z")]
+    private static partial Regex DomainPattern();
+
+    [GeneratedRegex(@"^[a-f0-9]{64}\z")]
+    private static partial Regex IdPattern();
+
+    [GeneratedRegex(@"^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*\z")]
     private static partial Regex PathPattern();
 }

@@ -9,8 +9,16 @@ public sealed class RuncDriver(RuntimeOptions options)
 {
     public RuntimeOptions Options => options;
 
-    public Task StartAsync(string id, CancellationToken cancellationToken) =>
-        RunCheckedAsync(["start", id], cancellationToken);
+    public async Task StartAsync(string id, CancellationToken cancellationToken)
+    {
+        (int code, string error) = await RunAsync(["start", id], cancellationToken).ConfigureAwait(false);
+        // runc start removes exec.fifo only after the container's init has read it, i.e. after the process started.
+        // A container that exits at once may already be deleted by its monitor (runc delete) by then: still a start.
+        if (code != 0 && !error.Contains("exec.fifo: no such file or directory", StringComparison.Ordinal))
+        {
+            throw new EngineException(ErrorKind.Internal, $"runtime start failed: {LastMessage(error)}");
+        }
+    }
 
     /// <summary>Signals the container's init (all processes with <paramref name="all"/>); a container already gone is not an error.</summary>
     public async Task KillAsync(string id, int signal, bool all, CancellationToken cancellationToken)
@@ -49,15 +57,6 @@ public sealed class RuncDriver(RuntimeOptions options)
         catch (System.ComponentModel.Win32Exception)
         {
             return ("", "");
-        }
-    }
-
-    private async Task RunCheckedAsync(string[] args, CancellationToken cancellationToken)
-    {
-        (int code, string error) = await RunAsync(args, cancellationToken).ConfigureAwait(false);
-        if (code != 0)
-        {
-            throw new EngineException(ErrorKind.Internal, $"runtime {args[0]} failed: {LastMessage(error)}");
         }
     }
 
@@ -114,8 +113,39 @@ public sealed class RuncDriver(RuntimeOptions options)
             }
         }
 
-        return line.StartsWith("time=", StringComparison.Ordinal) && line.Contains("msg=", StringComparison.Ordinal)
-            ? line[(line.IndexOf("msg=", StringComparison.Ordinal) + 4)..].Trim('"')
+        return line.StartsWith("time=", StringComparison.Ordinal) && line.Contains(" msg=", StringComparison.Ordinal)
+            ? LogfmtValue(line[(line.IndexOf(" msg=", StringComparison.Ordinal) + 5)..])
             : line;
+    }
+
+    /// <summary>A logrus text value: a bare word, or a Go-quoted string (<c>"exec: \"x\": not found"</c>) followed by other fields.</summary>
+    private static string LogfmtValue(string text)
+    {
+        if (!text.StartsWith('"'))
+        {
+            int space = text.IndexOf(' ', StringComparison.Ordinal);
+            return space < 0 ? text : text[..space];
+        }
+
+        var value = new System.Text.StringBuilder();
+        for (int i = 1; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c == '"')
+            {
+                break;
+            }
+
+            if (c == '\\' && i + 1 < text.Length)
+            {
+                char next = text[++i];
+                value.Append(next switch { 'n' => '\n', 't' => '\t', _ => next });
+                continue;
+            }
+
+            value.Append(c);
+        }
+
+        return value.ToString();
     }
 }

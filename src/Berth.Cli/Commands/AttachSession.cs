@@ -28,6 +28,12 @@ internal sealed class AttachSession(CommandContext ctx, string id, bool tty, boo
         {
             connection = await ctx.Client.AttachContainerAsync(
                 id, new AttachOptions { Stdin = stdin, Stdout = stdout, Stderr = stderr, DetachKeys = detachKeys }, ct).ConfigureAwait(false);
+            if (!stdin)
+            {
+                // Like docker's CLI: nothing to send, so say so at once (the daemon may hold the stream
+                // open until the client's side is done).
+                connection.CloseWrite();
+            }
         }
 
         using CancellationTokenSource waitCancel = CancellationTokenSource.CreateLinkedTokenSource(ct);

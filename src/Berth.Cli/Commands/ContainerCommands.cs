@@ -53,7 +53,7 @@ internal static class ContainerCommands
 
         string resolved = quiet ? ContainerRow.QuietFormat : ListFormat.Resolve(format, ContainerRow.DefaultTable + (p.Bool("size") ? "\t{{.Size}}" : ""));
         IReadOnlyList<ContainerSummary> containers = await ctx.Client.ListContainersAsync(
-            new ContainerListOptions { All = p.Bool("all"), Limit = last, Size = p.Bool("size"), Filters = filters },
+            new ContainerListOptions { All = p.Bool("all"), Limit = last, Size = p.Bool("size") || resolved.Contains(".Size", StringComparison.Ordinal), Filters = filters },
             ctx.Cancellation).ConfigureAwait(false);
 
         bool truncate = !p.Bool("no-trunc");
@@ -161,10 +161,10 @@ internal static class ContainerCommands
         };
 
         await ctx.FlushAsync().ConfigureAwait(false);
-        Stream logs = await ctx.Client.GetContainerLogsAsync(container.Id.Length > 0 ? container.Id : id, options, ctx.Cancellation).ConfigureAwait(false);
+        Stream logs = await ctx.Client.GetContainerLogsAsync(string.IsNullOrEmpty(container.Id) ? id : container.Id, options, ctx.Cancellation).ConfigureAwait(false);
         await using (logs.ConfigureAwait(false))
         {
-            if (container.Config.Tty)
+            if (container.Config?.Tty == true)
             {
                 await StdStreamCodec.CopyRawAsync(logs, ctx.StdoutStream, ctx.Cancellation).ConfigureAwait(false);
             }
@@ -271,13 +271,15 @@ internal static class ContainerCommands
             }
 
             ContainerInspect container = await ctx.Client.InspectContainerAsync(p.Positionals[0], ctx.Cancellation).ConfigureAwait(false);
-            var session = new AttachSession(ctx, container.Id, container.Config.Tty, interactive && container.Config.OpenStdin, stdout: true, stderr: true, p.String("detach-keys"))
+            string id = string.IsNullOrEmpty(container.Id) ? p.Positionals[0] : container.Id;
+            bool tty = container.Config?.Tty == true;
+            var session = new AttachSession(ctx, id, tty, interactive && container.Config?.OpenStdin == true, stdout: true, stderr: true, p.String("detach-keys"))
             {
                 SignalProxy = true,
             };
             return await session.RunAsync(
-                container.HostConfig.AutoRemove ? WaitCondition.Removed : WaitCondition.NextExit,
-                ct => ctx.Client.StartContainerAsync(container.Id, ct)).ConfigureAwait(false);
+                container.HostConfig?.AutoRemove == true ? WaitCondition.Removed : WaitCondition.NextExit,
+                ct => ctx.Client.StartContainerAsync(id, ct)).ConfigureAwait(false);
         }
 
         var failed = new List<string>();

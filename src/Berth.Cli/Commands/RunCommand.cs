@@ -158,7 +158,7 @@ internal static class RunCommand
             throw new StatusException(125, $"berth: image '{reference}' is not available locally and berth cannot pull images yet: {hint}\n\nRun '{ctx.CommandPath} --help' for more information");
         }
 
-        foreach (string warning in created.Warnings)
+        foreach (string warning in created.Warnings ?? [])
         {
             await ctx.Err.WriteLineAsync("WARNING: " + warning).ConfigureAwait(false);
         }

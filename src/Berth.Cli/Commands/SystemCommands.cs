@@ -71,9 +71,7 @@ internal static class SystemCommands
     private static async Task<int> RunVersionAsync(CommandContext ctx, ParsedArgs p)
     {
         string? format = p.String("format");
-        GoTemplate template = ListFormat.ParseForCli(
-            string.IsNullOrEmpty(format) ? VersionTemplate : ListFormat.Prepare(format == ListFormat.JsonKey ? "{{json .}}" : format),
-            new Dictionary<string, TemplateFunction> { ["getDetailsOrder"] = GetDetailsOrder });
+        GoTemplate template = VersionFormat(format);
 
         Exception? serverError = null;
         JsonObject? server = null;
@@ -87,22 +85,28 @@ internal static class SystemCommands
             serverError = e;
         }
 
-        var data = new JsonObject
-        {
-            ["Client"] = ClientVersion(ctx),
-            ["Server"] = server,
-        };
-
-        var writer = new TabWriter(20, 1);
-        writer.Write(template.Execute(data));
-        writer.Write("\n");
-        await ctx.Out.WriteAsync(writer.Flush()).ConfigureAwait(false);
+        await ctx.Out.WriteAsync(RenderVersion(template, ClientVersion(ctx), server)).ConfigureAwait(false);
         if (serverError is not null)
         {
             throw new StatusException(1, serverError.Message);
         }
 
         return 0;
+    }
+
+    /// <summary>The template for <c>version</c>: docker's layout, <c>json</c>, or the user's.</summary>
+    internal static GoTemplate VersionFormat(string? format) => ListFormat.ParseForCli(
+        string.IsNullOrEmpty(format) ? VersionTemplate : ListFormat.Prepare(format == ListFormat.JsonKey ? "{{json .}}" : format),
+        new Dictionary<string, TemplateFunction> { ["getDetailsOrder"] = GetDetailsOrder });
+
+    /// <summary>Renders <c>{Client, Server}</c> through docker's tabwriter (minwidth 20, padding 1).</summary>
+    internal static string RenderVersion(GoTemplate template, JsonObject client, JsonObject? server)
+    {
+        var data = new JsonObject { ["Client"] = client, ["Server"] = server };
+        var writer = new TabWriter(20, 1);
+        writer.Write(template.Execute(data));
+        writer.Write("\n");
+        return writer.Flush();
     }
 
     private static JsonObject ClientVersion(CommandContext ctx)
@@ -136,7 +140,7 @@ internal static class SystemCommands
     }
 
     /// <summary>Like docker: a daemon that lists no "Engine" component gets one made from the top-level fields; build times read as ANSIC.</summary>
-    private static JsonObject AddEngineComponent(JsonObject server, TimeZoneInfo zone)
+    internal static JsonObject AddEngineComponent(JsonObject server, TimeZoneInfo zone)
     {
         if (server["Components"] is not JsonArray components)
         {
@@ -223,67 +227,106 @@ internal static class SystemCommands
             ["Warnings"] = null,
         };
 
-        JsonObject? raw = null;
-        SystemInfo? info = null;
+        JsonDocument? doc = null;
         Exception? serverError = null;
         try
         {
-            using JsonDocument doc = await ctx.Client.GetInfoJsonAsync(ctx.Cancellation).ConfigureAwait(false);
-            raw = (JsonObject)JsonNode.Parse(doc.RootElement.GetRawText())!;
-            info = doc.RootElement.Deserialize(ApiJsonContext.Default.SystemInfo);
+            doc = await ctx.Client.GetInfoJsonAsync(ctx.Cancellation).ConfigureAwait(false);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new BerthProtocolException("the daemon's /info answer is not a JSON object");
+            }
         }
-        catch (Exception e) when (e is DaemonUnavailableException or BerthApiException or BerthProtocolException or JsonException)
+        catch (Exception e) when (e is DaemonUnavailableException or BerthApiException or BerthProtocolException)
         {
             serverError = e;
         }
 
-        if (!string.IsNullOrEmpty(format))
+        using (doc)
         {
-            JsonObject data = raw ?? [];
-            data["ClientInfo"] = clientInfo;
-            if (serverError is not null)
+            if (!string.IsNullOrEmpty(format))
             {
-                data["ServerErrors"] = new JsonArray(serverError.Message);
+                JsonObject data = doc is null ? [] : (JsonObject)JsonNode.Parse(doc.RootElement.GetRawText())!;
+                data["ClientInfo"] = clientInfo;
+                if (serverError is not null)
+                {
+                    data["ServerErrors"] = new JsonArray(serverError.Message);
+                }
+
+                GoTemplate template = ListFormat.ParseForCli(ListFormat.Prepare(format == ListFormat.JsonKey ? "{{json .}}" : format));
+                await ctx.Out.WriteAsync(template.Execute(data) + "\n").ConfigureAwait(false);
+                if (serverError is not null)
+                {
+                    throw new StatusException(1, serverError.Message);
+                }
+
+                return 0;
             }
 
-            GoTemplate template = ListFormat.ParseForCli(ListFormat.Prepare(format == ListFormat.JsonKey ? "{{json .}}" : format));
-            await ctx.Out.WriteAsync(template.Execute(data) + "\n").ConfigureAwait(false);
-            if (serverError is not null)
+            var sb = new StringBuilder();
+            sb.Append("Client:\n");
+            sb.Append(" Version:    ").Append(BuildInfo.Version).Append('\n');
+            sb.Append(" Context:    default\n");
+            sb.Append(" Debug Mode: ").Append(ctx.Globals.Debug ? "true" : "false").Append('\n');
+            sb.Append("\nServer:\n");
+            if (doc is null)
             {
-                throw new StatusException(1, serverError.Message);
+                await ctx.Out.WriteAsync(sb.ToString()).ConfigureAwait(false);
+                await ctx.FlushAsync().ConfigureAwait(false);
+                throw new StatusException(1, $"ERROR: {serverError?.Message}\nerrors pretty printing info");
+            }
+
+            var info = new InfoReader(doc.RootElement);
+            AppendServerInfo(sb, info, ctx.Globals.Debug);
+            await ctx.Out.WriteAsync(sb.ToString()).ConfigureAwait(false);
+            List<string> warnings = info.Strings("Warnings");
+            if (warnings.Count > 0)
+            {
+                await ctx.Out.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
+                await ctx.Err.WriteAsync(string.Join("\n", warnings) + "\n").ConfigureAwait(false);
             }
 
             return 0;
         }
-
-        var sb = new StringBuilder();
-        sb.Append("Client:\n");
-        sb.Append(" Version:    ").Append(BuildInfo.Version).Append('\n');
-        sb.Append(" Context:    default\n");
-        sb.Append(" Debug Mode: ").Append(ctx.Globals.Debug ? "true" : "false").Append('\n');
-        sb.Append("\nServer:\n");
-        if (info is null)
-        {
-            await ctx.Out.WriteAsync(sb.ToString()).ConfigureAwait(false);
-            await ctx.FlushAsync().ConfigureAwait(false);
-            throw new StatusException(1, $"ERROR: {serverError?.Message}\nerrors pretty printing info");
-        }
-
-        AppendServerInfo(sb, info, ctx.Globals.Debug);
-        await ctx.Out.WriteAsync(sb.ToString()).ConfigureAwait(false);
-        if (info.Warnings.Count > 0)
-        {
-            await ctx.Out.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
-            await ctx.Err.WriteAsync(string.Join("\n", info.Warnings) + "\n").ConfigureAwait(false);
-        }
-
-        return 0;
     }
 
-    /// <summary>docker's prettyPrintServerInfo, for the fields the API carries.</summary>
-    internal static void AppendServerInfo(StringBuilder sb, SystemInfo info, bool clientDebug)
+    /// <summary>Reads /info fields leniently: a field the daemon leaves out reads as empty.</summary>
+    internal readonly struct InfoReader(JsonElement root)
     {
-        void Line(string label, object value) => sb.Append(label).Append(' ').Append(value is bool b ? (b ? "true" : "false") : value).Append('\n');
+        public string Str(string name) => Str(root, name);
+
+        public static string Str(JsonElement e, string name) =>
+            e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out JsonElement v)
+                ? v.ValueKind switch
+                {
+                    JsonValueKind.String => v.GetString()!,
+                    JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => v.GetRawText(),
+                    _ => "",
+                }
+                : "";
+
+        public long Long(string name) =>
+            root.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out long l) ? l : 0;
+
+        public bool Bool(string name) => root.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.True;
+
+        public JsonElement Obj(string name) =>
+            root.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Object ? v : default;
+
+        public List<string> Strings(string name) => Strings(root, name);
+
+        public static List<string> Strings(JsonElement e, string name) =>
+            e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Array
+                ? v.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToList()
+                : [];
+
+        public JsonElement Root => root;
+    }
+
+    /// <summary>docker's prettyPrintServerInfo, for the fields the daemon sends.</summary>
+    internal static void AppendServerInfo(StringBuilder sb, InfoReader info, bool clientDebug)
+    {
+        void Line(string label, string value) => sb.Append(label).Append(' ').Append(value).Append('\n');
         void NonEmpty(string label, string value)
         {
             if (value.Length > 0)
@@ -292,58 +335,82 @@ internal static class SystemCommands
             }
         }
 
-        Line(" Containers:", info.Containers);
-        Line("  Running:", info.ContainersRunning);
-        Line("  Paused:", info.ContainersPaused);
-        Line("  Stopped:", info.ContainersStopped);
-        Line(" Images:", info.Images);
-        NonEmpty(" Server Version:", info.ServerVersion);
-        NonEmpty(" Storage Driver:", info.Driver);
-        foreach (IReadOnlyList<string> pair in info.DriverStatus)
+        static string B(bool b) => b ? "true" : "false";
+        static string N(long n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        Line(" Containers:", N(info.Long("Containers")));
+        Line("  Running:", N(info.Long("ContainersRunning")));
+        Line("  Paused:", N(info.Long("ContainersPaused")));
+        Line("  Stopped:", N(info.Long("ContainersStopped")));
+        Line(" Images:", N(info.Long("Images")));
+        NonEmpty(" Server Version:", info.Str("ServerVersion"));
+        NonEmpty(" Storage Driver:", info.Str("Driver"));
+        if (info.Root.TryGetProperty("DriverStatus", out JsonElement driverStatus) && driverStatus.ValueKind == JsonValueKind.Array)
         {
-            if (pair.Count >= 2)
+            foreach (JsonElement pair in driverStatus.EnumerateArray())
             {
-                sb.Append("  ").Append(pair[0]).Append(": ").Append(pair[1]).Append('\n');
+                if (pair.ValueKind == JsonValueKind.Array && pair.GetArrayLength() >= 2)
+                {
+                    sb.Append("  ").Append(pair[0].ToString()).Append(": ").Append(pair[1].ToString()).Append('\n');
+                }
             }
         }
 
-        Line(" Logging Driver:", info.LoggingDriver);
-        Line(" Cgroup Driver:", info.CgroupDriver);
-        NonEmpty(" Cgroup Version:", info.CgroupVersion);
+        Line(" Logging Driver:", info.Str("LoggingDriver"));
+        Line(" Cgroup Driver:", info.Str("CgroupDriver"));
+        NonEmpty(" Cgroup Version:", info.Str("CgroupVersion"));
+        JsonElement plugins = info.Obj("Plugins");
         sb.Append(" Plugins:\n");
-        Line("  Volume:", string.Join(' ', info.Plugins.Volume));
-        Line("  Network:", string.Join(' ', info.Plugins.Network));
-        if (info.Plugins.Authorization is { Count: > 0 } authorization)
+        Line("  Volume:", string.Join(' ', InfoReader.Strings(plugins, "Volume")));
+        Line("  Network:", string.Join(' ', InfoReader.Strings(plugins, "Network")));
+        List<string> authorization = InfoReader.Strings(plugins, "Authorization");
+        if (authorization.Count > 0)
         {
             Line("  Authorization:", string.Join(' ', authorization));
         }
 
-        Line("  Log:", string.Join(' ', info.Plugins.Log));
-        Line(" Swarm:", info.Swarm.LocalNodeState);
-        if (info.Runtimes.Count > 0)
+        Line("  Log:", string.Join(' ', InfoReader.Strings(plugins, "Log")));
+        List<string> cdi = info.Strings("CDISpecDirs");
+        if (cdi.Count > 0)
         {
-            Line(" Runtimes:", string.Join(' ', info.Runtimes.Keys.Order(StringComparer.Ordinal)));
-            Line(" Default Runtime:", info.DefaultRuntime);
+            sb.Append(" CDI spec directories:\n");
+            foreach (string dir in cdi)
+            {
+                sb.Append("  ").Append(dir).Append('\n');
+            }
         }
 
-        if (info.OSType == "linux")
+        string swarm = InfoReader.Str(info.Obj("Swarm"), "LocalNodeState");
+        Line(" Swarm:", swarm.Length > 0 ? swarm : "inactive");
+        JsonElement runtimes = info.Obj("Runtimes");
+        if (runtimes.ValueKind == JsonValueKind.Object && runtimes.EnumerateObject().Any())
         {
-            Line(" Init Binary:", info.InitBinary);
-            foreach ((string name, CommitInfo commit) in (ReadOnlySpan<(string, CommitInfo)>)[("containerd", info.ContainerdCommit), ("runc", info.RuncCommit), ("init", info.InitCommit)])
+            Line(" Runtimes:", string.Join(' ', runtimes.EnumerateObject().Select(r => r.Name).Order(StringComparer.Ordinal)));
+            Line(" Default Runtime:", info.Str("DefaultRuntime"));
+        }
+
+        if (info.Str("OSType") == "linux")
+        {
+            Line(" Init Binary:", info.Str("InitBinary"));
+            foreach ((string name, string key) in (ReadOnlySpan<(string, string)>)[("containerd", "ContainerdCommit"), ("runc", "RuncCommit"), ("init", "InitCommit")])
             {
-                sb.Append(' ').Append(name).Append(" version: ").Append(commit.ID);
-                if (commit.Expected.Length > 0 && commit.ID != commit.Expected)
+                JsonElement commit = info.Obj(key);
+                string id = InfoReader.Str(commit, "ID");
+                string expected = InfoReader.Str(commit, "Expected");
+                sb.Append(' ').Append(name).Append(" version: ").Append(id);
+                if (expected.Length > 0 && id != expected)
                 {
-                    sb.Append(" (expected: ").Append(commit.Expected).Append(')');
+                    sb.Append(" (expected: ").Append(expected).Append(')');
                 }
 
                 sb.Append('\n');
             }
 
-            if (info.SecurityOptions.Count > 0)
+            List<string> securityOptions = info.Strings("SecurityOptions");
+            if (securityOptions.Count > 0)
             {
                 sb.Append(" Security Options:\n");
-                foreach (string option in info.SecurityOptions)
+                foreach (string option in securityOptions)
                 {
                     string name = option;
                     string? profile = null;
@@ -374,62 +441,72 @@ internal static class SystemCommands
             }
         }
 
-        NonEmpty(" Kernel Version:", info.KernelVersion);
-        NonEmpty(" Operating System:", info.OperatingSystem);
-        NonEmpty(" OSType:", info.OSType);
-        NonEmpty(" Architecture:", info.Architecture);
-        Line(" CPUs:", info.NCPU);
-        Line(" Total Memory:", Units.BytesSize(info.MemTotal));
-        NonEmpty(" Name:", info.Name);
-        NonEmpty(" ID:", info.ID);
-        Line(" Docker Root Dir:", info.DockerRootDir);
-        Line(" Debug Mode:", info.Debug);
-        if (info.Debug || clientDebug)
+        NonEmpty(" Kernel Version:", info.Str("KernelVersion"));
+        NonEmpty(" Operating System:", info.Str("OperatingSystem"));
+        NonEmpty(" OSType:", info.Str("OSType"));
+        NonEmpty(" Architecture:", info.Str("Architecture"));
+        Line(" CPUs:", N(info.Long("NCPU")));
+        Line(" Total Memory:", Units.BytesSize(info.Long("MemTotal")));
+        NonEmpty(" Name:", info.Str("Name"));
+        NonEmpty(" ID:", info.Str("ID"));
+        Line(" Docker Root Dir:", info.Str("DockerRootDir"));
+        Line(" Debug Mode:", B(info.Bool("Debug")));
+        if (info.Bool("Debug") || clientDebug)
         {
-            Line("  File Descriptors:", info.NFd);
-            Line("  Goroutines:", info.NGoroutines);
-            Line("  System Time:", info.SystemTime);
-            Line("  EventsListeners:", info.NEventsListener);
+            Line("  File Descriptors:", N(info.Long("NFd")));
+            Line("  Goroutines:", N(info.Long("NGoroutines")));
+            Line("  System Time:", info.Str("SystemTime"));
+            Line("  EventsListeners:", N(info.Long("NEventsListener")));
         }
 
-        NonEmpty(" HTTP Proxy:", info.HttpProxy);
-        NonEmpty(" HTTPS Proxy:", info.HttpsProxy);
-        NonEmpty(" No Proxy:", info.NoProxy);
-        if (info.Labels.Count > 0)
+        NonEmpty(" HTTP Proxy:", info.Str("HttpProxy"));
+        NonEmpty(" HTTPS Proxy:", info.Str("HttpsProxy"));
+        NonEmpty(" No Proxy:", info.Str("NoProxy"));
+        List<string> labels = info.Strings("Labels");
+        if (labels.Count > 0)
         {
             sb.Append(" Labels:\n");
-            foreach (string label in info.Labels)
+            foreach (string label in labels)
             {
                 sb.Append("  ").Append(label).Append('\n');
             }
         }
 
-        Line(" Experimental:", info.ExperimentalBuild);
-        RegistryServiceConfig registry = info.RegistryConfig;
-        if (registry.InsecureRegistryCIDRs.Count > 0 || registry.IndexConfigs.Count > 0)
+        Line(" Experimental:", B(info.Bool("ExperimentalBuild")));
+        JsonElement registry = info.Obj("RegistryConfig");
+        List<string> insecure = InfoReader.Strings(registry, "InsecureRegistryCIDRs");
+        var insecureIndexes = new List<string>();
+        if (registry.ValueKind == JsonValueKind.Object && registry.TryGetProperty("IndexConfigs", out JsonElement indexes) && indexes.ValueKind == JsonValueKind.Object)
         {
-            sb.Append(" Insecure Registries:\n");
-            foreach (IndexInfo index in registry.IndexConfigs.Values.Where(i => !i.Secure).OrderBy(i => i.Name, StringComparer.Ordinal))
+            foreach (JsonProperty index in indexes.EnumerateObject())
             {
-                sb.Append("  ").Append(index.Name).Append('\n');
-            }
-
-            foreach (string cidr in registry.InsecureRegistryCIDRs)
-            {
-                sb.Append("  ").Append(cidr).Append('\n');
+                if (!(index.Value.TryGetProperty("Secure", out JsonElement secure) && secure.ValueKind == JsonValueKind.True))
+                {
+                    insecureIndexes.Add(InfoReader.Str(index.Value, "Name") is { Length: > 0 } n ? n : index.Name);
+                }
             }
         }
 
-        if (registry.Mirrors.Count > 0)
+        if (insecure.Count > 0 || insecureIndexes.Count > 0)
+        {
+            sb.Append(" Insecure Registries:\n");
+            foreach (string name in insecureIndexes.Order(StringComparer.Ordinal).Concat(insecure))
+            {
+                sb.Append("  ").Append(name).Append('\n');
+            }
+        }
+
+        List<string> mirrors = InfoReader.Strings(registry, "Mirrors");
+        if (mirrors.Count > 0)
         {
             sb.Append(" Registry Mirrors:\n");
-            foreach (string mirror in registry.Mirrors)
+            foreach (string mirror in mirrors)
             {
                 sb.Append("  ").Append(mirror).Append('\n');
             }
         }
 
-        Line(" Live Restore Enabled:", info.LiveRestoreEnabled);
+        Line(" Live Restore Enabled:", B(info.Bool("LiveRestoreEnabled")));
         sb.Append('\n');
     }
 }

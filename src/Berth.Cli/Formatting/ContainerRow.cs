@@ -6,8 +6,25 @@ using Berth.Cli.Templates;
 namespace Berth.Cli;
 
 /// <summary>One row of <c>ps</c>: the fields of docker's ContainerContext, computed as docker computes them.</summary>
-internal sealed class ContainerRow(ContainerSummary container, bool truncate, DateTimeOffset now, TimeZoneInfo zone) : FieldRow
+internal sealed class ContainerRow(ContainerSummary summary, bool truncate, DateTimeOffset now, TimeZoneInfo zone) : FieldRow
 {
+    // The wire record's defaults do not survive source-generated deserialization of absent or null
+    // fields, so every value is made safe here once.
+    private readonly ContainerSummary container = summary with
+    {
+        Id = summary.Id ?? "",
+        Names = summary.Names ?? [],
+        Image = summary.Image ?? "",
+        ImageID = summary.ImageID ?? "",
+        Command = summary.Command ?? "",
+        Ports = summary.Ports ?? [],
+        Labels = summary.Labels ?? [],
+        State = summary.State ?? "",
+        Status = summary.Status ?? "",
+        Mounts = summary.Mounts ?? [],
+        NetworkSettings = summary.NetworkSettings is { Networks: not null } settings ? settings : new SummaryNetworkSettings(),
+    };
+
     public const string DefaultTable = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
     public const string QuietFormat = "{{.ID}}";
 
@@ -107,7 +124,7 @@ internal sealed class ContainerRow(ContainerSummary container, bool truncate, Da
         var names = new List<string>();
         foreach (MountPoint m in container.Mounts)
         {
-            string name = !string.IsNullOrEmpty(m.Name) ? m.Name : m.Source;
+            string name = !string.IsNullOrEmpty(m.Name) ? m.Name : m.Source ?? "";
             if (truncate)
             {
                 name = GoStrings.Ellipsis(name, 15);
@@ -136,7 +153,7 @@ internal sealed class ContainerRow(ContainerSummary container, bool truncate, Da
         foreach (PortSummary port in sorted)
         {
             int current = port.PrivatePort;
-            string key = port.Type;
+            string key = port.Type ?? "tcp";
             if (!string.IsNullOrEmpty(port.IP))
             {
                 if ((port.PublicPort ?? 0) != current)

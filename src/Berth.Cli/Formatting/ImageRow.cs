@@ -4,8 +4,10 @@ using Berth.Api.Types;
 namespace Berth.Cli;
 
 /// <summary>One row of <c>images</c> (one per repository and tag of an image): docker's imageContext.</summary>
-internal sealed class ImageRow(ImageSummary image, string repository, string tag, string digest, bool truncate, DateTimeOffset now, TimeZoneInfo zone) : FieldRow
+internal sealed class ImageRow(ImageSummary summary, string repository, string tag, string digest, bool truncate, DateTimeOffset now, TimeZoneInfo zone) : FieldRow
 {
+    private readonly ImageSummary image = summary with { Id = summary.Id ?? "" };
+
     public const string DefaultTable = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
     public const string DefaultTableWithDigest = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
     public const string QuietFormat = "{{.ID}}";
@@ -59,7 +61,7 @@ internal sealed class ImageRow(ImageSummary image, string repository, string tag
     {
         var repoTags = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
         var repoDigests = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (string reference in image.RepoTags)
+        foreach (string reference in image.RepoTags ?? [])
         {
             if (reference == "<none>:<none>")
             {
@@ -81,7 +83,7 @@ internal sealed class ImageRow(ImageSummary image, string repository, string tag
             tags.Add(tag);
         }
 
-        foreach (string reference in image.RepoDigests)
+        foreach (string reference in image.RepoDigests ?? [])
         {
             if (reference == "<none>@<none>")
             {

@@ -290,7 +290,7 @@ internal static class ContainerOptions
             ContainerIdFile = p.String("cidfile"),
             Detach = detach,
             SignalProxy = !isRun || p.Bool("sig-proxy"),
-            DetachKeys = p.String("detach-keys"),
+            DetachKeys = isRun ? p.String("detach-keys") : null,
         };
     }
 

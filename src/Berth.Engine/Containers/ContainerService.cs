@@ -535,74 +535,78 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
         }
     }
 
-    public async Task AttachAsync(string nameOrId, AttachOptions options, Stream client, CancellationToken cancellationToken)
+    public async Task AttachAsync(string nameOrId, AttachOptions options, Func<Task<Stream>> openClient, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
         cancellationToken = linked.Token;
         ContainerEntry entry = Lookup(nameOrId);
-        if (options.Logs)
-        {
-            await LogsAsync(entry.Record.Id, new LogsOptions(options.Stdout, options.Stderr, false, false, null, 0, 0), client, cancellationToken).ConfigureAwait(false);
-        }
 
-        if (!options.Stream)
-        {
-            return;
-        }
-
-        Socket? monitor;
+        // Register before the client hears back: `docker run` starts the container as soon as its attach is
+        // answered, and the attach must already be in place then or early output is lost.
+        Socket? monitor = null;
         TaskCompletionSource<Socket?>? pending = null;
-        await entry.Transition.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (options.Stream)
+        {
+            await entry.Transition.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (entry.Record.IsRunning)
+                {
+                    monitor = await MonitorLauncher.AttachAsync(_options.ContainerStateDirectory(entry.Record.Id), cancellationToken).ConfigureAwait(false);
+                }
+                else if (entry.Record.State.Status is ContainerStatus.Created or ContainerStatus.Exited)
+                {
+                    // Docker lets a client attach to a stopped container and waits for its next start.
+                    pending = new TaskCompletionSource<Socket?>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    lock (entry.PendingAttaches)
+                    {
+                        entry.PendingAttaches.Add(pending);
+                    }
+                }
+            }
+            finally
+            {
+                entry.Transition.Release();
+            }
+        }
+
         try
         {
-            if (entry.Record.IsRunning)
+            Stream client = await openClient().ConfigureAwait(false);
+            await using (client.ConfigureAwait(false))
             {
-                monitor = await MonitorLauncher.AttachAsync(_options.ContainerStateDirectory(entry.Record.Id), cancellationToken).ConfigureAwait(false);
-            }
-            else if (entry.Record.State.Status == ContainerStatus.Created || entry.Record.State.Status == ContainerStatus.Exited)
-            {
-                // Docker lets a client attach to a stopped container and waits for its next start.
-                pending = new TaskCompletionSource<Socket?>(TaskCreationOptions.RunContinuationsAsynchronously);
-                lock (entry.PendingAttaches)
+                if (options.Logs)
                 {
-                    entry.PendingAttaches.Add(pending);
+                    await LogsAsync(entry.Record.Id, new LogsOptions(options.Stdout, options.Stderr, false, false, null, 0, 0), client, cancellationToken).ConfigureAwait(false);
                 }
 
-                monitor = null;
-            }
-            else
-            {
-                return;
+                if (pending is not null)
+                {
+                    monitor = await pending.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                if (monitor is not null)
+                {
+                    await AttachRelay.RunAsync(monitor, client, options, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         finally
         {
-            entry.Transition.Release();
-        }
-
-        if (pending is not null)
-        {
-            try
-            {
-                monitor = await pending.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            finally
+            monitor?.Dispose();
+            if (pending is not null)
             {
                 lock (entry.PendingAttaches)
                 {
                     entry.PendingAttaches.Remove(pending);
                 }
+
+                // Started meanwhile, after we gave up: close the connection the start made for us.
+                if (pending.Task.IsCompletedSuccessfully && await pending.Task.ConfigureAwait(false) is { } orphan && orphan != monitor)
+                {
+                    orphan.Dispose();
+                }
             }
-        }
-
-        if (monitor is null)
-        {
-            return;
-        }
-
-        using (monitor)
-        {
-            await AttachRelay.RunAsync(monitor, client, options, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -22,32 +22,33 @@ public static class HumanTime
             return (int)minutes == 1 ? "About a minute" : $"{(int)minutes} minutes";
         }
 
-        double hours = d.TotalHours;
-        if ((int)Math.Round(hours) == 1)
+        // go-units rounds the hours, and compares the rounded value for days, weeks and months too.
+        int hours = (int)(d.TotalHours + 0.5);
+        if (hours == 1)
         {
             return "About an hour";
         }
 
         if (hours < 48)
         {
-            return $"{(int)hours} hours";
+            return $"{hours} hours";
         }
 
         if (hours < 24 * 7 * 2)
         {
-            return $"{(int)(hours / 24)} days";
+            return $"{hours / 24} days";
         }
 
         if (hours < 24 * 30 * 2)
         {
-            return $"{(int)(hours / 24 / 7)} weeks";
+            return $"{hours / 24 / 7} weeks";
         }
 
         if (hours < 24 * 365 * 2)
         {
-            return $"{(int)(hours / 24 / 30)} months";
+            return $"{hours / 24 / 30} months";
         }
 
-        return $"{(int)(hours / 24 / 365)} years";
+        return $"{(int)d.TotalHours / 24 / 365} years";
     }
 }

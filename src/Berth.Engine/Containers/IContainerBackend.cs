@@ -18,8 +18,11 @@ public interface IContainerBackend
 
     Task<ContainerWaitResponse> WaitAsync(string nameOrId, string condition, CancellationToken cancellationToken);
 
-    /// <summary>Relays the container's streams to and from <paramref name="client"/> until output ends.</summary>
-    Task AttachAsync(string nameOrId, AttachOptions options, Stream client, CancellationToken cancellationToken);
+    /// <summary>
+    /// Attaches to the container, then calls <paramref name="openClient"/> (which answers the client) and relays
+    /// the container's streams to and from that client until the output ends.
+    /// </summary>
+    Task AttachAsync(string nameOrId, AttachOptions options, Func<Task<Stream>> openClient, CancellationToken cancellationToken);
 
     Task LogsAsync(string nameOrId, LogsOptions options, Stream output, CancellationToken cancellationToken);
 

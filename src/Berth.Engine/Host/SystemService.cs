@@ -109,7 +109,7 @@ public sealed class SystemService(ContainerService containers, ImageStore images
             DefaultRuntime = "runc",
             LiveRestoreEnabled = true,
             RuncCommit = new CommitInfo { ID = runcCommit, Expected = runcCommit },
-            SecurityOptions = ["name=seccomp,profile=unconfined", "name=cgroupns"],
+            SecurityOptions = ["name=seccomp,profile=unconfined"],
             Warnings = warnings,
         };
     }

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Times `run --rm busybox true` for Berth, Docker and bare runc side by side, in one run, and prints ratios;
+# then compares the per-container memory of berth-monitor with Docker's containerd shim.
+#   bench/run-bench.sh [RUNS]      (default 30 runs each, after 3 warm-ups)
+# Berth: the installed berthd (./install.sh), driven by `berth` and by the docker CLI.
+# Docker: Debian's docker.io, started here on private roots when it is installed (apt-get install docker.io),
+#         with the same busybox imported, networking off on both sides (Berth has no bridge yet).
+# runc: `runc run` of a prepared bundle: the floor any engine built on runc can reach.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-30}
+WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
+RESULTS=bench/results
+mkdir -p "$RESULTS"
+DOCKER_SOCK=$WORK/docker.sock
+DOCKERD_PID=""
+
+cleanup() {
+  set +e
+  if [ -n "$DOCKERD_PID" ]; then
+    DOCKER_HOST=unix://$DOCKER_SOCK docker rm -f bench-mem >/dev/null 2>&1
+    kill "$DOCKERD_PID" 2>/dev/null; wait "$DOCKERD_PID" 2>/dev/null
+    pkill -f "containerd --config $WORK" 2>/dev/null
+  fi
+  berth rm -f bench-mem >/dev/null 2>&1
+  runc delete -f bench-runc >/dev/null 2>&1
+  grep " $WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+command -v hyperfine >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null; }
+if ! berth version >/dev/null 2>&1; then
+  ./install.sh --no-run
+fi
+berth image inspect busybox >/dev/null 2>&1 || berth image bootstrap busybox
+
+# A busybox rootfs for runc and for Docker's import.
+ROOTFS=$WORK/bundle/rootfs
+mkdir -p "$ROOTFS/bin" "$ROOTFS/proc" "$ROOTFS/dev" "$ROOTFS/sys" "$ROOTFS/etc" "$ROOTFS/tmp"
+cp /bin/busybox "$ROOTFS/bin/busybox"
+for a in $(/bin/busybox --list); do ln -f "$ROOTFS/bin/busybox" "$ROOTFS/bin/$a" 2>/dev/null || true; done
+(cd "$WORK/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
+
+commands=(--command-name "berth run --rm" "berth run --rm --network none busybox true"
+          --command-name "docker CLI -> berthd" "DOCKER_HOST=unix:///run/berth/berth.sock docker run --rm --network none busybox true"
+          --command-name "runc run (bare)" "runc run --bundle $WORK/bundle bench-runc")
+
+if command -v dockerd >/dev/null; then
+  echo "Starting a private dockerd for comparison"
+  dockerd --data-root "$WORK/docker" --exec-root "$WORK/docker-exec" -H "unix://$DOCKER_SOCK" --pidfile "$WORK/dockerd.pid" \
+    --iptables=false --bridge=none --ip-forward=false --log-level=error >"$WORK/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  for _ in $(seq 300); do DOCKER_HOST=unix://$DOCKER_SOCK docker version >/dev/null 2>&1 && break; sleep 0.1; done
+  tar -C "$ROOTFS" -c . | DOCKER_HOST=unix://$DOCKER_SOCK docker import -c 'CMD ["sh"]' - busybox:latest >/dev/null
+  commands+=(--command-name "docker (dockerd+containerd)" "DOCKER_HOST=unix://$DOCKER_SOCK docker run --rm --network none busybox true")
+else
+  echo "dockerd is not installed (apt-get install docker.io): comparing with runc only"
+fi
+
+hyperfine --warmup 3 --runs "$RUNS" --export-json "$RESULTS/run-rm.json" --style basic "${commands[@]}"
+
+python3 - "$RESULTS/run-rm.json" <<'PY'
+import json, sys
+results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+med = {name: r["median"] * 1000 for name, r in results.items()}
+print("\nmedian wall time of `run --rm busybox true`:")
+for name, ms in med.items():
+    print(f"  {name:32s} {ms:8.1f} ms")
+berth = med["berth run --rm"]
+if "docker (dockerd+containerd)" in med:
+    d = med["docker (dockerd+containerd)"]
+    print(f"\nBerth / Docker  = {berth / d:.2f}  (target <= 0.25)")
+    print(f"docker CLI on berthd / Docker = {med['docker CLI -> berthd'] / d:.2f}")
+print(f"Berth / bare runc = {berth / med['runc run (bare)']:.2f}")
+PY
+
+# Memory held per running container: berth-monitor against containerd-shim-runc-v2.
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+berth run -d --name bench-mem --network none busybox sleep 60 >/dev/null
+sleep 0.2
+mon=$(pgrep -n -f "berth-monitor.*$(berth inspect -f '{{.Id}}' bench-mem)" || true)
+[ -n "$mon" ] && echo "berth-monitor RSS: $(rss_kb "$mon") kB"
+berth rm -f bench-mem >/dev/null
+if [ -n "$DOCKERD_PID" ]; then
+  DOCKER_HOST=unix://$DOCKER_SOCK docker run -d --name bench-mem --network none busybox sleep 60 >/dev/null
+  sleep 0.2
+  shim=$(pgrep -n -f containerd-shim || true)
+  [ -n "$shim" ] && echo "containerd-shim-runc-v2 RSS: $(rss_kb "$shim") kB"
+fi

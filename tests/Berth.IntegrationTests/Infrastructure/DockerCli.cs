@@ -1,0 +1,63 @@
+namespace Berth.IntegrationTests.Infrastructure;
+
+/// <summary>The real docker CLI (from PATH) against one daemon: its own config dir, no context, no pinned API version.</summary>
+public sealed class DockerCli(string socketPath, string configDirectory)
+{
+    private readonly Dictionary<string, string?> _environment = new(StringComparer.Ordinal)
+    {
+        ["DOCKER_HOST"] = "unix://" + socketPath,
+        ["DOCKER_CONFIG"] = configDirectory,
+        ["DOCKER_CONTEXT"] = null,
+        ["DOCKER_API_VERSION"] = null,
+        ["DOCKER_TLS_VERIFY"] = null,
+        ["DOCKER_CERT_PATH"] = null,
+        ["DOCKER_CLI_HINTS"] = "false",
+    };
+
+    public Task<CommandResult> RunAsync(params string[] args) => RunAsync(args, stdin: null);
+
+    public Task<CommandResult> RunAsync(string[] args, string? stdin, TimeSpan? timeout = null) =>
+        ProcessRunner.RunAsync("docker", args, _environment, stdin, timeout);
+
+    /// <summary>Runs a command that must succeed; a failure reports everything it printed.</summary>
+    public async Task<CommandResult> SucceedAsync(params string[] args)
+    {
+        CommandResult result = await RunAsync(args);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return result;
+    }
+
+    /// <summary><c>docker rm -f</c> for a test's finally block: never throws, whatever state the container is in.</summary>
+    public async Task RemoveQuietlyAsync(params string[] names)
+    {
+        try
+        {
+            _ = await RunAsync(["rm", "-f", .. names]);
+        }
+        catch (TimeoutException)
+        {
+            // The fixture's cleanup deals with what is left.
+        }
+    }
+
+    /// <summary>Polls <paramref name="args"/> until its stdout satisfies <paramref name="done"/>, bounded by <paramref name="timeout"/>.</summary>
+    public async Task<CommandResult> WaitForOutputAsync(Func<string, bool> done, TimeSpan timeout, params string[] args)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            CommandResult result = await RunAsync(args);
+            if (result.ExitCode == 0 && done(result.Stdout))
+            {
+                return result;
+            }
+
+            if (clock.Elapsed > timeout)
+            {
+                Assert.Fail($"condition not met within {timeout.TotalSeconds:F0} s; last result: {result}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+}

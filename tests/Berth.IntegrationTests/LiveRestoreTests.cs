@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Berth.IntegrationTests.Infrastructure;
+
+namespace Berth.IntegrationTests;
+
+/// <summary>The live-restore tests kill their daemon: they get one of their own and run alone.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LiveRestoreCollection : ICollectionFixture<LiveRestoreDaemon>
+{
+    public const string Name = "live restore (own daemon, alone)";
+}
+
+/// <summary>A berthd of its own (not the shared one) that these tests may SIGKILL and start again on the same roots.</summary>
+public sealed class LiveRestoreDaemon : IAsyncLifetime
+{
+    private BerthDaemon? _daemon;
+
+    public BerthDaemon Daemon => _daemon ?? throw new InvalidOperationException("the live-restore berthd did not start");
+
+    public async Task InitializeAsync()
+    {
+        _daemon = BerthDaemon.Create("live-restore");
+        await _daemon.StartAsync();
+        await _daemon.BootstrapAsync("busybox");
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_daemon is not null)
+        {
+            await _daemon.DisposeAsync();
+        }
+    }
+}
+
+[Collection(LiveRestoreCollection.Name)]
+public sealed class LiveRestoreTests(LiveRestoreDaemon fixture)
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(15);
+    private readonly BerthDaemon _daemon = fixture.Daemon;
+    private DockerCli Docker => _daemon.Docker;
+
+    [Fact]
+    public async Task A_running_container_survives_a_daemon_crash_and_can_be_stopped_after_restart()
+    {
+        string name = Names.Unique("survive");
+        await EnsureStartedAsync();
+        try
+        {
+            string id = (await Docker.SucceedAsync("run", "-d", "--name", name, "busybox", "sleep", "30")).Stdout.Trim();
+            int pid = await PidAsync(name);
+            Assert.True(pid > 0);
+
+            await _daemon.KillAsync();
+            Assert.Equal("running", await RuntimeStatusAsync(id)); // berthd's death did not touch the container
+            Assert.True(Directory.Exists($"/proc/{pid}"), $"container process {pid} died with berthd");
+
+            await _daemon.StartAsync();
+
+            CommandResult ps = await Docker.SucceedAsync("ps", "--no-trunc", "--format", "{{.ID}} {{.Names}} {{.Status}}");
+            Assert.Contains(ps.Stdout.Split('\n'), l => l.StartsWith($"{id} {name} Up ", StringComparison.Ordinal));
+            CommandResult inspect = await Docker.SucceedAsync("inspect", "--format", "{{.State.Status}} {{.State.Running}} {{.State.Pid}}", name);
+            Assert.Equal($"running true {pid}", inspect.Stdout.Trim());
+
+            // sleep as pid 1 ignores SIGTERM: stop must fall back to SIGKILL after its timeout, and the restored daemon must see the exit.
+            CommandResult stop = await Docker.RunAsync("stop", "-t", "1", name);
+            Assert.True(stop.ExitCode == 0, stop + "\n" + _daemon.LogTail());
+
+            CommandResult exited = await Docker.SucceedAsync("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}", name);
+            Assert.Equal("exited 137 false", exited.Stdout.Trim());
+            CommandResult all = await Docker.SucceedAsync("ps", "-a", "--format", "{{.Names}} {{.Status}}");
+            Assert.Contains(all.Stdout.Split('\n'), l => l.StartsWith($"{name} Exited (137) ", StringComparison.Ordinal));
+            Assert.False(Directory.Exists($"/proc/{pid}"), $"container process {pid} outlived docker stop");
+            Assert.Equal("", await RuntimeStatusAsync(id));
+
+            CommandResult rm = await Docker.RunAsync("rm", name);
+            Assert.True(rm.ExitCode == 0, rm.ToString());
+        }
+        finally
+        {
+            await RemoveQuietlyAsync(name);
+        }
+    }
+
+    [Fact]
+    public async Task A_container_that_exits_while_the_daemon_is_down_is_shown_exited_with_its_code()
+    {
+        string name = Names.Unique("downexit");
+        await EnsureStartedAsync();
+        try
+        {
+            string id = (await Docker.SucceedAsync("run", "-d", "--name", name, "busybox", "sh", "-c", "trap 'exit 42' TERM; echo ready; sleep 30 & wait")).Stdout.Trim();
+            await Docker.WaitForOutputAsync(o => o.Contains("ready", StringComparison.Ordinal), Bound, "logs", name); // the trap is set
+
+            await _daemon.KillAsync();
+            CommandResult kill = await ProcessRunner.RunAsync("runc", ["--root", _daemon.RuntimeRoot, "kill", id, "TERM"]);
+            Assert.True(kill.ExitCode == 0, kill.ToString());
+            // The monitor records the exit in exit.json while nobody listens; wait (bounded) for that record.
+            string exitFile = Path.Combine(_daemon.ExecRoot, "containers", id, "exit.json");
+            await WaitUntilAsync(() => File.Exists(exitFile), $"{exitFile} to be written");
+
+            await _daemon.StartAsync();
+
+            CommandResult inspect = await Docker.SucceedAsync("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}", name);
+            Assert.Equal("exited 42 false", inspect.Stdout.Trim());
+            CommandResult all = await Docker.SucceedAsync("ps", "-a", "--format", "{{.Names}} {{.Status}}");
+            Assert.Contains(all.Stdout.Split('\n'), l => l.StartsWith($"{name} Exited (42) ", StringComparison.Ordinal));
+            CommandResult running = await Docker.SucceedAsync("ps", "--format", "{{.Names}}");
+            Assert.DoesNotContain(name, running.Stdout, StringComparison.Ordinal);
+            CommandResult wait = await Docker.SucceedAsync("wait", name);
+            Assert.Equal("42", wait.Stdout.Trim());
+            CommandResult logs = await Docker.SucceedAsync("logs", name);
+            Assert.Equal("ready\n", logs.Stdout);
+
+            CommandResult rm = await Docker.RunAsync("rm", name);
+            Assert.True(rm.ExitCode == 0, rm.ToString());
+            Assert.Empty(HostCleanup.MountsUnder(Path.Combine(_daemon.DataRoot, "containers", id)));
+        }
+        finally
+        {
+            await RemoveQuietlyAsync(name);
+        }
+    }
+
+    /// <summary>A failed test may leave the daemon down: the next test starts it again.</summary>
+    private async Task EnsureStartedAsync()
+    {
+        if (_daemon.Pid is null)
+        {
+            await _daemon.StartAsync();
+        }
+    }
+
+    private async Task RemoveQuietlyAsync(string name)
+    {
+        if (_daemon.Pid is not null)
+        {
+            await Docker.RemoveQuietlyAsync(name);
+        }
+    }
+
+    private async Task<int> PidAsync(string name)
+    {
+        CommandResult inspect = await Docker.SucceedAsync("inspect", "--format", "{{json .State.Pid}}", name);
+        return JsonSerializer.Deserialize<int>(inspect.Stdout);
+    }
+
+    /// <summary>The runtime's view of a container: its status, or "" when runc does not know it.</summary>
+    private async Task<string> RuntimeStatusAsync(string id)
+    {
+        CommandResult state = await ProcessRunner.RunAsync("runc", ["--root", _daemon.RuntimeRoot, "state", id]);
+        if (state.ExitCode != 0)
+        {
+            return "";
+        }
+
+        using var doc = JsonDocument.Parse(state.Stdout);
+        return doc.RootElement.GetProperty("status").GetString() ?? "";
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < Bound, $"timed out after {Bound.TotalSeconds:F0} s waiting for {what}");
+            await Task.Delay(50); // a file written by another process: poll, bounded
+        }
+    }
+}
