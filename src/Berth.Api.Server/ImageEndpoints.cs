@@ -47,7 +47,7 @@ public static class ImageEndpoints
             try
             {
                 string id = await images.BootstrapAsync(name, progress, context.RequestAborted).ConfigureAwait(false);
-                await progress.WriteAsync(new ProgressMessage { Status = $"Bootstrapped {name}: {id}", Id = id }).ConfigureAwait(false);
+                await progress.WriteAsync(new ProgressMessage { Status = $"Bootstrapped {name}: {id}" }).ConfigureAwait(false);
             }
             catch (EngineException e)
             {

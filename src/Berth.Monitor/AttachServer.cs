@@ -97,7 +97,11 @@ internal sealed class AttachServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Answers every <c>wait</c> client with <paramref name="exitLine"/>, and those that come later at once.</summary>
+    /// <summary>
+    /// Answers every <c>wait</c> client with <paramref name="exitLine"/>, and those that come later at once. The
+    /// connections stay open until <see cref="DisposeAsync"/>: their end tells berthd that the runtime has let go
+    /// of the container id (the runtime's delete runs after the answer, off the path of `docker run --rm`).
+    /// </summary>
     public void Exited(byte[] exitLine)
     {
         Socket[] waiting;
@@ -105,13 +109,11 @@ internal sealed class AttachServer : IAsyncDisposable
         {
             _exitLine = exitLine;
             waiting = [.. _waiting];
-            _waiting.Clear();
         }
 
         foreach (Socket client in waiting)
         {
             _ = TrySend(client, exitLine);
-            Close(client);
         }
     }
 
@@ -271,15 +273,21 @@ internal sealed class AttachServer : IAsyncDisposable
         lock (_gate)
         {
             exitLine = _exitLine;
-            if (exitLine is null)
+            if (_disposed == 0)
             {
                 _waiting.Add(client);
-                return;
             }
         }
 
-        _ = TrySend(client, exitLine);
-        Close(client);
+        if (exitLine is not null)
+        {
+            _ = TrySend(client, exitLine);
+        }
+
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            Close(client);
+        }
     }
 
     private async Task WriteStdinAsync(ReadOnlyMemory<byte> data)

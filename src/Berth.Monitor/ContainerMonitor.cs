@@ -26,13 +26,13 @@ internal sealed class ContainerMonitor(MonitorOptions options, SyncPipe sync)
         WaitStatus status = await container.InitExited.ConfigureAwait(false);
         DateTime finishedAt = DateTime.UtcNow;
         await Task.WhenAny(container.OutputEnded, Task.Delay(DrainTimeout)).ConfigureAwait(false);
-        // The runtime's record goes before anyone hears of the exit: berthd may create the same id again at
-        // once (a restart policy, a `docker start`), and the runtime refuses an id it still knows.
-        await runtime.DeleteAsync().ConfigureAwait(false);
         byte[] exitLine = MonitorJson.ExitLine(status.ContainerExitCode, finishedAt);
         await WriteExitFileAsync(exitLine).ConfigureAwait(false);
         container.Attach.Exited(exitLine);
         container.Attach.EndOutput();
+        // The runtime's delete comes after the answer, off the critical path of `run --rm`; wait clients learn
+        // that the runtime has let go of the id (so it may be created again) when their connection closes.
+        await runtime.DeleteAsync().ConfigureAwait(false);
         await container.Attach.DisposeAsync().ConfigureAwait(false);
         return 0;
     }

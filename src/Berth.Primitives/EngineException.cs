@@ -12,7 +12,7 @@ public enum ErrorKind
     /// <summary>The object exists but its state forbids the operation, or a name is taken (409).</summary>
     Conflict,
 
-    /// <summary>The operation is not supported by this engine or this host (501 would mislead clients; 400).</summary>
+    /// <summary>The operation is not supported by this engine or this host (501, as Docker answers).</summary>
     NotImplemented,
 
     /// <summary>Access refused (403).</summary>

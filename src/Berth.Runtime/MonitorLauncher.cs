@@ -15,8 +15,12 @@ public sealed class MonitorLauncher(RuntimeOptions options)
 
     public static string ExitFile(string stateDirectory) => Path.Combine(stateDirectory, "exit.json");
 
-    /// <summary>Spawns the monitor, which creates the container; returns the container's pid or throws with the runtime's error.</summary>
-    public async Task<int> LaunchAsync(string id, string bundle, string stateDirectory, string logPath, bool openStdin, CancellationToken cancellationToken)
+    /// <summary>
+    /// Spawns the monitor (in its own session, so it outlives berthd), which creates the container; returns the
+    /// container's pid and the monitor's, or throws with the runtime's error. The monitor is berthd's child:
+    /// call <see cref="ReapAsync"/> once it has let go of the container.
+    /// </summary>
+    public async Task<(int ContainerPid, int MonitorPid)> LaunchAsync(string id, string bundle, string stateDirectory, string logPath, bool openStdin, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(stateDirectory);
         File.Delete(ExitFile(stateDirectory));
@@ -42,7 +46,7 @@ public sealed class MonitorLauncher(RuntimeOptions options)
             }
 
             argv.AddRange(["--id", id, "--bundle", bundle, "--state", stateDirectory, "--runtime", options.RuntimePath,
-                "--runtime-root", options.RuntimeRoot, "--log", logPath]);
+                "--runtime-root", options.RuntimeRoot, "--log", logPath, "--foreground"]);
             if (openStdin)
             {
                 argv.Add("--stdin");
@@ -60,8 +64,6 @@ public sealed class MonitorLauncher(RuntimeOptions options)
             ProcessControl.Close(write);
         }
 
-        // The first monitor process re-spawns itself detached and exits at once: reap it.
-        await Task.Run(() => ProcessControl.Wait(pid, block: true), cancellationToken).ConfigureAwait(false);
         string line;
         await using (var sync = new FileStream(new SafeFileHandle(read, ownsHandle: true), FileAccess.Read, 1, isAsync: false))
         using (var reader = new StreamReader(sync, Encoding.UTF8))
@@ -80,11 +82,28 @@ public sealed class MonitorLauncher(RuntimeOptions options)
 
         if (message?.Pid is int containerPid)
         {
-            return containerPid;
+            return (containerPid, pid);
         }
 
+        _ = ReapAsync(pid);
         string error = message?.Error ?? (line.Length > 0 ? line : "the container monitor exited without a word");
         throw new EngineException(ClassifyStartError(error), $"failed to create task for container: OCI runtime create failed: {error}: unknown");
+    }
+
+    /// <summary>Collects a monitor that has exited or is about to (berthd spawned it, so berthd must reap it).</summary>
+    public static async Task ReapAsync(int monitorPid)
+    {
+        // Polling with back-off keeps no thread blocked in waitpid; a monitor exits right after it lets go.
+        for (int delay = 5; delay < 5000; delay *= 2)
+        {
+            (int reaped, _) = ProcessControl.Wait(monitorPid, block: false);
+            if (reaped != 0)
+            {
+                return; // reaped, or not our child (a monitor from before a daemon restart)
+            }
+
+            await Task.Delay(delay).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Docker answers 400 when the command cannot be run (so clients map it to 126/127), 500 otherwise.</summary>
@@ -140,29 +159,52 @@ public sealed class MonitorLauncher(RuntimeOptions options)
         }
     }
 
-    /// <summary>Waits for the container's exit through the monitor; falls back to exit.json when the monitor is gone.</summary>
-    public static async Task<MonitorExit?> WaitAsync(string stateDirectory, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits for the container's exit through the monitor; falls back to exit.json when the monitor is gone.
+    /// <c>Released</c> completes when the monitor has also deleted the runtime's state, after which the same
+    /// id may be created again.
+    /// </summary>
+    public static async Task<(MonitorExit? Exit, Task Released)> WaitAsync(string stateDirectory, CancellationToken cancellationToken)
     {
+        Socket? socket = null;
         try
         {
-            using Socket socket = await ConnectAsync(stateDirectory, "wait", cancellationToken).ConfigureAwait(false);
-            await using var stream = new NetworkStream(socket, ownsSocket: false);
-            using var reader = new StreamReader(stream, Encoding.UTF8);
+            socket = await ConnectAsync(stateDirectory, "wait", cancellationToken).ConfigureAwait(false);
+            var stream = new NetworkStream(socket, ownsSocket: true);
+            var reader = new StreamReader(stream, Encoding.UTF8);
             string? line = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
             if (!string.IsNullOrEmpty(line))
             {
-                return JsonSerializer.Deserialize(line, RuntimeJsonContext.Default.MonitorExit);
+                MonitorExit? exit = JsonSerializer.Deserialize(line, RuntimeJsonContext.Default.MonitorExit);
+                return (exit, DrainAsync(reader));
             }
+
+            reader.Dispose();
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or IOException or JsonException)
         {
             // No monitor: it finished before we asked (or before a daemon restart).
-        }
-        catch (IOException)
-        {
+            socket?.Dispose();
         }
 
-        return ReadExitFile(stateDirectory);
+        return (ReadExitFile(stateDirectory), Task.CompletedTask);
+    }
+
+    private static async Task DrainAsync(StreamReader reader)
+    {
+        using (reader)
+        {
+            try
+            {
+                using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                while (await reader.ReadLineAsync(limit.Token).ConfigureAwait(false) is not null)
+                {
+                }
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or SocketException)
+            {
+            }
+        }
     }
 
     public static MonitorExit? ReadExitFile(string stateDirectory)

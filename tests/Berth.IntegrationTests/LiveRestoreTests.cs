@@ -123,6 +123,35 @@ public sealed class LiveRestoreTests(LiveRestoreDaemon fixture)
         }
     }
 
+    [Fact]
+    public async Task A_graceful_stop_exits_0_cleans_up_its_socket_and_leaves_containers_running()
+    {
+        string name = Names.Unique("graceful");
+        await EnsureStartedAsync();
+        try
+        {
+            string id = (await Docker.SucceedAsync("run", "-d", "--name", name, "busybox", "sleep", "30")).Stdout.Trim();
+
+            int? exitCode = await _daemon.StopAsync();
+
+            Assert.True(exitCode == 0, $"berthd exited {exitCode} on SIGTERM\n{_daemon.LogTail()}");
+            Assert.False(File.Exists(_daemon.SocketPath), "berthd left its socket behind");
+            Assert.False(File.Exists(Path.Combine(_daemon.ExecRoot, "berthd.pid")), "berthd left its pid file behind");
+            Assert.Equal("running", await RuntimeStatusAsync(id));
+
+            await _daemon.StartAsync();
+            CommandResult inspect = await Docker.SucceedAsync("inspect", "--format", "{{.State.Status}}", name);
+            Assert.Equal("running", inspect.Stdout.Trim());
+            CommandResult rm = await Docker.RunAsync("rm", "-f", name);
+            Assert.True(rm.ExitCode == 0, rm.ToString());
+            Assert.Equal("", await RuntimeStatusAsync(id));
+        }
+        finally
+        {
+            await RemoveQuietlyAsync(name);
+        }
+    }
+
     /// <summary>A failed test may leave the daemon down: the next test starts it again.</summary>
     private async Task EnsureStartedAsync()
     {

@@ -12,6 +12,7 @@ public sealed class SerialOnSharedDaemon
 }
 
 [Collection(SerialOnSharedDaemon.Name)]
+[TestCaseOrderer(RunLastOrderer.TypeName, RunLastOrderer.AssemblyName)]
 public sealed class SerialDaemonTests(DaemonFixture fixture)
 {
     private readonly HttpClient _api = fixture.Api;
@@ -79,6 +80,30 @@ public sealed class SerialDaemonTests(DaemonFixture fixture)
         {
             await _docker.RemoveQuietlyAsync(running, exited);
         }
+    }
+
+    /// <summary>
+    /// Runs after every parallel collection (xunit runs this collection last) and after the other tests here: the shared
+    /// daemon must be back to nothing but its image: no containers, no runtime state, no rootfs mounts, no monitors.
+    /// </summary>
+    [Fact]
+    [RunLast]
+    public async Task The_tests_left_nothing_behind_on_the_shared_daemon()
+    {
+        using HttpResponseMessage list = await _api.GetAsync("/v1.50/containers/json?all=1");
+        Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+        string[] containers = [.. (await list.ReadJsonAsync()).EnumerateArray().Select(c => c.GetProperty("Names")[0].GetString() + " " + c.GetProperty("Status").GetString())];
+        Assert.True(containers.Length == 0, "containers left: " + string.Join(", ", containers));
+
+        CommandResult runc = await ProcessRunner.RunAsync("runc", ["--root", fixture.Daemon.RuntimeRoot, "list", "--quiet"]);
+        Assert.True(runc.ExitCode == 0, runc.ToString());
+        Assert.Equal("", runc.Stdout.Trim());
+
+        Assert.Empty(HostCleanup.MountsUnder(fixture.Daemon.Root));
+        int daemon = fixture.Daemon.Pid ?? 0;
+        Assert.Equal([daemon], HostCleanup.ProcessesUnder(fixture.Daemon.Root)); // berthd itself, no monitor, no runc
+        Assert.Empty(Directory.Exists(Path.Combine(fixture.Daemon.ExecRoot, "containers")) ? Directory.GetDirectories(Path.Combine(fixture.Daemon.ExecRoot, "containers")) : []);
+        Assert.Empty(Directory.GetDirectories(Path.Combine(fixture.Daemon.DataRoot, "containers")));
     }
 
     private async Task<JsonElement> InfoAsync()

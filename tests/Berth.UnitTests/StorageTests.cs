@@ -94,6 +94,25 @@ public sealed class ContentStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ConcurrentWritesOfTheSameContentAllSucceed()
+    {
+        var store = new ContentStore(_dir.Path);
+        byte[] data = new byte[100];
+        new Random(7).NextBytes(data);
+
+        for (int round = 0; round < 100; round++)
+        {
+            BlobDescriptor[] blobs = await Task.WhenAll(Enumerable.Range(0, 32).Select(_ =>
+                Task.Run(() => store.WriteAsync(new MemoryStream(data), Digest.Sha256Of(data), CancellationToken.None))));
+
+            Assert.All(blobs, b => Assert.Equal(Digest.Sha256Of(data), b.Digest));
+            store.Delete(blobs[0].Digest);
+        }
+
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_dir.Combine("ingest")));
+    }
+
+    [Fact]
     public async Task CommittedBlobsSurviveANewStore()
     {
         BlobDescriptor blob = await new ContentStore(_dir.Path).WriteAsync("kept"u8.ToArray(), CancellationToken.None);

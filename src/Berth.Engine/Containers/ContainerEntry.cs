@@ -24,6 +24,9 @@ internal sealed class ContainerEntry(ContainerRecord record) : IDisposable
     /// <summary>Attach clients that arrived before start; start connects them to the monitor before the process runs.</summary>
     public List<TaskCompletionSource<Socket?>> PendingAttaches { get; } = [];
 
+    /// <summary>Completes when the last run's monitor has deleted the runtime's state for this id.</summary>
+    public Task RuntimeReleased { get; set; } = Task.CompletedTask;
+
     /// <summary>True while a rootfs mount made by this daemon is in place.</summary>
     public bool RootfsMounted { get; set; }
 

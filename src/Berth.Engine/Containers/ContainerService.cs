@@ -26,6 +26,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
     private readonly EngineOptions _options;
     private readonly ILogger<ContainerService> _logger;
     private readonly CancellationTokenSource _shutdown = new();
+    private int _disposed;
 
     public ContainerService(MetadataStore metadata, ImageStore images, RuncDriver runtime, MonitorLauncher monitors, HostFacts host, EngineOptions options, ILogger<ContainerService> logger)
     {
@@ -49,6 +50,12 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
 
     public void Dispose()
     {
+        // Called twice at shutdown: DI disposes this singleton and the IContainerBackend registration that forwards to it.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _shutdown.Cancel();
         _shutdown.Dispose();
         foreach (ContainerEntry entry in _containers.Values)
@@ -220,6 +227,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
     private async Task StartLockedAsync(ContainerEntry entry, CancellationToken cancellationToken)
     {
         ContainerRecord record = entry.Record;
+        long phase = System.Diagnostics.Stopwatch.GetTimestamp();
         ImageView image = _images.Snapshot.TryGetValue(record.ImageId, out ImageView? view)
             ? view
             : throw EngineException.NotFound($"No such image: {record.ImageId}");
@@ -227,6 +235,9 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
         string bundle = Path.Combine(directory, "bundle");
         string rootfs = Path.Combine(bundle, "rootfs");
         string state = _options.ContainerStateDirectory(record.Id);
+        // The previous run's monitor deletes the runtime's state just after it reports the exit; a new create of
+        // the same id must come after that.
+        await entry.RuntimeReleased.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
         Directory.CreateDirectory(rootfs);
         var mount = _images.Snapshots.Mounts(record.Id, _images.LowerChain(image.Record));
         if (!entry.RootfsMounted)
@@ -265,9 +276,13 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
             await File.WriteAllBytesAsync(Path.Combine(bundle, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, RuntimeJsonContext.Default.OciSpec), cancellationToken).ConfigureAwait(false);
 
             int pid;
+            int monitorPid;
             try
             {
-                pid = await _monitors.LaunchAsync(record.Id, bundle, state, record.LogPath, record.Config.OpenStdin, cancellationToken).ConfigureAwait(false);
+                double prepared = System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds;
+                (pid, monitorPid) = await _monitors.LaunchAsync(record.Id, bundle, state, record.LogPath, record.Config.OpenStdin, cancellationToken).ConfigureAwait(false);
+                LogPhase(record.Id, "prepared", prepared);
+                LogPhase(record.Id, "created", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
             }
             catch (EngineException e)
             {
@@ -291,7 +306,9 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
                 }
             }
 
+            LogPhase(record.Id, "attached", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
             await _runtime.StartAsync(record.Id, cancellationToken).ConfigureAwait(false);
+            LogPhase(record.Id, "started", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
             record = record with
             {
                 State = new ContainerStateRecord { Status = ContainerStatus.Running, Pid = pid, StartedAt = DateTimeOffset.UtcNow },
@@ -299,7 +316,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
             entry.Publish(record);
             Persist(record);
             LogStarted(record.Id, pid);
-            _ = WatchAsync(entry, state);
+            _ = WatchAsync(entry, state, monitorPid);
         }
         catch
         {
@@ -430,12 +447,17 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
     }
 
     /// <summary>Follows a running container until it exits, then records the exit.</summary>
-    private async Task WatchAsync(ContainerEntry entry, string state)
+    private async Task WatchAsync(ContainerEntry entry, string state, int? monitorPid)
     {
         MonitorExit? exit = null;
         try
         {
-            exit = await MonitorLauncher.WaitAsync(state, _shutdown.Token).ConfigureAwait(false);
+            (exit, Task released) = await MonitorLauncher.WaitAsync(state, _shutdown.Token).ConfigureAwait(false);
+            entry.RuntimeReleased = released;
+            if (monitorPid is int pid)
+            {
+                _ = released.ContinueWith(_ => MonitorLauncher.ReapAsync(pid), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+            }
         }
         catch (OperationCanceledException)
         {
@@ -729,7 +751,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
             {
                 entry.RootfsMounted = true;
                 LogRestored(record.Id);
-                _ = WatchAsync(entry, state);
+                _ = WatchAsync(entry, state, monitorPid: null);
                 continue;
             }
 
@@ -812,6 +834,9 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
 
     [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "following container {Id} failed")]
     private partial void LogWatchFailed(string id, Exception exception);
+
+    [LoggerMessage(EventId = 107, Level = LogLevel.Debug, Message = "container {Id} start: {Phase} after {Milliseconds:F1} ms")]
+    private partial void LogPhase(string id, string phase, double milliseconds);
 
     [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "unmounting {Path} failed; detaching lazily")]
     private partial void LogUnmountFailed(string path, Exception exception);

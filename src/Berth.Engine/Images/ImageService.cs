@@ -82,8 +82,9 @@ public sealed class ImageService(ImageStore images, ContainerService containers)
     {
         ImageView view = images.Get(nameOrId);
         var result = new List<ImageDeleteResponseItem>();
-        bool byReference = !nameOrId.StartsWith("sha256:", StringComparison.Ordinal) && !Ids.IsHexPrefix(nameOrId)
-            && ImageReference.TryParse(nameOrId, out _);
+        // A name wins over an id prefix, as in Docker: `cafe` is the tag cafe:latest when one exists.
+        bool byReference = ImageReference.TryParse(nameOrId, out ImageReference? parsed)
+            && view.Tags.Any(t => t.ToString() == parsed.ToString());
         if (byReference && view.Tags.Length > 1)
         {
             ImageReference reference = ImageReference.Parse(nameOrId);

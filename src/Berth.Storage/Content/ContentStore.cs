@@ -91,8 +91,15 @@ public sealed class ContentStore
             string final = PathOf(digest);
             if (!File.Exists(final))
             {
-                File.Move(temp, final);
-                FileSync.Directory(_blobs);
+                try
+                {
+                    File.Move(temp, final);
+                    FileSync.Directory(_blobs);
+                }
+                catch (IOException) when (File.Exists(final))
+                {
+                    // A concurrent write of the same content committed it first: same digest, same bytes.
+                }
             }
 
             return new BlobDescriptor(digest, size);

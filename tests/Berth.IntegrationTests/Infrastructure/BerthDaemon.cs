@@ -50,6 +50,9 @@ public sealed class BerthDaemon : IAsyncDisposable
 
     public int? Pid => _process is { HasExited: false } p ? p.Id : null;
 
+    /// <summary>Where disposing keeps berthd's log (beside the test assembly) once the temp root is gone.</summary>
+    public string KeptLogPath => Path.Combine(AppContext.BaseDirectory, "berthd-logs", $"{_name}.log");
+
     /// <summary>Creates the temp roots (nothing runs yet).</summary>
     public static BerthDaemon Create(string name)
     {
@@ -92,6 +95,7 @@ public sealed class BerthDaemon : IAsyncDisposable
 
         info.Environment["BERTH_TEST_LOG"] = LogPath;
         File.AppendAllText(LogPath, $"==== starting berthd ({_name}) at {DateTime.UtcNow:O}\n");
+        _process?.Dispose(); // one that was killed
         _process = Process.Start(info) ?? throw new InvalidOperationException("could not start berthd");
         _api?.Dispose();
         _api = EngineApi.CreateClient(SocketPath);
@@ -230,7 +234,7 @@ public sealed class BerthDaemon : IAsyncDisposable
         try
         {
             int? code = await StopAsync();
-            notes.Add($"berthd stopped with exit code {code?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(never started)"}");
+            notes.Add($"berthd stopped with exit code {code?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(not running)"}");
         }
         catch (Exception e)
         {
@@ -244,10 +248,9 @@ public sealed class BerthDaemon : IAsyncDisposable
             // The temp root goes away: keep berthd's log (and what cleanup did) beside the test assembly for a post-mortem.
             try
             {
-                string logs = Path.Combine(AppContext.BaseDirectory, "berthd-logs");
-                Directory.CreateDirectory(logs);
+                Directory.CreateDirectory(Path.GetDirectoryName(KeptLogPath)!);
                 File.AppendAllLines(LogPath, notes.Select(n => "==== " + n));
-                File.Copy(LogPath, Path.Combine(logs, $"{_name}.log"), overwrite: true);
+                File.Copy(LogPath, KeptLogPath, overwrite: true);
             }
             catch (IOException)
             {

@@ -43,10 +43,30 @@ public sealed class DaemonFixture : IAsyncLifetime
             // The daemon is in trouble; the tests have said so already. Clean up regardless.
         }
 
-        await _daemon.DisposeAsync();
+        int? exitCode = null;
+        try
+        {
+            exitCode = await _daemon.StopAsync();
+        }
+        finally
+        {
+            await _daemon.DisposeAsync(); // cleans up whatever happened
+        }
+
+        var problems = new List<string>();
         if (leftovers.Length > 0)
         {
-            throw new InvalidOperationException($"integration tests left containers behind (cleaned up now): {leftovers}");
+            problems.Add($"integration tests left containers behind (cleaned up now): {leftovers}");
+        }
+
+        if (exitCode != 0)
+        {
+            problems.Add($"berthd did not exit cleanly on SIGTERM (exit code {exitCode}); see {_daemon.KeptLogPath}");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new InvalidOperationException(string.Join("\n", problems));
         }
     }
 }
