@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Berth.Api.Types;
 
 /// <summary>The container configuration that does not depend on the host (Docker's <c>ContainerConfig</c>).</summary>
-public sealed record ContainerConfig
+public record ContainerConfig
 {
     public string? Hostname { get; init; }
     public string? Domainname { get; init; }
@@ -29,47 +29,16 @@ public sealed record ContainerConfig
     public string? StopSignal { get; init; }
     public int? StopTimeout { get; init; }
     public IReadOnlyList<string>? Shell { get; init; }
+
+    /// <summary>Just the configuration, without what a derived record (the create request) adds.</summary>
+    public ContainerConfig ToConfig() => new(this);
 }
 
-/// <summary>POST /containers/create body: the config plus host and networking settings.</summary>
-public sealed record ContainerCreateRequest
+/// <summary>POST /containers/create body: the config plus host and networking settings, in one flat object.</summary>
+public sealed record ContainerCreateRequest : ContainerConfig
 {
-    public string? Hostname { get; init; }
-    public string? Domainname { get; init; }
-    public string? User { get; init; }
-    public bool AttachStdin { get; init; }
-    public bool AttachStdout { get; init; }
-    public bool AttachStderr { get; init; }
-    public Dictionary<string, EmptyObject>? ExposedPorts { get; init; }
-    public bool Tty { get; init; }
-    public bool OpenStdin { get; init; }
-    public bool StdinOnce { get; init; }
-    public IReadOnlyList<string>? Env { get; init; }
-    public IReadOnlyList<string>? Cmd { get; init; }
-    public HealthConfig? Healthcheck { get; init; }
-    public bool? ArgsEscaped { get; init; }
-    public string? Image { get; init; }
-    public Dictionary<string, EmptyObject>? Volumes { get; init; }
-    public string? WorkingDir { get; init; }
-    public IReadOnlyList<string>? Entrypoint { get; init; }
-    public bool? NetworkDisabled { get; init; }
-    public Dictionary<string, string>? Labels { get; init; }
-    public string? StopSignal { get; init; }
-    public int? StopTimeout { get; init; }
-    public IReadOnlyList<string>? Shell { get; init; }
     public HostConfig? HostConfig { get; init; }
     public NetworkingConfig? NetworkingConfig { get; init; }
-
-    /// <summary>The host-independent part, as stored and shown in inspect.</summary>
-    public ContainerConfig ToConfig() => new()
-    {
-        Hostname = Hostname, Domainname = Domainname, User = User,
-        AttachStdin = AttachStdin, AttachStdout = AttachStdout, AttachStderr = AttachStderr,
-        ExposedPorts = ExposedPorts, Tty = Tty, OpenStdin = OpenStdin, StdinOnce = StdinOnce,
-        Env = Env, Cmd = Cmd, Healthcheck = Healthcheck, ArgsEscaped = ArgsEscaped, Image = Image,
-        Volumes = Volumes, WorkingDir = WorkingDir, Entrypoint = Entrypoint, NetworkDisabled = NetworkDisabled,
-        Labels = Labels, StopSignal = StopSignal, StopTimeout = StopTimeout, Shell = Shell,
-    };
 }
 
 /// <summary>Docker serialises sets as objects whose values are <c>{}</c>.</summary>

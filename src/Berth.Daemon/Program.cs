@@ -64,6 +64,16 @@ builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
 List<string> unixSockets = DaemonListeners.Configure(builder.WebHost, options.Hosts);
 
 var engineOptions = new EngineOptions { DataRoot = options.DataRoot, ExecRoot = options.ExecRoot };
+try
+{
+    engineOptions.Validate();
+}
+catch (ArgumentException e)
+{
+    await Console.Error.WriteLineAsync($"berthd: {e.Message}").ConfigureAwait(false);
+    return 125;
+}
+
 var runtimeOptions = new RuntimeOptions
 {
     RuntimePath = options.RuntimePath,

@@ -11,5 +11,19 @@ public sealed record EngineOptions
 
     public string ContainersDirectory => Path.Combine(DataRoot, "containers");
 
-    public string ContainerStateDirectory(string id) => Path.Combine(ExecRoot, "containers", id);
+    /// <summary>A container's monitor state (short on purpose: its socket path must fit a unix address).</summary>
+    public string ContainerStateDirectory(string id) => Path.Combine(ExecRoot, "c", id);
+
+    /// <summary>The longest exec root for which every monitor socket path fits in sun_path (107 bytes).</summary>
+    public const int MaxExecRootLength = 107 - 3 - 64 - 13;
+
+    /// <summary>Refuses an exec root too long for the monitor sockets under it, with a clear message.</summary>
+    public void Validate()
+    {
+        string full = Path.GetFullPath(ExecRoot).TrimEnd('/');
+        if (full.Length > MaxExecRootLength)
+        {
+            throw new ArgumentException($"--exec-root {full} is too long: at most {MaxExecRootLength} characters, so the monitor sockets under it fit a unix socket address");
+        }
+    }
 }

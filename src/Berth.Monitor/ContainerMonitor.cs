@@ -27,9 +27,11 @@ internal sealed class ContainerMonitor(MonitorOptions options, SyncPipe sync)
         DateTime finishedAt = DateTime.UtcNow;
         await Task.WhenAny(container.OutputEnded, Task.Delay(DrainTimeout)).ConfigureAwait(false);
         byte[] exitLine = MonitorJson.ExitLine(status.ContainerExitCode, finishedAt);
-        await WriteExitFileAsync(exitLine).ConfigureAwait(false);
+        // A connected berthd hears first (it records the exit itself); exit.json, fsynced, is for a berthd that
+        // is not there now, and comes right after, before the monitor lets go of anything.
         container.Attach.Exited(exitLine);
         container.Attach.EndOutput();
+        await WriteExitFileAsync(exitLine).ConfigureAwait(false);
         // The runtime's delete comes after the answer, off the critical path of `run --rm`; wait clients learn
         // that the runtime has let go of the id (so it may be created again) when their connection closes.
         await runtime.DeleteAsync().ConfigureAwait(false);
@@ -49,15 +51,13 @@ internal sealed class ContainerMonitor(MonitorOptions options, SyncPipe sync)
             ProcessControl.BecomeSubreaper();
             _reaper.Start();
             (int stdinRead, FileStream? stdinWrite) = OpenStdin();
-            attach = AttachServer.Listen(options.SocketPath, stdinWrite);
-            var log = JsonFileLogWriter.Open(options.Log);
             (int stdoutRead, int stdoutWrite) = ProcessControl.CreatePipe();
             (int stderrRead, int stderrWrite) = ProcessControl.CreatePipe();
-            var stdout = new OutputPump(stdoutRead, 1, log, attach, _outputGate);
-            var stderr = new OutputPump(stderrRead, 2, log, attach, _outputGate);
             Task<WaitStatus> runtimeExited;
             try
             {
+                // The runtime goes first: `create` is the slow step of a start, and the socket and the log can be
+                // made while it runs (the container cannot write before berthd's `start`).
                 (_, runtimeExited) = runtime.Create(stdinRead, stdoutWrite, stderrWrite);
             }
             finally
@@ -68,6 +68,10 @@ internal sealed class ContainerMonitor(MonitorOptions options, SyncPipe sync)
                 ProcessControl.Close(stderrWrite);
             }
 
+            attach = AttachServer.Listen(options.SocketPath, stdinWrite);
+            var log = JsonFileLogWriter.Open(options.Log);
+            var stdout = new OutputPump(stdoutRead, 1, log, attach, _outputGate);
+            var stderr = new OutputPump(stderrRead, 2, log, attach, _outputGate);
             stdout.Start();
             stderr.Start();
             Task outputEnded = EndOutputAsync(attach, stdout.Drained, stderr.Drained);

@@ -97,7 +97,7 @@ public sealed class LiveRestoreTests(LiveRestoreDaemon fixture)
             CommandResult kill = await ProcessRunner.RunAsync("runc", ["--root", _daemon.RuntimeRoot, "kill", id, "TERM"]);
             Assert.True(kill.ExitCode == 0, kill.ToString());
             // The monitor records the exit in exit.json while nobody listens; wait (bounded) for that record.
-            string exitFile = Path.Combine(_daemon.ExecRoot, "containers", id, "exit.json");
+            string exitFile = Path.Combine(_daemon.ExecRoot, "c", id, "exit.json");
             await WaitUntilAsync(() => File.Exists(exitFile), $"{exitFile} to be written");
 
             await _daemon.StartAsync();

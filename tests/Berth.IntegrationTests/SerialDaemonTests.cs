@@ -102,7 +102,7 @@ public sealed class SerialDaemonTests(DaemonFixture fixture)
         Assert.Empty(HostCleanup.MountsUnder(fixture.Daemon.Root));
         int daemon = fixture.Daemon.Pid ?? 0;
         Assert.Equal([daemon], HostCleanup.ProcessesUnder(fixture.Daemon.Root)); // berthd itself, no monitor, no runc
-        Assert.Empty(Directory.Exists(Path.Combine(fixture.Daemon.ExecRoot, "containers")) ? Directory.GetDirectories(Path.Combine(fixture.Daemon.ExecRoot, "containers")) : []);
+        Assert.Empty(Directory.Exists(Path.Combine(fixture.Daemon.ExecRoot, "c")) ? Directory.GetDirectories(Path.Combine(fixture.Daemon.ExecRoot, "c")) : []);
         Assert.Empty(Directory.GetDirectories(Path.Combine(fixture.Daemon.DataRoot, "containers")));
     }
 

@@ -20,7 +20,6 @@ public class HumanTimeTests
         { TimeSpan.FromSeconds(46), "46 seconds" },
         { TimeSpan.FromSeconds(59), "59 seconds" },
         { TimeSpan.FromSeconds(60), "About a minute" },
-        { TimeSpan.FromMinutes(1), "About a minute" },
         { TimeSpan.FromMinutes(3), "3 minutes" },
         { TimeSpan.FromMinutes(35), "35 minutes" },
         { TimeSpan.FromMinutes(35) + TimeSpan.FromSeconds(40), "35 minutes" },

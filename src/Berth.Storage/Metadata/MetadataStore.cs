@@ -21,7 +21,14 @@ public sealed class MetadataStore : IDisposable
     public MetadataStore(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, Cache = SqliteCacheMode.Private }.ToString();
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Pooling = true,
+            Cache = SqliteCacheMode.Private,
+            ForeignKeys = true,
+            DefaultTimeout = 5,
+        }.ToString();
         // One open connection keeps the WAL and shared memory alive between calls (no re-open cost per request).
         _keepAlive = new SqliteConnection(_connectionString);
         _keepAlive.Open();
@@ -189,11 +196,9 @@ public sealed class MetadataStore : IDisposable
 
     private SqliteConnection Open()
     {
+        // Foreign keys and the busy timeout come with the connection string, so a pooled open costs no statement.
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
-        using SqliteCommand pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;";
-        pragma.ExecuteNonQuery();
         return connection;
     }
 

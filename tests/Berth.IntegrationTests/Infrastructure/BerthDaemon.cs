@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Berth.Interop;
 
@@ -17,6 +18,10 @@ public sealed class BerthDaemon : IAsyncDisposable
     private const int SIGTERM = 15;
     private const int SIGKILL = 9;
 
+    /// <summary>Daemons not yet disposed, for the clean-up on an interrupted run.</summary>
+    private static readonly List<BerthDaemon> Live = [];
+    private static PosixSignalRegistration[]? SignalRegistrations;
+
     private readonly string _name;
     private Process? _process;
     private HttpClient? _api;
@@ -27,6 +32,28 @@ public sealed class BerthDaemon : IAsyncDisposable
         _name = name;
         Root = root;
         Docker = new DockerCli(SocketPath, Path.Combine(root, "docker-config"));
+        // Best effort when the test host is stopped (Ctrl+C, SIGTERM) before the fixtures are disposed.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => CleanUpAtExit();
+        lock (Live)
+        {
+            Live.Add(this);
+            SignalRegistrations ??= [.. new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }.Select(signal => PosixSignalRegistration.Create(signal, OnSignal))];
+        }
+    }
+
+    /// <summary>The test host is being stopped: leave no daemon, container or mount behind, then let the signal do its work.</summary>
+    private static void OnSignal(PosixSignalContext context)
+    {
+        BerthDaemon[] live;
+        lock (Live)
+        {
+            live = [.. Live];
+        }
+
+        foreach (BerthDaemon daemon in live)
+        {
+            daemon.CleanUpAtExit();
+        }
     }
 
     /// <summary>The temporary directory everything lives under.</summary>
@@ -222,6 +249,22 @@ public sealed class BerthDaemon : IAsyncDisposable
         }
     }
 
+    private void CleanUpAtExit()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (_process is { HasExited: false } process)
+        {
+            ProcessControl.Kill(process.Id, SIGKILL);
+        }
+
+        HostCleanup.RunAsync(Root, RuntimeRoot, _ => { }).Wait(TimeSpan.FromSeconds(20));
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_disposed)
@@ -230,6 +273,11 @@ public sealed class BerthDaemon : IAsyncDisposable
         }
 
         _disposed = true;
+        lock (Live)
+        {
+            Live.Remove(this);
+        }
+
         var notes = new List<string>();
         try
         {
