@@ -35,6 +35,69 @@ public sealed partial class BerthClient
         return DeleteJsonAsync($"/images/{EscapeImageName(name)}{query}", cancellationToken);
     }
 
+    /// <summary>POST /images/{name}/tag?repo=&amp;tag=.</summary>
+    public async Task TagImageAsync(string name, string repository, string? tag, CancellationToken cancellationToken)
+    {
+        var query = new QueryBuilder();
+        query.Add("repo", repository);
+        query.Add("tag", tag);
+        using HttpResponseMessage response = await SendAsync(HttpMethod.Post, $"/images/{EscapeImageName(name)}/tag{query}", null, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>GET /images/{name}/history, newest first.</summary>
+    public Task<IReadOnlyList<HistoryResponseItem>> ImageHistoryAsync(string name, CancellationToken cancellationToken) =>
+        GetJsonAsync($"/images/{EscapeImageName(name)}/history", ApiJsonContext.Default.IReadOnlyListHistoryResponseItem, cancellationToken);
+
+    /// <summary>GET /images/get?names=...: copies the docker-archive tar into <paramref name="destination"/>.</summary>
+    public async Task SaveImagesAsync(IReadOnlyList<string> names, Stream destination, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        ArgumentNullException.ThrowIfNull(destination);
+        var query = new QueryBuilder();
+        foreach (string name in names)
+        {
+            query.Add("names", name);
+        }
+
+        using HttpResponseMessage response = await SendAsync(HttpMethod.Get, "/images/get" + query, null, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (body.ConfigureAwait(false))
+        {
+            await body.CopyToAsync(destination, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>POST /images/load: sends a tar (plain or compressed) and yields the daemon's progress messages.</summary>
+    public async IAsyncEnumerable<ProgressMessage> LoadImagesAsync(Stream archive, bool quiet, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var query = new QueryBuilder();
+        query.AddFlag("quiet", quiet);
+        var content = new StreamContent(archive, 1 << 16);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-tar");
+        using HttpResponseMessage response = await SendAsync(HttpMethod.Post, "/images/load" + query, content, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (body.ConfigureAwait(false))
+        {
+            await foreach (ProgressMessage message in ReadProgressAsync(body, cancellationToken).ConfigureAwait(false))
+            {
+                yield return message;
+            }
+        }
+    }
+
+    /// <summary>POST /images/prune.</summary>
+    public async Task<ImagePruneResponse> PruneImagesAsync(ApiFilters? filters, CancellationToken cancellationToken)
+    {
+        var query = new QueryBuilder();
+        if (filters is { IsEmpty: false })
+        {
+            query.Add("filters", filters.ToJson());
+        }
+
+        using HttpResponseMessage response = await SendAsync(HttpMethod.Post, "/images/prune" + query, null, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        return await ReadJsonAsync(response, ApiJsonContext.Default.ImagePruneResponse, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>
     /// Berth's POST /berth/images/bootstrap?name=NAME: builds a base image from what the host has
     /// (busybox for now) and reports progress as a JSON-lines stream. A message with

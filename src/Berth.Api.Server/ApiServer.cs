@@ -14,6 +14,7 @@ public static class ApiServer
         app.UseRouting();
         SystemEndpoints.Map(app);
         ContainerEndpoints.Map(app);
+        ExecEndpoints.Map(app);
         ImageEndpoints.Map(app);
         app.MapFallback((HttpContext context) => ApiErrors.WriteAsync(context, StatusCodes.Status404NotFound, "page not found"));
     }

@@ -88,6 +88,12 @@ public static class ContainerEndpoints
             await containers.AttachAsync(id, options, () => HijackAsync(context, contentType), CancellationToken.None).ConfigureAwait(false);
         });
 
+        app.MapPost("/containers/{id}/resize", async (string id, HttpContext context, IContainerBackend containers) =>
+        {
+            await containers.ResizeAsync(id, Query.Int(context.Request, "h") ?? 0, Query.Int(context.Request, "w") ?? 0, context.RequestAborted).ConfigureAwait(false);
+            return Results.Ok();
+        });
+
         app.MapGet("/containers/{id}/logs", async (string id, HttpContext context, IContainerBackend containers) =>
         {
             HttpRequest q = context.Request;
@@ -150,8 +156,19 @@ public static class ContainerEndpoints
             return input is null ? upgraded : new DuplexResponseStream(input, upgraded, connection);
         }
 
+        // Kestrel does not upgrade a request with a body (POST /exec/{id}/start): answer 101 below it.
+        if (connection is not null && context.Request.Headers.Upgrade.Count > 0
+            && context.Request.Headers.Connection.ToString().Contains("upgrade", StringComparison.OrdinalIgnoreCase))
+        {
+            string head = $"HTTP/1.1 101 UPGRADED\r\nContent-Type: {contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+                + $"Api-Version: {context.Response.Headers["Api-Version"]}\r\n\r\n";
+            return await connection.TakeOverAsync(System.Text.Encoding.ASCII.GetBytes(head)).ConfigureAwait(false);
+        }
+
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         context.Response.StatusCode = StatusCodes.Status200OK;
+        // The connection ends with the stream: a client must not pool it for another request.
+        context.Response.Headers.Connection = "close";
         await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
         return new DuplexResponseStream(input ?? context.Request.Body, context.Response.Body, connection);
     }

@@ -18,17 +18,20 @@ public sealed class HijackableConnection : IDuplexPipe, IDisposable
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _closed = new();
     private readonly TaskCompletionSource _hijackEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly PipeWriter _socketOutput;
+    private readonly SwitchableWriter _fromKestrel;
     private Pipe? _diverted;
 
     private HijackableConnection(IDuplexPipe transport)
     {
         _socket = transport.Input;
-        Output = transport.Output;
+        _socketOutput = transport.Output;
+        _fromKestrel = new SwitchableWriter(transport.Output);
     }
 
     public PipeReader Input => _toKestrel.Reader;
 
-    public PipeWriter Output { get; }
+    public PipeWriter Output => _fromKestrel;
 
     public void Dispose() => _closed.Dispose();
 
@@ -66,6 +69,20 @@ public sealed class HijackableConnection : IDuplexPipe, IDisposable
             _diverted ??= new Pipe(new PipeOptions(useSynchronizationContext: false));
             return _diverted.Reader.AsStream();
         }
+    }
+
+    /// <summary>
+    /// Takes the connection over below Kestrel, for an upgrade Kestrel will not do (a request with a body, such as
+    /// <c>POST /exec/{id}/start</c>): writes <paramref name="responseHead"/> (a complete status line and headers) straight
+    /// to the socket, and from now on whatever Kestrel writes on this connection is dropped. Call it only while the
+    /// request's body has been read and its response not started.
+    /// </summary>
+    public async Task<Stream> TakeOverAsync(ReadOnlyMemory<byte> responseHead)
+    {
+        Stream input = Divert();
+        _fromKestrel.Discard();
+        await _socketOutput.WriteAsync(responseHead).ConfigureAwait(false);
+        return new DuplexResponseStream(input, _socketOutput.AsStream(leaveOpen: true), this);
     }
 
     /// <summary>
@@ -178,6 +195,50 @@ public sealed class HijackableConnection : IDuplexPipe, IDisposable
             await _registration.DisposeAsync().ConfigureAwait(false);
             _shim.Dispose();
             await base.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Kestrel's view of the socket's output: passed through, until a take-over makes it a sink.</summary>
+    private sealed class SwitchableWriter(PipeWriter inner) : PipeWriter
+    {
+        private volatile bool _discard;
+        private byte[] _scratch = [];
+
+        public void Discard() => _discard = true;
+
+        public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
+
+        public override long UnflushedBytes => _discard ? 0 : inner.UnflushedBytes;
+
+        public override void Advance(int bytes)
+        {
+            if (!_discard)
+            {
+                inner.Advance(bytes);
+            }
+        }
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => _discard ? Scratch(sizeHint) : inner.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => _discard ? Scratch(sizeHint).Span : inner.GetSpan(sizeHint);
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) =>
+            _discard ? new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: false)) : inner.FlushAsync(cancellationToken);
+
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+
+        private Memory<byte> Scratch(int sizeHint)
+        {
+            if (_scratch.Length < Math.Max(sizeHint, 4096))
+            {
+                _scratch = new byte[Math.Max(sizeHint, 4096)];
+            }
+
+            return _scratch;
         }
     }
 

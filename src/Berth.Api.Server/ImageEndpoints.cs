@@ -14,13 +14,46 @@ public static class ImageEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/images/json", (HttpContext context, IImageBackend images) =>
-            Results.Json(images.List(Query.Bool(context.Request, "all")), ApiJsonContext.Default.IReadOnlyListImageSummary));
+            Results.Json(images.List(Query.Bool(context.Request, "all"), Query.Filters(context.Request)), ApiJsonContext.Default.IReadOnlyListImageSummary));
 
         // Image names contain slashes (localhost:5000/team/app), so the name is everything before the action.
-        app.MapGet("/images/{**rest}", (string rest, IImageBackend images) =>
+        app.MapGet("/images/get", (HttpContext context, IImageBackend images) =>
+            Save(images.PrepareSave([.. context.Request.Query["names"].Select(n => n ?? "")]), context));
+
+        // Image names contain slashes (localhost:5000/team/app), so the name is everything before the action.
+        app.MapGet("/images/{**rest}", (string rest, HttpContext context, IImageBackend images) =>
             rest.EndsWith("/json", StringComparison.Ordinal)
                 ? Results.Json(images.Inspect(rest[..^"/json".Length]), ApiJsonContext.Default.ImageInspect)
-                : throw EngineException.NotFound("page not found"));
+                : rest.EndsWith("/history", StringComparison.Ordinal)
+                    ? Results.Json(images.History(rest[..^"/history".Length]), ApiJsonContext.Default.IReadOnlyListHistoryResponseItem)
+                    : rest.EndsWith("/get", StringComparison.Ordinal)
+                        ? Save(images.PrepareSave([rest[..^"/get".Length]]), context)
+                        : throw EngineException.NotFound("page not found"));
+
+        app.MapPost("/images/load", async (HttpContext context, IImageBackend images) =>
+        {
+            IReadOnlyList<string> loaded = await images.LoadAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
+            context.Response.ContentType = "application/json";
+            var progress = new StreamProgress(context.Response.Body);
+            foreach (string line in loaded)
+            {
+                await progress.WriteAsync(new ProgressMessage { Stream = line + "\n" }).ConfigureAwait(false);
+            }
+        });
+
+        app.MapPost("/images/prune", async (HttpContext context, IImageBackend images) =>
+            Results.Json(await images.PruneAsync(Query.Filters(context.Request), context.RequestAborted).ConfigureAwait(false), ApiJsonContext.Default.ImagePruneResponse));
+
+        app.MapPost("/images/{**rest}", async (string rest, HttpContext context, IImageBackend images) =>
+        {
+            if (!rest.EndsWith("/tag", StringComparison.Ordinal))
+            {
+                throw EngineException.NotFound("page not found");
+            }
+
+            await images.TagAsync(rest[..^"/tag".Length], context.Request.Query["repo"].ToString(), context.Request.Query["tag"].ToString(), context.RequestAborted).ConfigureAwait(false);
+            return Results.StatusCode(StatusCodes.Status201Created);
+        });
 
         app.MapDelete("/images/{**name}", async (string name, HttpContext context, IImageBackend images) =>
             Results.Json(await images.RemoveAsync(name, Query.Bool(context.Request, "force"), context.RequestAborted).ConfigureAwait(false),
@@ -55,6 +88,9 @@ public static class ImageEndpoints
             }
         });
     }
+
+    private static IResult Save(Func<Stream, CancellationToken, Task> writer, HttpContext context) =>
+        Results.Stream(body => writer(body, context.RequestAborted), "application/x-tar");
 
     /// <summary>Writes progress lines as Docker's JSON message stream, in order.</summary>
     private sealed class StreamProgress(Stream body) : IProgress<string>

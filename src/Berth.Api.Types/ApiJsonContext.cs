@@ -20,6 +20,12 @@ namespace Berth.Api.Types;
 [JsonSerializable(typeof(ImageInspect))]
 [JsonSerializable(typeof(ProgressMessage))]
 [JsonSerializable(typeof(IReadOnlyList<ImageDeleteResponseItem>))]
+[JsonSerializable(typeof(IReadOnlyList<HistoryResponseItem>))]
+[JsonSerializable(typeof(ImagePruneResponse))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, List<string>>))]
+[JsonSerializable(typeof(ExecCreateRequest))]
+[JsonSerializable(typeof(IdResponse))]
+[JsonSerializable(typeof(ExecStartRequest))]
+[JsonSerializable(typeof(ExecInspect))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

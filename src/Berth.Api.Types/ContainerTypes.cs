@@ -58,6 +58,9 @@ public sealed record HealthConfig
 public sealed record HostConfig
 {
     public IReadOnlyList<string>? Binds { get; init; }
+
+    /// <summary>The initial terminal size of a TTY container: [height, width].</summary>
+    public IReadOnlyList<uint>? ConsoleSize { get; init; }
     public string? NetworkMode { get; init; }
     public RestartPolicy? RestartPolicy { get; init; }
     public bool AutoRemove { get; init; }

@@ -85,3 +85,21 @@ public sealed record ImageDeleteResponseItem
     public string? Untagged { get; init; }
     public string? Deleted { get; init; }
 }
+
+/// <summary>One row of GET /images/{name}/history, newest first.</summary>
+public sealed record HistoryResponseItem
+{
+    public string Id { get; init; } = "";
+    public long Created { get; init; }
+    public string CreatedBy { get; init; } = "";
+    public IReadOnlyList<string> Tags { get; init; } = [];
+    public long Size { get; init; }
+    public string Comment { get; init; } = "";
+}
+
+/// <summary>POST /images/prune answer.</summary>
+public sealed record ImagePruneResponse
+{
+    public IReadOnlyList<ImageDeleteResponseItem> ImagesDeleted { get; init; } = [];
+    public long SpaceReclaimed { get; init; }
+}

@@ -18,6 +18,10 @@ internal static class BerthCli
         string[] rmPaths = ["berth container rm", "berth container remove", "berth rm"];
         string[] imagesPaths = ["berth image ls", "berth image list", "berth images"];
         string[] rmiPaths = ["berth image rm", "berth image remove", "berth rmi"];
+        string[] tagPaths = ["berth image tag", "berth tag"];
+        string[] historyPaths = ["berth image history", "berth history"];
+        string[] savePaths = ["berth image save", "berth save"];
+        string[] loadPaths = ["berth image load", "berth load"];
 
         var container = new CommandSpec
         {
@@ -28,6 +32,7 @@ internal static class BerthCli
             Subcommands =
             [
                 RunCommand.CreateCreate("create", ["berth container create", "berth create"]),
+                ExecCommand.Create("exec", ["berth container exec", "berth exec"]),
                 ContainerCommands.Inspect(),
                 ContainerCommands.Logs("logs", ["berth container logs", "berth logs"]),
                 ContainerCommands.Ps("ls", ["list", "ps"], psPaths),
@@ -47,9 +52,14 @@ internal static class BerthCli
             Subcommands =
             [
                 ImageCommands.Bootstrap(),
+                ImageCommands.History("history", historyPaths),
                 ImageCommands.Inspect(),
                 ImageCommands.List("ls", ["list"], imagesPaths),
+                ImageCommands.Load("load", loadPaths),
+                ImageCommands.Prune(),
                 ImageCommands.Remove("rm", ["remove"], rmiPaths),
+                ImageCommands.Save("save", savePaths),
+                ImageCommands.Tag("tag", tagPaths),
             ],
         };
 
@@ -70,6 +80,7 @@ internal static class BerthCli
             Subcommands =
             [
                 RunCommand.CreateRun("run", ["berth container run", "berth run"]) with { Group = "Common Commands" },
+                ExecCommand.Create("exec", ["berth container exec", "berth exec"]) with { Group = "Common Commands" },
                 ContainerCommands.Ps("ps", [], psPaths) with { Group = "Common Commands" },
                 ImageCommands.List("images", [], imagesPaths) with { Group = "Common Commands" },
                 SystemCommands.Version() with { Group = "Common Commands" },
@@ -78,11 +89,15 @@ internal static class BerthCli
                 image,
                 system,
                 RunCommand.CreateCreate("create", ["berth container create", "berth create"]),
+                ImageCommands.History("history", historyPaths),
                 InspectCommand.Create(),
+                ImageCommands.Load("load", loadPaths),
                 ContainerCommands.Logs("logs", ["berth container logs", "berth logs"]),
                 ContainerCommands.Rm("rm", [], rmPaths),
                 ImageCommands.Remove("rmi", [], rmiPaths),
+                ImageCommands.Save("save", savePaths),
                 ContainerCommands.Start("start", ["berth container start", "berth start"]),
+                ImageCommands.Tag("tag", tagPaths),
                 ContainerCommands.Wait("wait", ["berth container wait", "berth wait"]),
             ],
         };

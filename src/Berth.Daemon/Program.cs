@@ -91,6 +91,7 @@ builder.Services.AddSingleton<RuncDriver>();
 builder.Services.AddSingleton<MonitorLauncher>();
 builder.Services.AddSingleton<ContainerService>();
 builder.Services.AddSingleton<IContainerBackend>(sp => sp.GetRequiredService<ContainerService>());
+builder.Services.AddSingleton<IExecBackend, ExecService>();
 builder.Services.AddSingleton<IImageBackend, ImageService>();
 builder.Services.AddSingleton<ISystemBackend, SystemService>();
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));

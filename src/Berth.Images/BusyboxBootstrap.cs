@@ -36,7 +36,9 @@ public sealed class BusyboxBootstrap(ImageStore images)
             await gzip.WriteAsync(tar, cancellationToken).ConfigureAwait(false);
         }
 
+        using BlobLease lease = images.Lease();
         BlobDescriptor layer = await images.Content.WriteAsync(gzipped.ToArray(), cancellationToken).ConfigureAwait(false);
+        lease.Add(layer.Digest);
         progress.Report($"Layer {layer.Digest} ({applets.Count} applets, {layer.Size} bytes compressed)");
 
         var config = new OciImageConfig

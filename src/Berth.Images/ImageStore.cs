@@ -23,6 +23,7 @@ public sealed class ImageStore : IDisposable
     private readonly MetadataStore _metadata;
     private readonly OverlaySnapshotter _snapshots;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly List<BlobLease> _leases = [];
     private ImmutableDictionary<string, ImageView> _images = ImmutableDictionary<string, ImageView>.Empty;
 
     public ImageStore(ContentStore content, MetadataStore metadata, OverlaySnapshotter snapshots)
@@ -93,10 +94,31 @@ public sealed class ImageStore : IDisposable
     public async Task<ImageRecord> CommitAsync(OciImageConfig config, OciManifest manifest, IEnumerable<ImageReference> references, CancellationToken cancellationToken)
     {
         byte[] configBytes = JsonSerializer.SerializeToUtf8Bytes(config, ImageJsonContext.Default.OciImageConfig);
+        return await CommitAsync(configBytes, config, manifest, references, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Like <see cref="CommitAsync(OciImageConfig, OciManifest, IEnumerable{ImageReference}, CancellationToken)"/> with the
+    /// config's exact bytes (their digest is the image id, so a loaded image keeps the id it had elsewhere).
+    /// </summary>
+    public async Task<ImageRecord> CommitAsync(byte[] configBytes, OciImageConfig config, OciManifest manifest, IEnumerable<ImageReference> references, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(configBytes);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(manifest);
+        if (manifest.Layers.Count != config.RootFs.DiffIds.Count)
+        {
+            throw EngineException.Invalid($"invalid image: {manifest.Layers.Count} layers but {config.RootFs.DiffIds.Count} diff ids");
+        }
+
+        using BlobLease lease = Lease();
         BlobDescriptor configBlob = await _content.WriteAsync(configBytes, cancellationToken).ConfigureAwait(false);
-        manifest = manifest with { Config = new OciDescriptor { MediaType = MediaTypes.OciConfig, Digest = configBlob.Digest.ToString(), Size = configBlob.Size } };
+        lease.Add(configBlob.Digest);
+        string configType = manifest.Config.MediaType is MediaTypes.DockerConfig ? MediaTypes.DockerConfig : MediaTypes.OciConfig;
+        manifest = manifest with { Config = new OciDescriptor { MediaType = configType, Digest = configBlob.Digest.ToString(), Size = configBlob.Size } };
         byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, ImageJsonContext.Default.OciManifest);
         BlobDescriptor manifestBlob = await _content.WriteAsync(manifestBytes, cancellationToken).ConfigureAwait(false);
+        lease.Add(manifestBlob.Digest);
 
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -151,6 +173,27 @@ public sealed class ImageStore : IDisposable
         }
     }
 
+    /// <summary>Points <paramref name="reference"/> at an image (moving it from any other image) and stamps LastTagTime.</summary>
+    public async Task TagAsync(ImageReference reference, string imageId, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ImageView view = Snapshot.GetValueOrDefault(imageId) ?? throw EngineException.NotFound($"No such image: {imageId}");
+            ImageRecord record = view.Record with { LastTagTime = DateTimeOffset.UtcNow };
+            _metadata.PutImage(record.Id, JsonSerializer.Serialize(record, ImageJsonContext.Default.ImageRecord), [reference.ToString()]);
+            Reload();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>The recorded (uncompressed) size of an unpacked layer; 0 when it is unknown.</summary>
+    public long LayerSize(string chainId) =>
+        _metadata.GetLayer(chainId) is { } doc ? JsonSerializer.Deserialize(doc, ImageJsonContext.Default.LayerRecord)!.Size : 0;
+
     /// <summary>Removes a reference; returns the image id it pointed at.</summary>
     public async Task<bool> UntagAsync(ImageReference reference, CancellationToken cancellationToken)
     {
@@ -182,6 +225,146 @@ public sealed class ImageStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Protects blobs written before the image that references them is committed: garbage collection skips every
+    /// digest held by a live lease, and every blob written since the oldest live lease began. Dispose the lease once the image is committed (or abandoned).
+    /// </summary>
+    public BlobLease Lease()
+    {
+        var lease = new BlobLease(Release);
+        lock (_leases)
+        {
+            _leases.Add(lease);
+        }
+
+        return lease;
+    }
+
+    private void Release(BlobLease lease)
+    {
+        lock (_leases)
+        {
+            _leases.Remove(lease);
+        }
+    }
+
+    private (HashSet<Digest> Digests, DateTime? Since) LeasedDigests()
+    {
+        lock (_leases)
+        {
+            return ([.. _leases.SelectMany(l => l.Digests)], _leases.Count == 0 ? null : _leases.Min(l => l.Created));
+        }
+    }
+
+    /// <summary>The blobs an image needs: its config, its manifest and the manifest's layers.</summary>
+    public IEnumerable<Digest> BlobsOf(ImageRecord image)
+    {
+        yield return Digest.Parse(image.Id);
+        if (image.ManifestDigest is null)
+        {
+            yield break;
+        }
+
+        Digest manifestDigest = Digest.Parse(image.ManifestDigest);
+        yield return manifestDigest;
+        if (!_content.Exists(manifestDigest))
+        {
+            yield break;
+        }
+
+        OciManifest? manifest;
+        using (Stream stream = _content.OpenRead(manifestDigest))
+        {
+            manifest = JsonSerializer.Deserialize(stream, ImageJsonContext.Default.OciManifest);
+        }
+
+        foreach (OciDescriptor layer in manifest?.Layers ?? [])
+        {
+            yield return Digest.Parse(layer.Digest);
+        }
+    }
+
+    /// <summary>
+    /// Removes unpacked layers no image's chain uses and blobs no image (nor a live lease) references; returns the bytes
+    /// reclaimed (unpacked layer sizes plus blob file sizes). Layers shared with remaining images stay.
+    /// </summary>
+    public async Task<long> CollectGarbageAsync(CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ImmutableDictionary<string, ImageView> images = Snapshot;
+            var usedLayers = new HashSet<string>(images.Values.SelectMany(v => v.Record.ChainIds), StringComparer.Ordinal);
+            var usedBlobs = new HashSet<Digest>(images.Values.SelectMany(v => BlobsOf(v.Record)));
+            (HashSet<Digest> leased, DateTime? leasedSince) = LeasedDigests();
+            usedBlobs.UnionWith(leased);
+            long reclaimed = 0;
+            foreach (string chainId in _metadata.ListLayers())
+            {
+                if (usedLayers.Contains(chainId))
+                {
+                    continue;
+                }
+
+                reclaimed += LayerSize(chainId);
+                // The record goes first: a crash in between leaves a directory the next collection cannot see, never a record without its files.
+                _metadata.DeleteLayer(chainId);
+                _snapshots.RemoveLayer(Digest.Parse(chainId));
+            }
+
+            foreach (Digest blob in _content.List().ToList())
+            {
+                if (usedBlobs.Contains(blob))
+                {
+                    continue;
+                }
+
+                var info = new FileInfo(_content.PathOf(blob));
+                if (leasedSince is { } since && info.Exists && info.LastWriteTimeUtc >= since)
+                {
+                    continue; // written while an import holds a lease: it may be about to be referenced
+                }
+
+                reclaimed += info.Exists ? info.Length : 0;
+                _content.Delete(blob);
+            }
+
+            return reclaimed;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Deletes the blobs of <paramref name="lease"/> that no image references and no other lease holds, then ends the
+    /// lease: what an import wrote but did not commit (all of it after a failure) does not linger.
+    /// </summary>
+    public async Task DiscardUnreferencedAsync(BlobLease lease, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Release(lease);
+            var keep = new HashSet<Digest>(Snapshot.Values.SelectMany(v => BlobsOf(v.Record)));
+            keep.UnionWith(LeasedDigests().Digests);
+            foreach (Digest digest in lease.Digests)
+            {
+                if (!keep.Contains(digest))
+                {
+                    _content.Delete(digest);
+                }
+            }
+        }
+        finally
+        {
+            lease.Dispose();
+            _writeLock.Release();
+        }
+    }
+
     public static Digest ChainId(Digest parent, Digest diffId) =>
         Digest.Sha256Of(Encoding.ASCII.GetBytes($"{parent} {diffId}"));
 
@@ -207,4 +390,37 @@ public sealed class ImageStore : IDisposable
 
     /// <summary>Hashes bytes as a digest (for diff ids of layers built in memory).</summary>
     public static Digest DigestOf(ReadOnlySpan<byte> data) => Digest.FromSha256Hash(SHA256.HashData(data));
+}
+
+/// <summary>Digests that garbage collection must keep while an import is under way (see <see cref="ImageStore.Lease"/>).</summary>
+public sealed class BlobLease : IDisposable
+{
+    private readonly HashSet<Digest> _digests = [];
+    private Action<BlobLease>? _release;
+
+    internal BlobLease(Action<BlobLease> release) => _release = release;
+
+    /// <summary>When the lease began (less a second of file-time slack): blobs written since are kept too.</summary>
+    internal DateTime Created { get; } = DateTime.UtcNow.AddSeconds(-1);
+
+    internal IReadOnlyCollection<Digest> Digests
+    {
+        get
+        {
+            lock (_digests)
+            {
+                return [.. _digests];
+            }
+        }
+    }
+
+    public void Add(Digest digest)
+    {
+        lock (_digests)
+        {
+            _digests.Add(digest);
+        }
+    }
+
+    public void Dispose() => Interlocked.Exchange(ref _release, null)?.Invoke(this);
 }

@@ -44,6 +44,23 @@ public sealed record OciManifest
     [JsonPropertyName("annotations")] public Dictionary<string, string>? Annotations { get; init; }
 }
 
+/// <summary>An OCI image index (also a layout's <c>index.json</c>).</summary>
+public sealed record OciIndex
+{
+    [JsonPropertyName("schemaVersion")] public int SchemaVersion { get; init; } = 2;
+    [JsonPropertyName("mediaType")] public string MediaType { get; init; } = MediaTypes.OciIndex;
+    [JsonPropertyName("manifests")] public IReadOnlyList<OciDescriptor> Manifests { get; init; } = [];
+    [JsonPropertyName("annotations")] public Dictionary<string, string>? Annotations { get; init; }
+}
+
+/// <summary>One entry of a docker-archive's <c>manifest.json</c>: paths inside the archive.</summary>
+public sealed record DockerArchiveManifest
+{
+    public string Config { get; init; } = "";
+    public IReadOnlyList<string>? RepoTags { get; init; }
+    public IReadOnlyList<string> Layers { get; init; } = [];
+}
+
 /// <summary>The image configuration blob; its digest is the image id.</summary>
 public sealed record OciImageConfig
 {
@@ -118,4 +135,7 @@ public sealed record LayerRecord
 [JsonSerializable(typeof(OciImageConfig))]
 [JsonSerializable(typeof(ImageRecord))]
 [JsonSerializable(typeof(LayerRecord))]
+[JsonSerializable(typeof(OciIndex))]
+[JsonSerializable(typeof(List<DockerArchiveManifest>))]
+[JsonSerializable(typeof(Dictionary<string, Dictionary<string, string>>))]
 public sealed partial class ImageJsonContext : JsonSerializerContext;

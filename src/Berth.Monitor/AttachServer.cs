@@ -11,7 +11,7 @@ internal sealed class AttachServer : IAsyncDisposable
     /// <summary>Docker's multiplexed-stream header: <c>[stream, 0, 0, 0, length (uint32 big-endian)]</c>.</summary>
     public const int FrameHeaderLength = 8;
 
-    private const int MaxCommandLength = 64;
+    private const int MaxCommandLength = 128;
     private const int StdinBufferSize = 4096;
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(30);
 
@@ -32,16 +32,26 @@ internal sealed class AttachServer : IAsyncDisposable
     private Task _acceptLoop = Task.CompletedTask;
     private int _disposed;
 
-    private AttachServer(Socket listener, string path, FileStream? stdin)
+    private readonly Func<Socket, string, bool, bool, ReadOnlyMemory<byte>, Task>? _exec;
+    private readonly Action<ushort, ushort>? _resize;
+    private readonly bool _keepStdinOpen;
+
+    private AttachServer(Socket listener, string path, FileStream? stdin, Func<Socket, string, bool, bool, ReadOnlyMemory<byte>, Task>? exec, Action<ushort, ushort>? resize)
     {
         _listener = listener;
         _path = path;
         _stdin = stdin;
+        _exec = exec;
+        _resize = resize;
+        _keepStdinOpen = resize is not null;
     }
 
     /// <summary>Listens on <paramref name="path"/> (mode 0600) and starts accepting.</summary>
     /// <param name="stdin">The write end of the container's stdin pipe, or null without <c>--stdin</c>; the server owns it.</param>
-    public static AttachServer Listen(string path, FileStream? stdin)
+    /// <param name="exec">Serves an <c>exec NAME [stdin]</c> client (name, stdin wanted, bytes after the line); null refuses exec.</param>
+    /// <param name="resize">Sets the PTY's size (rows, columns) for <c>resize H W</c>; null without a PTY. With a PTY, a
+    /// client's half-close does not close stdin (that is the terminal itself).</param>
+    public static AttachServer Listen(string path, FileStream? stdin, Func<Socket, string, bool, bool, ReadOnlyMemory<byte>, Task>? exec = null, Action<ushort, ushort>? resize = null)
     {
         File.Delete(path); // a socket left by a monitor that died
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -57,7 +67,7 @@ internal sealed class AttachServer : IAsyncDisposable
             throw;
         }
 
-        var server = new AttachServer(listener, path, stdin);
+        var server = new AttachServer(listener, path, stdin, exec, resize);
         server._acceptLoop = server.AcceptLoopAsync();
         return server;
     }
@@ -189,6 +199,12 @@ internal sealed class AttachServer : IAsyncDisposable
                 case "wait":
                     Wait(client);
                     break;
+                case not null when command.StartsWith("resize ", StringComparison.Ordinal):
+                    Resize(client, command);
+                    break;
+                case not null when command.StartsWith("exec ", StringComparison.Ordinal) && _exec is not null && ParseExec(command) is { } exec:
+                    await _exec(client, exec.Name, exec.Stdin, exec.Tty, buffer.AsMemory(consumed, received - consumed)).ConfigureAwait(false);
+                    break;
                 default:
                     client.Dispose();
                     break;
@@ -199,6 +215,55 @@ internal sealed class AttachServer : IAsyncDisposable
             // The client went away, took too long to say what it wants, or the monitor is exiting.
             client.Dispose();
         }
+    }
+
+    /// <summary><c>resize H W [EXEC]</c>: sets the size of the container's (or an exec's) PTY, then closes the connection (at once without a PTY or for a bad line).</summary>
+    private void Resize(Socket client, string command)
+    {
+        string[] parts = command.Split(' ');
+        if (parts.Length is 3 or 4 && ushort.TryParse(parts[1], out ushort rows) && ushort.TryParse(parts[2], out ushort columns))
+        {
+            try
+            {
+                if (parts.Length == 4)
+                {
+                    _ = ExecSession.Resize(parts[3], rows, columns);
+                }
+                else
+                {
+                    _resize?.Invoke(rows, columns);
+                }
+            }
+            catch (Exception e) when (e is Interop.NativeException or ObjectDisposedException)
+            {
+                Console.Error.WriteLine($"berth-monitor: resize: {e.Message}");
+            }
+        }
+
+        Close(client);
+    }
+
+    /// <summary><c>exec NAME [stdin] [tty]</c>; null for anything else.</summary>
+    private static (string Name, bool Stdin, bool Tty)? ParseExec(string command)
+    {
+        string[] parts = command.Split(' ');
+        if (parts.Length is < 2 or > 4 || !ExecSession.ValidName(parts[1]))
+        {
+            return null;
+        }
+
+        bool stdin = false, tty = false;
+        foreach (string flag in parts.Skip(2))
+        {
+            switch (flag)
+            {
+                case "stdin" when !stdin: stdin = true; break;
+                case "tty" when !tty: tty = true; break;
+                default: return null;
+            }
+        }
+
+        return (parts[1], stdin, tty);
     }
 
     /// <summary>Reads the command line; returns it, the bytes it took (with the newline) and the bytes received.</summary>
@@ -259,7 +324,11 @@ internal sealed class AttachServer : IAsyncDisposable
             int count = await client.ReceiveAsync(buffer, SocketFlags.None, _stopping.Token).ConfigureAwait(false);
             if (count == 0)
             {
-                await CloseStdinAsync().ConfigureAwait(false);
+                if (!_keepStdinOpen)
+                {
+                    await CloseStdinAsync().ConfigureAwait(false);
+                }
+
                 return;
             }
 

@@ -17,8 +17,12 @@ internal sealed class ChildReaper
     private bool _childAddedPending;
 
     // Children reaped before anyone watched them. The container's init can die before the monitor
-    // has read its pid; after that pid is known, strays are dropped instead of kept forever.
-    private Dictionary<int, WaitStatus>? _unclaimed = [];
+    // has read its pid, and so can a detached exec's process (the runtime hands us its pid only in a
+    // file). Strays are kept, but only the most recent few once init is known, so they cannot pile up.
+    private const int MaxStrays = 256;
+    private readonly Dictionary<int, WaitStatus> _unclaimed = [];
+    private readonly Queue<int> _strayOrder = new();
+    private bool _initAdopted;
 
     public void Start() => new Thread(Run) { IsBackground = true, Name = "reaper" }.Start();
 
@@ -47,14 +51,23 @@ internal sealed class ChildReaper
         lock (_gate)
         {
             Task<WaitStatus> exited = WatchLocked(pid);
-            _unclaimed = null;
+            _initAdopted = true;
             return exited;
+        }
+    }
+
+    /// <summary>Watches another descendant re-parented to us (a detached exec's process), perhaps already reaped.</summary>
+    public Task<WaitStatus> Watch(int pid)
+    {
+        lock (_gate)
+        {
+            return WatchLocked(pid);
         }
     }
 
     private Task<WaitStatus> WatchLocked(int pid)
     {
-        if (_unclaimed is not null && _unclaimed.Remove(pid, out WaitStatus status))
+        if (_unclaimed.Remove(pid, out WaitStatus status))
         {
             return Task.FromResult(status);
         }
@@ -88,9 +101,14 @@ internal sealed class ChildReaper
             TaskCompletionSource<WaitStatus>? watcher;
             lock (_gate)
             {
-                if (!_watched.Remove(pid, out watcher) && _unclaimed is not null)
+                if (!_watched.Remove(pid, out watcher))
                 {
                     _unclaimed[pid] = status;
+                    _strayOrder.Enqueue(pid);
+                    while (_initAdopted && _strayOrder.Count > MaxStrays)
+                    {
+                        _ = _unclaimed.Remove(_strayOrder.Dequeue());
+                    }
                 }
             }
 

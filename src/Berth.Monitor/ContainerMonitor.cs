@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using Berth.Interop;
 
 namespace Berth.Monitor;
@@ -50,7 +51,9 @@ internal sealed class ContainerMonitor(MonitorOptions options, SyncPipe sync)
         {
             ProcessControl.BecomeSubreaper();
             _reaper.Start();
-            (int stdinRead, FileStream? stdinWrite) = OpenStdin();
+            // With a PTY the container's stdio is the terminal: listen for its master before the runtime needs us.
+            using Socket? console = options.Tty ? ListenConsole() : null;
+            (int stdinRead, FileStream? stdinWrite) = options.Tty ? (DevNull(), null) : OpenStdin();
             (int stdoutRead, int stdoutWrite) = ProcessControl.CreatePipe();
             (int stderrRead, int stderrWrite) = ProcessControl.CreatePipe();
             Task<WaitStatus> runtimeExited;
@@ -68,13 +71,38 @@ internal sealed class ContainerMonitor(MonitorOptions options, SyncPipe sync)
                 ProcessControl.Close(stderrWrite);
             }
 
-            attach = AttachServer.Listen(options.SocketPath, stdinWrite);
+            int master = -1;
+            Action<ushort, ushort>? resize = null;
+            if (console is not null)
+            {
+                Task<int> received = ExecSession.ReceiveMasterAsync(console);
+                if (await Task.WhenAny(received, runtimeExited).ConfigureAwait(false) == received || (await runtimeExited.ConfigureAwait(false)).Raw == 0)
+                {
+                    master = await received.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                    int terminal = master;
+                    resize = (rows, columns) => Terminal.Resize(terminal, rows, columns);
+                    stdinWrite = options.Stdin ? DescriptorStream.Open(Terminal.Duplicate(master), FileAccess.Write) : null;
+                }
+
+                File.Delete(options.ConsoleSocketPath);
+            }
+
+            attach = AttachServer.Listen(options.SocketPath, stdinWrite, (client, name, stdin, tty, early) => ExecSession.RunAsync(client, name, stdin, tty, early, options, _reaper), resize);
             var log = JsonFileLogWriter.Open(options.Log);
             var stdout = new OutputPump(stdoutRead, 1, log, attach, _outputGate);
             var stderr = new OutputPump(stderrRead, 2, log, attach, _outputGate);
             stdout.Start();
             stderr.Start();
-            Task outputEnded = EndOutputAsync(attach, stdout.Drained, stderr.Drained);
+            Task terminalDrained = Task.CompletedTask;
+            if (master >= 0)
+            {
+                // The terminal's output is the container's stdout (Docker's raw stream for TTY containers).
+                var pty = new OutputPump(master, 1, log, attach, _outputGate);
+                pty.Start();
+                terminalDrained = pty.Drained;
+            }
+
+            Task outputEnded = EndOutputAsync(attach, Task.WhenAll(stdout.Drained, terminalDrained), stderr.Drained);
 
             WaitStatus runtimeStatus = await runtimeExited.ConfigureAwait(false);
             if (runtimeStatus.Raw != 0)
@@ -96,6 +124,33 @@ internal sealed class ContainerMonitor(MonitorOptions options, SyncPipe sync)
         }
     }
 
+    private Socket ListenConsole()
+    {
+        File.Delete(options.ConsoleSocketPath);
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            listener.Bind(new UnixDomainSocketEndPoint(options.ConsoleSocketPath));
+            listener.Listen(1);
+            return listener;
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+    }
+
+    private static int DevNull()
+    {
+        // The raw descriptor is closed after the spawn like a pipe end; the handle must not close it again when
+        // it is finalized (by then the number may be another descriptor's, such as the PTY master).
+        var devNull = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.Read);
+        int fd = (int)devNull.DangerousGetHandle();
+        devNull.SetHandleAsInvalid();
+        return fd;
+    }
+
     private (int Read, FileStream? Write) OpenStdin()
     {
         if (options.Stdin)
@@ -104,10 +159,8 @@ internal sealed class ContainerMonitor(MonitorOptions options, SyncPipe sync)
             return (read, DescriptorStream.Open(write, FileAccess.Write));
         }
 
-        // Without --stdin the container reads /dev/null; the handle is close-on-exec like our pipes.
-        // It is deliberately never closed (one descriptor for the monitor's life) — dup2 needs it open at spawn.
-        var devNull = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.Read);
-        return ((int)devNull.DangerousGetHandle(), null);
+        // Without --stdin the container reads /dev/null (close-on-exec like our pipes; dup2'ed at spawn, then closed).
+        return (DevNull(), null);
     }
 
     private static async Task EndOutputAsync(AttachServer attach, Task stdout, Task stderr)

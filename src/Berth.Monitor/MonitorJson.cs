@@ -25,6 +25,16 @@ internal static class MonitorJson
     /// <summary>The sync-pipe line of a failed start-up: <c>{"error":"..."}\n</c>.</summary>
     public static byte[] ErrorLine(string message) => Line(writer => writer.WriteString("error", message));
 
+    /// <summary>The payload of an exec's last (stream 0) frame: <c>{"exitCode":N}</c>, with <c>"error"</c> when the runtime failed.</summary>
+    public static byte[] ExecExit(int exitCode, string? error) => Line(writer =>
+    {
+        writer.WriteNumber("exitCode", exitCode);
+        if (error is not null)
+        {
+            writer.WriteString("error", error);
+        }
+    });
+
     /// <summary>The <c>wait</c> answer, also the content of exit.json.</summary>
     public static byte[] ExitLine(int exitCode, DateTime finishedAt)
     {

@@ -9,12 +9,16 @@ internal sealed record MonitorOptions(
     string RuntimeRoot,
     string Log,
     bool Stdin,
-    bool Foreground)
+    bool Foreground,
+    bool Tty = false)
 {
     public const string Usage =
-        "usage: berth-monitor --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR --log FILE [--stdin] [--foreground]";
+        "usage: berth-monitor --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR --log FILE [--stdin] [--tty] [--foreground]";
 
     public string SocketPath => Path.Combine(State, "monitor.sock");
+
+    /// <summary>Where the runtime sends the PTY master of a <c>--tty</c> container (runc's <c>--console-socket</c>).</summary>
+    public string ConsoleSocketPath => Path.Combine(State, "console.sock");
 
     public string InitPidPath => Path.Combine(State, "init.pid");
 
@@ -26,7 +30,7 @@ internal sealed record MonitorOptions(
     public static MonitorOptions Parse(IReadOnlyList<string> args)
     {
         string? id = null, bundle = null, state = null, runtime = null, runtimeRoot = null, log = null;
-        bool stdin = false, foreground = false;
+        bool stdin = false, foreground = false, tty = false;
         for (int i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -39,6 +43,7 @@ internal sealed record MonitorOptions(
                 case "--log": log = Value(args, ref i); break;
                 case "--stdin": stdin = true; break;
                 case "--foreground": foreground = true; break;
+                case "--tty": tty = true; break;
                 default: throw new ArgumentException($"unknown argument '{args[i]}'");
             }
         }
@@ -51,7 +56,8 @@ internal sealed record MonitorOptions(
             Path.GetFullPath(Required(runtimeRoot, "--runtime-root")),
             Path.GetFullPath(Required(log, "--log")),
             stdin,
-            foreground);
+            foreground,
+            tty);
     }
 
     /// <summary>The arguments that reproduce these options (the double fork hands them to the real monitor).</summary>
@@ -70,6 +76,11 @@ internal sealed record MonitorOptions(
         if (Foreground)
         {
             args.Add("--foreground");
+        }
+
+        if (Tty)
+        {
+            args.Add("--tty");
         }
 
         return args;

@@ -10,14 +10,22 @@ internal sealed class OciRuntime(MonitorOptions options, ChildReaper reaper)
     private static readonly TimeSpan DeleteTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>Starts <c>runtime create</c> with the container's stdio on fds 0, 1 and 2.</summary>
-    public (int Pid, Task<WaitStatus> Exited) Create(int stdin, int stdout, int stderr) =>
-        reaper.Spawn(
-            options.Runtime,
-            [
-                options.Runtime, "--root", options.RuntimeRoot, "--log", options.RuntimeLogPath, "--log-format", "json",
-                "create", "--bundle", options.Bundle, "--pid-file", options.InitPidPath, options.Id,
-            ],
-            [(stdin, 0), (stdout, 1), (stderr, 2)]);
+    /// <remarks>With <c>--tty</c> the runtime also gets <c>--console-socket</c>: the container's stdio is then a PTY, and fds 0 to 2 are the runtime's own.</remarks>
+    public (int Pid, Task<WaitStatus> Exited) Create(int stdin, int stdout, int stderr)
+    {
+        List<string> argv =
+        [
+            options.Runtime, "--root", options.RuntimeRoot, "--log", options.RuntimeLogPath, "--log-format", "json",
+            "create", "--bundle", options.Bundle, "--pid-file", options.InitPidPath,
+        ];
+        if (options.Tty)
+        {
+            argv.AddRange(["--console-socket", options.ConsoleSocketPath]);
+        }
+
+        argv.Add(options.Id);
+        return reaper.Spawn(options.Runtime, argv, [(stdin, 0), (stdout, 1), (stderr, 2)]);
+    }
 
     /// <summary>Runs <c>runtime delete --force</c>; its failure (e.g. berthd deleted first) is not ours to report.</summary>
     public async Task DeleteAsync()
@@ -61,6 +69,38 @@ internal sealed class OciRuntime(MonitorOptions options, ChildReaper reaper)
         return message ?? (status.Exited
             ? $"runtime create exited with status {status.ExitCode}"
             : $"runtime create killed by signal {status.TermSignal}");
+    }
+
+    /// <summary>The last error-level message of a runtime json log, or null when there is none (or no log).</summary>
+    public static string? ErrorMessage(string logPath)
+    {
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(logPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        for (int i = lines.Length - 1; i >= 0; i--)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(lines[i]);
+                if (doc.RootElement.TryGetProperty("level", out JsonElement level) && level.ValueEquals("error"u8)
+                    && doc.RootElement.TryGetProperty("msg", out JsonElement msg) && msg.ValueKind == JsonValueKind.String)
+                {
+                    return msg.GetString();
+                }
+            }
+            catch (JsonException)
+            {
+            }
+        }
+
+        return null;
     }
 
     // runc writes {"level":"error","msg":"...","time":"..."} lines, with debug and warning lines among them.

@@ -20,7 +20,7 @@ public sealed class MonitorLauncher(RuntimeOptions options)
     /// container's pid and the monitor's, or throws with the runtime's error. The monitor is berthd's child:
     /// call <see cref="ReapAsync"/> once it has let go of the container.
     /// </summary>
-    public async Task<(int ContainerPid, int MonitorPid)> LaunchAsync(string id, string bundle, string stateDirectory, string logPath, bool openStdin, CancellationToken cancellationToken)
+    public async Task<(int ContainerPid, int MonitorPid)> LaunchAsync(string id, string bundle, string stateDirectory, string logPath, bool openStdin, CancellationToken cancellationToken, bool tty = false)
     {
         Directory.CreateDirectory(stateDirectory);
         File.Delete(ExitFile(stateDirectory));
@@ -50,6 +50,11 @@ public sealed class MonitorLauncher(RuntimeOptions options)
             if (openStdin)
             {
                 argv.Add("--stdin");
+            }
+
+            if (tty)
+            {
+                argv.Add("--tty");
             }
 
             // The monitor outlives berthd: it must not hold berthd's stdio. Its own complaints go to a file beside it.
@@ -158,6 +163,30 @@ public sealed class MonitorLauncher(RuntimeOptions options)
             throw;
         }
     }
+
+    /// <summary>Sets the size of a TTY container's terminal through its monitor (which closes the connection when done).</summary>
+    /// <param name="exec">The exec whose terminal to resize, or null for the container's.</param>
+    public static async Task ResizeAsync(string stateDirectory, int height, int width, CancellationToken cancellationToken, string? exec = null)
+    {
+        string command = exec is null ? $"resize {height} {width}" : $"resize {height} {width} {exec}";
+        using Socket socket = await ConnectAsync(stateDirectory, command, cancellationToken).ConfigureAwait(false);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(TimeSpan.FromSeconds(5));
+        _ = await socket.ReceiveAsync(new byte[1], limit.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>The process file of exec <paramref name="name"/>, which berthd writes before <see cref="ExecAsync"/>.</summary>
+    public static string ExecProcessPath(string stateDirectory, string name) => Path.Combine(stateDirectory, name + ".exec.json");
+
+    /// <summary>The runtime's pid file of a running exec (the monitor removes it when the exec ends).</summary>
+    public static string ExecPidPath(string stateDirectory, string name) => Path.Combine(stateDirectory, name + ".exec.pid");
+
+    /// <summary>
+    /// Asks the monitor to run exec <paramref name="name"/>: the socket then carries its output as Docker frames, takes
+    /// its stdin (with <paramref name="stdin"/>), and ends with a stream-0 frame holding a <see cref="MonitorExecExit"/>.
+    /// </summary>
+    public static Task<Socket> ExecAsync(string stateDirectory, string name, bool stdin, bool tty, CancellationToken cancellationToken) =>
+        ConnectAsync(stateDirectory, $"exec {name}{(stdin ? " stdin" : "")}{(tty ? " tty" : "")}", cancellationToken);
 
     /// <summary>
     /// Waits for the container's exit through the monitor; falls back to exit.json when the monitor is gone.

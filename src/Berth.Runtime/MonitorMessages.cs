@@ -16,3 +16,10 @@ public sealed record MonitorExit
     [JsonPropertyName("finishedAt")] public DateTimeOffset FinishedAt { get; init; }
     [JsonPropertyName("oomKilled")] public bool OomKilled { get; init; }
 }
+
+/// <summary>The payload of an exec's last frame on the monitor socket (stream 0).</summary>
+public sealed record MonitorExecExit
+{
+    [JsonPropertyName("exitCode")] public int ExitCode { get; init; }
+    [JsonPropertyName("error")] public string? Error { get; init; }
+}

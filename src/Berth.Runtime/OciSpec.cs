@@ -19,6 +19,7 @@ public sealed record OciSpec
 public sealed record OciProcess
 {
     [JsonPropertyName("terminal")] public bool Terminal { get; init; }
+    [JsonPropertyName("consoleSize")] public OciBox? ConsoleSize { get; init; }
     [JsonPropertyName("user")] public OciUser User { get; init; } = new();
     [JsonPropertyName("args")] public IReadOnlyList<string> Args { get; init; } = [];
     [JsonPropertyName("env")] public IReadOnlyList<string> Env { get; init; } = [];
@@ -27,6 +28,13 @@ public sealed record OciProcess
     [JsonPropertyName("rlimits")] public IReadOnlyList<OciRlimit>? Rlimits { get; init; }
     [JsonPropertyName("noNewPrivileges")] public bool NoNewPrivileges { get; init; }
     [JsonPropertyName("oomScoreAdj")] public int? OomScoreAdj { get; init; }
+}
+
+/// <summary>A terminal's size: the runtime sets it on the PTY before the process starts.</summary>
+public sealed record OciBox
+{
+    [JsonPropertyName("height")] public uint Height { get; init; }
+    [JsonPropertyName("width")] public uint Width { get; init; }
 }
 
 public sealed record OciUser
@@ -119,4 +127,6 @@ public sealed record OciPids
 [JsonSerializable(typeof(OciSpec))]
 [JsonSerializable(typeof(MonitorExit))]
 [JsonSerializable(typeof(MonitorSync))]
+[JsonSerializable(typeof(OciProcess))]
+[JsonSerializable(typeof(MonitorExecExit))]
 public sealed partial class RuntimeJsonContext : JsonSerializerContext;

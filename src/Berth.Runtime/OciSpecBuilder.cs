@@ -11,6 +11,9 @@ public sealed record ContainerRunSpec
     public uint Gid { get; init; }
     public string Hostname { get; init; } = "";
     public bool Tty { get; init; }
+
+    /// <summary>The terminal's initial size (rows, columns) with <see cref="Tty"/>; the runtime sets it before the process starts.</summary>
+    public (uint Rows, uint Columns)? ConsoleSize { get; init; }
     public bool ReadonlyRootfs { get; init; }
 
     /// <summary>Files berthd prepares and binds in: /etc/hosts, /etc/hostname, /etc/resolv.conf.</summary>
@@ -89,6 +92,7 @@ public static class OciSpecBuilder
             Process = new OciProcess
             {
                 Terminal = run.Tty,
+                ConsoleSize = run.Tty && run.ConsoleSize is { Rows: > 0, Columns: > 0 } size ? new OciBox { Height = size.Rows, Width = size.Columns } : null,
                 User = new OciUser { Uid = run.Uid, Gid = run.Gid },
                 Args = run.Args,
                 Env = env,

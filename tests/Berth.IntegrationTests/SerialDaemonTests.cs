@@ -102,7 +102,21 @@ public sealed class SerialDaemonTests(DaemonFixture fixture)
         Assert.Empty(HostCleanup.MountsUnder(fixture.Daemon.Root));
         int daemon = fixture.Daemon.Pid ?? 0;
         Assert.Equal([daemon], HostCleanup.ProcessesUnder(fixture.Daemon.Root)); // berthd itself, no monitor, no runc
-        Assert.Empty(Directory.Exists(Path.Combine(fixture.Daemon.ExecRoot, "c")) ? Directory.GetDirectories(Path.Combine(fixture.Daemon.ExecRoot, "c")) : []);
+        // State directories go once their monitor has let go (just after a removal): allow a bounded moment.
+        string stateRoot = Path.Combine(fixture.Daemon.ExecRoot, "c");
+        string[] states = [];
+        for (int attempt = 0; attempt < 50; attempt++)
+        {
+            states = Directory.Exists(stateRoot) ? Directory.GetDirectories(stateRoot) : [];
+            if (states.Length == 0)
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Empty(states);
         Assert.Empty(Directory.GetDirectories(Path.Combine(fixture.Daemon.DataRoot, "containers")));
     }
 

@@ -55,13 +55,18 @@ internal sealed class MonitorHarness : IAsyncDisposable
     }
 
     /// <summary>Spawns the monitor (which double-forks), checks the launcher exits 0, and returns the sync line.</summary>
-    public async Task<JsonElement> LaunchAsync(bool stdin = false)
+    public async Task<JsonElement> LaunchAsync(bool stdin = false, bool tty = false)
     {
         (string path, List<string> argv) = MonitorCommand();
         argv.AddRange(["--id", Id, "--bundle", Bundle, "--state", State, "--runtime", Runc, "--runtime-root", RuntimeRoot, "--log", LogPath]);
         if (stdin)
         {
             argv.Add("--stdin");
+        }
+
+        if (tty)
+        {
+            argv.Add("--tty");
         }
 
         (int syncRead, int syncWrite) = ProcessControl.CreatePipe();

@@ -6,7 +6,23 @@ namespace Berth.Monitor.Tests;
 internal static class TestBundle
 {
     private const string Busybox = "/bin/busybox";
-    private static readonly string[] Applets = ["sh", "echo", "cat", "sleep", "printf", "true", "kill"];
+    private static readonly string[] Applets = ["sh", "echo", "cat", "sleep", "printf", "true", "kill", "stty"];
+
+    /// <summary>Gives the bundle's process a terminal (runc's <c>--console-socket</c>) and mounts /dev/pts for it.</summary>
+    public static void UseTerminal(string bundle)
+    {
+        string path = Path.Combine(bundle, "config.json");
+        JsonNode config = JsonNode.Parse(File.ReadAllText(path))!;
+        config["process"]!["terminal"] = true;
+        config["mounts"]!.AsArray().Add(new JsonObject
+        {
+            ["destination"] = "/dev/pts",
+            ["type"] = "devpts",
+            ["source"] = "devpts",
+            ["options"] = new JsonArray("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"),
+        });
+        File.WriteAllText(path, config.ToJsonString());
+    }
 
     public static void Write(string bundle, string id, IReadOnlyList<string> args)
     {

@@ -109,6 +109,249 @@ internal static class ImageCommands
         return 0;
     }
 
+    public static CommandSpec Tag(string name, string[] aliasPaths) => new()
+    {
+        Name = name,
+        AliasPaths = aliasPaths,
+        Usage = "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+        Summary = "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+        MinArgs = 2,
+        MaxArgs = 2,
+        Handler = TagAsync,
+    };
+
+    private static async Task<int> TagAsync(CommandContext ctx, ParsedArgs p)
+    {
+        (string repository, string? tag) = SplitTag(p.Positionals[1]);
+        await ctx.Client.TagImageAsync(p.Positionals[0], repository, tag, ctx.Cancellation).ConfigureAwait(false);
+        return 0;
+    }
+
+    /// <summary>Splits <c>repo[:tag]</c> at a colon after the last '/' (a registry port is not a tag); digests stay whole.</summary>
+    public static (string Repository, string? Tag) SplitTag(string reference)
+    {
+        if (reference.Contains('@', StringComparison.Ordinal))
+        {
+            return (reference, null);
+        }
+
+        int slash = reference.LastIndexOf('/');
+        int colon = reference.LastIndexOf(':');
+        return colon > slash ? (reference[..colon], reference[(colon + 1)..]) : (reference, null);
+    }
+
+    public static CommandSpec History(string name, string[] aliasPaths) => new()
+    {
+        Name = name,
+        AliasPaths = aliasPaths,
+        Usage = "[OPTIONS] IMAGE",
+        Summary = "Show the history of an image",
+        MinArgs = 1,
+        MaxArgs = 1,
+        DefineFlags = f => f
+            .String("format", null, ContainerCommands.ListFormatUsage)
+            .Bool("human", 'H', "Print sizes and dates in human readable format", defaultValue: true)
+            .Bool("no-trunc", null, "Don't truncate output")
+            .String("platform", null, "Show history for the given platform. Formatted as \"os[/arch[/variant]]\" (e.g., \"linux/amd64\")")
+            .Bool("quiet", 'q', "Only show image IDs"),
+        Handler = HistoryAsync,
+    };
+
+    private static async Task<int> HistoryAsync(CommandContext ctx, ParsedArgs p)
+    {
+        IReadOnlyList<HistoryResponseItem> history = await ctx.Client.ImageHistoryAsync(p.Positionals[0], ctx.Cancellation).ConfigureAwait(false);
+        string? format = p.String("format");
+        string resolved = p.Bool("quiet") ? HistoryRow.QuietFormat : ListFormat.Resolve(format, HistoryRow.DefaultTable);
+        bool truncate = !p.Bool("no-trunc");
+        bool human = p.Bool("human");
+        DateTimeOffset now = ctx.Now;
+        IEnumerable<object?> rows = history.Select(h => (object?)new HistoryRow(h, truncate, human, now, ctx.Zone));
+        await ctx.Out.WriteAsync(ListFormat.Render(resolved, rows, HistoryRow.Header)).ConfigureAwait(false);
+        return 0;
+    }
+
+    public static CommandSpec Save(string name, string[] aliasPaths) => new()
+    {
+        Name = name,
+        AliasPaths = aliasPaths,
+        Usage = "[OPTIONS] IMAGE [IMAGE...]",
+        Summary = "Save one or more images to a tar archive (streamed to STDOUT by default)",
+        MinArgs = 1,
+        DefineFlags = f => f
+            .String("output", 'o', "Write to a file, instead of STDOUT")
+            .String("platform", null, "Save only the given platform variant. Formatted as \"os[/arch[/variant]]\" (e.g., \"linux/amd64\")"),
+        Handler = SaveAsync,
+    };
+
+    private static async Task<int> SaveAsync(CommandContext ctx, ParsedArgs p)
+    {
+        string? output = p.String("output");
+        if (string.IsNullOrEmpty(output))
+        {
+            if (ctx.StdoutIsTerminal)
+            {
+                throw new StatusException(1, "cowardly refusing to save to a terminal. Use the -o flag or redirect");
+            }
+
+            await ctx.Out.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
+            await ctx.Client.SaveImagesAsync(p.Positionals, ctx.StdoutStream, ctx.Cancellation).ConfigureAwait(false);
+            await ctx.StdoutStream.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
+            return 0;
+        }
+
+        // Like docker: a temp file beside the target, renamed over it only when the whole archive arrived.
+        string full = Path.GetFullPath(output);
+        string temp = Path.Combine(Path.GetDirectoryName(full) ?? ".", "." + Path.GetFileName(full) + ".tmp-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            {
+                await ctx.Client.SaveImagesAsync(p.Positionals, file, ctx.Cancellation).ConfigureAwait(false);
+            }
+
+            File.Move(temp, full, overwrite: true);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new StatusException(1, $"failed to save image: invalid output path: {e.Message}");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw new StatusException(1, $"failed to save image: invalid output path: directory \"{Path.GetDirectoryName(full)}\" does not exist");
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+
+        return 0;
+    }
+
+    public static CommandSpec Load(string name, string[] aliasPaths) => new()
+    {
+        Name = name,
+        AliasPaths = aliasPaths,
+        Usage = "[OPTIONS]",
+        Summary = "Load an image from a tar archive or STDIN",
+        MaxArgs = 0,
+        DefineFlags = f => f
+            .String("input", 'i', "Read from tar archive file, instead of STDIN")
+            .String("platform", null, "Load only the given platform variant. Formatted as \"os[/arch[/variant]]\" (e.g., \"linux/amd64\")")
+            .Bool("quiet", 'q', "Suppress the load output"),
+        Handler = LoadAsync,
+    };
+
+    private static async Task<int> LoadAsync(CommandContext ctx, ParsedArgs p)
+    {
+        string? input = p.String("input");
+        if (string.IsNullOrEmpty(input) && ctx.StdinIsTerminal)
+        {
+            throw new StatusException(1, "requested load from stdin, but stdin is empty");
+        }
+
+        Stream source;
+        try
+        {
+            source = string.IsNullOrEmpty(input)
+                ? ctx.OpenStdin()
+                : new FileStream(input, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+        {
+            throw new StatusException(1, $"open {input}: no such file or directory");
+        }
+
+        await using (source.ConfigureAwait(false))
+        {
+            await foreach (ProgressMessage message in ctx.Client.LoadImagesAsync(source, p.Bool("quiet") || !ctx.StdoutIsTerminal, ctx.Cancellation).ConfigureAwait(false))
+            {
+                string? error = message.Error ?? message.ErrorDetail?.Message;
+                if (!string.IsNullOrEmpty(error))
+                {
+                    await ctx.Out.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
+                    throw new StatusException(1, error);
+                }
+
+                string? line = ProgressLine(message);
+                if (line is not null)
+                {
+                    await ctx.Out.WriteAsync(line).ConfigureAwait(false);
+                }
+            }
+        }
+
+        return 0;
+    }
+
+    public static CommandSpec Prune() => new()
+    {
+        Name = "prune",
+        Usage = "[OPTIONS]",
+        Summary = "Remove unused images",
+        MaxArgs = 0,
+        DefineFlags = f => f
+            .Bool("all", 'a', "Remove all unused images, not just dangling ones")
+            .List("filter", null, "Provide filter values (e.g. \"until=<timestamp>\")", typeName: "filter")
+            .Bool("force", 'f', "Do not prompt for confirmation"),
+        Handler = PruneAsync,
+    };
+
+    private static async Task<int> PruneAsync(CommandContext ctx, ParsedArgs p)
+    {
+        var filters = new ApiFilters();
+        foreach (string f in p.List("filter"))
+        {
+            filters.AddArgument(f);
+        }
+
+        bool all = p.Bool("all");
+        filters.Add("dangling", all ? "false" : "true");
+        if (!p.Bool("force"))
+        {
+            string warning = all
+                ? "WARNING! This will remove all images without at least one container associated to them."
+                : "WARNING! This will remove all dangling images.";
+            await ctx.Out.WriteAsync(warning + "\nAre you sure you want to continue? [y/N] ").ConfigureAwait(false);
+            await ctx.Out.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
+            string? answer;
+            using (var reader = new StreamReader(ctx.OpenStdin(), leaveOpen: true))
+            {
+                answer = await reader.ReadLineAsync(ctx.Cancellation).ConfigureAwait(false);
+            }
+
+            if (answer?.Trim() is not ("y" or "Y"))
+            {
+                return 0;
+            }
+        }
+
+        ImagePruneResponse report = await ctx.Client.PruneImagesAsync(filters, ctx.Cancellation).ConfigureAwait(false);
+        await ctx.Out.WriteAsync(PruneReport(report)).ConfigureAwait(false);
+        return 0;
+    }
+
+    /// <summary>Docker's prune output: the deleted and untagged lines, a blank line, then the reclaimed space.</summary>
+    public static string PruneReport(ImagePruneResponse report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var sb = new System.Text.StringBuilder();
+        long reclaimed = 0; // like docker: the space counts only when the prune deleted images
+        if (report.ImagesDeleted is { Count: > 0 } items)
+        {
+            reclaimed = report.SpaceReclaimed;
+            sb.Append("Deleted Images:\n");
+            foreach (ImageDeleteResponseItem item in items)
+            {
+                sb.Append(!string.IsNullOrEmpty(item.Untagged) ? "untagged: " + item.Untagged : "deleted: " + item.Deleted).Append('\n');
+            }
+
+            sb.Append('\n');
+        }
+
+        sb.Append("Total reclaimed space: ").Append(Units.HumanSize(reclaimed)).Append('\n');
+        return sb.ToString();
+    }
+
     public static CommandSpec Inspect() => new()
     {
         Name = "inspect",

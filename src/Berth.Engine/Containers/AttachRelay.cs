@@ -10,13 +10,14 @@ namespace Berth.Engine.Containers;
 /// </summary>
 internal static class AttachRelay
 {
-    public static async Task RunAsync(Socket monitor, Stream client, AttachOptions options, CancellationToken cancellationToken)
+    /// <param name="tty">The container has a TTY: the client gets the raw bytes (Docker's raw stream), not frames.</param>
+    public static async Task RunAsync(Socket monitor, Stream client, AttachOptions options, bool tty, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task input = options.Stdin ? PumpStdinAsync(client, monitor, linked.Token) : Task.CompletedTask;
         try
         {
-            await PumpOutputAsync(monitor, client, options, cancellationToken).ConfigureAwait(false);
+            await PumpOutputAsync(monitor, client, options, tty, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -37,7 +38,7 @@ internal static class AttachRelay
         }
     }
 
-    private static async Task PumpOutputAsync(Socket monitor, Stream client, AttachOptions options, CancellationToken cancellationToken)
+    private static async Task PumpOutputAsync(Socket monitor, Stream client, AttachOptions options, bool tty, CancellationToken cancellationToken)
     {
         byte[] buffer = new byte[32 * 1024];
         byte[] header = new byte[8];
@@ -50,7 +51,7 @@ internal static class AttachRelay
 
             int length = (int)BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(4));
             bool wanted = header[0] switch { 1 => options.Stdout, 2 => options.Stderr, _ => false };
-            if (wanted)
+            if (wanted && !tty)
             {
                 await client.WriteAsync(header, cancellationToken).ConfigureAwait(false);
             }

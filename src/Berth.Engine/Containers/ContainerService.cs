@@ -259,7 +259,8 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
                 Uid = uid,
                 Gid = gid,
                 Hostname = record.Config.Hostname ?? record.Id[..12],
-                Tty = false,
+                Tty = record.Config.Tty,
+                ConsoleSize = record.HostConfig.ConsoleSize is [uint rows, uint columns] ? (rows, columns) : null,
                 ReadonlyRootfs = record.HostConfig.ReadonlyRootfs,
                 EtcFiles = etc,
                 MemoryLimit = record.HostConfig.Memory,
@@ -280,7 +281,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
             try
             {
                 double prepared = System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds;
-                (pid, monitorPid) = await _monitors.LaunchAsync(record.Id, bundle, state, record.LogPath, record.Config.OpenStdin, cancellationToken).ConfigureAwait(false);
+                (pid, monitorPid) = await _monitors.LaunchAsync(record.Id, bundle, state, record.LogPath, record.Config.OpenStdin, cancellationToken, record.Config.Tty).ConfigureAwait(false);
                 LogPhase(record.Id, "prepared", prepared);
                 LogPhase(record.Id, "created", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
             }
@@ -395,7 +396,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
     }
 
     /// <summary>Resolves <c>user[:group]</c> (names or numbers) against the container's /etc/passwd and /etc/group.</summary>
-    private static (uint Uid, uint Gid) ResolveUser(string rootfs, string? user)
+    internal static (uint Uid, uint Gid) ResolveUser(string rootfs, string? user)
     {
         if (string.IsNullOrEmpty(user))
         {
@@ -509,6 +510,11 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
             catch (EngineException e) when (e.Kind == ErrorKind.NotFound)
             {
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NativeException or EngineException)
+            {
+                // Nobody awaits this removal: say why the container stayed.
+                LogAutoRemoveFailed(entry.Record.Id, e);
+            }
         }
     }
 
@@ -609,7 +615,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
 
                 if (monitor is not null)
                 {
-                    await AttachRelay.RunAsync(monitor, client, options, cancellationToken).ConfigureAwait(false);
+                    await AttachRelay.RunAsync(monitor, client, options, entry.Record.Config.Tty, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -632,11 +638,39 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
         }
     }
 
+    public async Task ResizeAsync(string nameOrId, int height, int width, CancellationToken cancellationToken)
+    {
+        ContainerEntry entry = Lookup(nameOrId);
+        if (!entry.Record.IsRunning)
+        {
+            throw EngineException.Conflict($"Container {entry.Record.Id} is not running");
+        }
+
+        if (height < 0 || width < 0 || height > ushort.MaxValue || width > ushort.MaxValue)
+        {
+            throw EngineException.Invalid("invalid terminal size");
+        }
+
+        if (!entry.Record.Config.Tty)
+        {
+            return; // Docker ignores a resize of a container without a TTY
+        }
+
+        try
+        {
+            await MonitorLauncher.ResizeAsync(_options.ContainerStateDirectory(entry.Record.Id), height, width, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            throw EngineException.Conflict($"Container {entry.Record.Id} is not running");
+        }
+    }
+
     public async Task LogsAsync(string nameOrId, LogsOptions options, Stream output, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
         ContainerEntry entry = Lookup(nameOrId);
-        await JsonFileLogReader.CopyAsync(entry.Record.LogPath, options, output, () => entry.Record.IsRunning, linked.Token).ConfigureAwait(false);
+        await JsonFileLogReader.CopyAsync(entry.Record.LogPath, options with { Raw = entry.Record.Config.Tty }, output, () => entry.Record.IsRunning, linked.Token).ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- stop, kill, remove
@@ -704,7 +738,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
             _containers.TryRemove(record.Id, out _);
             _images.Snapshots.Remove(record.Id);
             DeleteDirectory(Path.Combine(_options.ContainersDirectory, record.Id));
-            DeleteDirectory(_options.ContainerStateDirectory(record.Id));
+            _ = RemoveStateDirectoryAsync(entry.RuntimeReleased, _options.ContainerStateDirectory(record.Id));
             foreach (TaskCompletionSource<Socket?> pending in TakePendingAttaches(entry))
             {
                 pending.TrySetResult(null);
@@ -726,6 +760,40 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
         if (Directory.Exists(path))
         {
             Directory.Delete(path, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// The monitor's state directory goes once the monitor has let go of it (exit.json, the runtime's delete, its
+    /// socket), off the path of the removal the client waits for.
+    /// </summary>
+    private async Task RemoveStateDirectoryAsync(Task released, string path)
+    {
+        try
+        {
+            await released.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                DeleteDirectory(path);
+                return;
+            }
+            catch (IOException e) when (attempt < 10)
+            {
+                LogStateRemovalRetry(path, e.Message);
+                await Task.Delay(50).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                LogStateRemovalRetry(path, e.Message);
+                return; // a stray directory under the exec root: harmless, and gone at the next boot (tmpfs)
+            }
         }
     }
 
@@ -837,6 +905,12 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
 
     [LoggerMessage(EventId = 107, Level = LogLevel.Debug, Message = "container {Id} start: {Phase} after {Milliseconds:F1} ms")]
     private partial void LogPhase(string id, string phase, double milliseconds);
+
+    [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "auto-removing container {Id} failed")]
+    private partial void LogAutoRemoveFailed(string id, Exception exception);
+
+    [LoggerMessage(EventId = 109, Level = LogLevel.Debug, Message = "removing state directory {Path}: {Reason}")]
+    private partial void LogStateRemovalRetry(string path, string reason);
 
     [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "unmounting {Path} failed; detaching lazily")]
     private partial void LogUnmountFailed(string path, Exception exception);

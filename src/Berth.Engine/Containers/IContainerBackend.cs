@@ -6,7 +6,8 @@ namespace Berth.Engine.Containers;
 public sealed record AttachOptions(bool Stdin, bool Stdout, bool Stderr, bool Logs, bool Stream);
 
 /// <summary>Options of a logs request.</summary>
-public sealed record LogsOptions(bool Stdout, bool Stderr, bool Follow, bool Timestamps, string? Tail, long Since, long Until);
+/// <param name="Raw">No frame headers: the container has a TTY, so its log is one raw stream (set by the engine).</param>
+public sealed record LogsOptions(bool Stdout, bool Stderr, bool Follow, bool Timestamps, string? Tail, long Since, long Until, bool Raw = false);
 
 /// <summary>The container use cases the API exposes.</summary>
 public interface IContainerBackend
@@ -23,6 +24,9 @@ public interface IContainerBackend
     /// the container's streams to and from that client until the output ends.
     /// </summary>
     Task AttachAsync(string nameOrId, AttachOptions options, Func<Task<Stream>> openClient, CancellationToken cancellationToken);
+
+    /// <summary>Sets the container's terminal size (nothing for a container without a TTY).</summary>
+    Task ResizeAsync(string nameOrId, int height, int width, CancellationToken cancellationToken);
 
     Task LogsAsync(string nameOrId, LogsOptions options, Stream output, CancellationToken cancellationToken);
 

@@ -103,10 +103,14 @@ internal static class JsonFileLogReader
 
         string payload = options.Timestamps && time is not null ? time + " " + text : text;
         byte[] bytes = Encoding.UTF8.GetBytes(payload);
-        byte[] header = new byte[8];
-        header[0] = kind;
-        BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(4), (uint)bytes.Length);
-        await output.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+        if (!options.Raw)
+        {
+            byte[] header = new byte[8];
+            header[0] = kind;
+            BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(4), (uint)bytes.Length);
+            await output.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+        }
+
         await output.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Berth.Api.Types;
 using Berth.Engine.Containers;
 using Berth.Images;
@@ -8,11 +9,29 @@ namespace Berth.Engine.Images;
 /// <summary>The image use cases the API exposes.</summary>
 public interface IImageBackend
 {
-    IReadOnlyList<ImageSummary> List(bool all);
+    IReadOnlyList<ImageSummary> List(bool all, IReadOnlyDictionary<string, IReadOnlyList<string>> filters);
+
+    /// <summary>Points <c>repo:tag</c> at the image (POST /images/{name}/tag).</summary>
+    Task TagAsync(string nameOrId, string repository, string? tag, CancellationToken cancellationToken);
+
+    /// <summary>The image's history, newest first (GET /images/{name}/history).</summary>
+    IReadOnlyList<HistoryResponseItem> History(string nameOrId);
 
     ImageInspect Inspect(string nameOrId);
 
     Task<IReadOnlyList<ImageDeleteResponseItem>> RemoveAsync(string nameOrId, bool force, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Resolves the images of <c>docker save</c> at once (an unknown name is a 404 before any byte is sent) and returns
+    /// the writer of their archive.
+    /// </summary>
+    Func<Stream, CancellationToken, Task> PrepareSave(IReadOnlyList<string> names);
+
+    /// <summary>Loads a docker-archive or OCI layout (plain or gzip); returns Docker's "Loaded image" lines.</summary>
+    Task<IReadOnlyList<string>> LoadAsync(Stream archive, CancellationToken cancellationToken);
+
+    /// <summary>Removes dangling images (or, with <c>dangling=false</c>, every image no container uses) and unreferenced layers and blobs.</summary>
+    Task<ImagePruneResponse> PruneAsync(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, CancellationToken cancellationToken);
 
     /// <summary>Creates a base image offline (busybox from the host's busybox-static).</summary>
     Task<string> BootstrapAsync(string name, IProgress<string> progress, CancellationToken cancellationToken);
@@ -20,13 +39,19 @@ public interface IImageBackend
 
 public sealed class ImageService(ImageStore images, ContainerService containers) : IImageBackend
 {
-    public IReadOnlyList<ImageSummary> List(bool all) =>
-        [.. images.Snapshot.Values
+    public IReadOnlyList<ImageSummary> List(bool all, IReadOnlyDictionary<string, IReadOnlyList<string>> filters)
+    {
+        ImageFilters.Validate(filters);
+        ImmutableDictionary<string, ImageView> snapshot = images.Snapshot;
+        IReadOnlyList<string>? references = filters.TryGetValue("reference", out IReadOnlyList<string>? r) && r.Count > 0 ? r : null;
+        return [.. snapshot.Values
+            .Where(v => ImageFilters.Matches(v, filters, images.Get))
             .OrderByDescending(v => v.Record.Config.Created)
             .Select(v => new ImageSummary
             {
                 Id = v.Record.Id,
-                RepoTags = [.. v.Tags.Where(t => t.Tag is not null).Select(t => t.FamiliarString)],
+                // With a reference filter Docker lists only the tags that matched.
+                RepoTags = [.. v.Tags.Where(t => t.Tag is not null && (references is null || references.Any(p => ImageFilters.ReferenceMatches(t, p)))).Select(t => t.FamiliarString)],
                 RepoDigests = v.Record.RepoDigests,
                 Created = v.Record.Config.Created?.ToUnixTimeSeconds() ?? 0,
                 Size = v.Record.Size,
@@ -34,6 +59,73 @@ public sealed class ImageService(ImageStore images, ContainerService containers)
                 Labels = v.Record.Config.Config.Labels ?? [],
                 Containers = containers.UsingImage(v.Record.Id).Count(),
             })];
+    }
+
+    public async Task TagAsync(string nameOrId, string repository, string? tag, CancellationToken cancellationToken)
+    {
+        ImageView view = images.Get(nameOrId);
+        if (string.IsNullOrEmpty(repository))
+        {
+            throw EngineException.Invalid("repository name must have at least one component");
+        }
+
+        string text = string.IsNullOrEmpty(tag) ? repository : repository + ":" + tag;
+        ImageReference reference = ImageReference.Parse(text);
+
+        if (reference.Digest is not null)
+        {
+            throw EngineException.Invalid("refusing to create a tag with a digest reference");
+        }
+
+        if (reference.FamiliarName.Length == 64 && Ids.IsHexPrefix(reference.FamiliarName))
+        {
+            throw EngineException.Invalid("refusing to create an ambiguous tag using digest algorithm as name");
+        }
+
+        await images.TagAsync(reference, view.Record.Id, cancellationToken).ConfigureAwait(false);
+    }
+
+    public IReadOnlyList<HistoryResponseItem> History(string nameOrId)
+    {
+        ImageView view = images.Get(nameOrId);
+        OciImageConfig config = view.Record.Config;
+        IReadOnlyList<string> chainIds = view.Record.ChainIds;
+        var rows = new List<HistoryResponseItem>();
+        int layer = 0;
+        IReadOnlyList<OciHistory> history = config.History.Count > 0
+            ? config.History
+            : [.. config.RootFs.DiffIds.Select(_ => new OciHistory { Created = config.Created })];
+        foreach (OciHistory entry in history)
+        {
+            long size = 0;
+            if (entry.EmptyLayer != true)
+            {
+                if (layer >= chainIds.Count)
+                {
+                    throw new EngineException(ErrorKind.Internal, "too many non-empty layers in History section");
+                }
+
+                size = images.LayerSize(chainIds[layer]);
+                layer++;
+            }
+
+            rows.Insert(0, new HistoryResponseItem
+            {
+                Id = "<missing>",
+                Created = entry.Created?.ToUnixTimeSeconds() ?? 0,
+                CreatedBy = entry.CreatedBy ?? "",
+                Comment = entry.Comment ?? "",
+                Size = size,
+            });
+        }
+
+        if (rows.Count > 0)
+        {
+            rows[0] = rows[0] with { Id = view.Record.Id, Tags = [.. view.Tags.Where(t => t.Tag is not null).Select(t => t.FamiliarString)] };
+        }
+
+        return rows;
+    }
 
     public ImageInspect Inspect(string nameOrId)
     {
@@ -122,6 +214,72 @@ public sealed class ImageService(ImageStore images, ContainerService containers)
         }
 
         return result;
+    }
+
+    public Func<Stream, CancellationToken, Task> PrepareSave(IReadOnlyList<string> names)
+    {
+        if (names.Count == 0)
+        {
+            throw EngineException.Invalid("no images given to save");
+        }
+
+        var items = new List<SaveItem>();
+        foreach (string name in names)
+        {
+            items.AddRange(ResolveForSave(name));
+        }
+
+        return (output, cancellationToken) => ImageArchive.SaveAsync(images, items, output, cancellationToken);
+    }
+
+    /// <summary>Docker's rules: an id saves the image untagged, <c>repo:tag</c> that tag, a bare <c>repo</c> every tag of it.</summary>
+    private IEnumerable<SaveItem> ResolveForSave(string name)
+    {
+        bool nameOnly = !name.Contains('@', StringComparison.Ordinal) && name.LastIndexOf(':') <= name.LastIndexOf('/');
+        if (nameOnly && ImageReference.TryParse(name, out ImageReference? repository) && !name.StartsWith("sha256", StringComparison.Ordinal))
+        {
+            SaveItem[] tagged = [.. images.Snapshot.Values
+                .SelectMany(v => v.Tags.Where(t => t.Name == repository.Name && t.Tag is not null && t.Digest is null).Select(t => new SaveItem(v.Record, [t])))];
+            if (tagged.Length > 0)
+            {
+                return tagged;
+            }
+        }
+
+        ImageView view = images.Get(name);
+        bool byReference = !nameOnly && ImageReference.TryParse(name, out ImageReference? parsed) && view.Tags.Any(t => t.ToString() == parsed.ToString());
+        return [new SaveItem(view.Record, byReference ? [ImageReference.Parse(name)] : [])];
+    }
+
+    public Task<IReadOnlyList<string>> LoadAsync(Stream archive, CancellationToken cancellationToken) =>
+        ImageArchive.LoadAsync(images, archive, cancellationToken);
+
+    public async Task<ImagePruneResponse> PruneAsync(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, CancellationToken cancellationToken)
+    {
+        ImageFilters.Validate(filters, ["dangling", "label", "label!", "until"]);
+        bool danglingOnly = ImageFilters.Dangling(filters) ?? true;
+        DateTimeOffset? until = filters.TryGetValue("until", out IReadOnlyList<string>? u) && u.Count > 0
+            ? ImageFilters.ParseTimestamp(u[0], DateTimeOffset.UtcNow)
+            : null;
+        var deleted = new List<ImageDeleteResponseItem>();
+        foreach (ImageView view in images.Snapshot.Values.OrderBy(v => v.Record.Id, StringComparer.Ordinal))
+        {
+            if ((danglingOnly && !view.Tags.IsEmpty)
+                || containers.UsingImage(view.Record.Id).Any()
+                || (until is { } limit && (view.Record.Config.Created ?? DateTimeOffset.MinValue) >= limit)
+                || (filters.TryGetValue("label", out IReadOnlyList<string>? labels) && !labels.All(l => ImageFilters.LabelMatches(view.Record.Config.Config.Labels, l)))
+                || (filters.TryGetValue("label!", out IReadOnlyList<string>? notLabels) && notLabels.Any(l => ImageFilters.LabelMatches(view.Record.Config.Config.Labels, l))))
+            {
+                continue;
+            }
+
+            await images.DeleteAsync(view.Record, cancellationToken).ConfigureAwait(false);
+            deleted.AddRange(view.Tags.Select(t => new ImageDeleteResponseItem { Untagged = t.FamiliarString }));
+            deleted.Add(new ImageDeleteResponseItem { Deleted = view.Record.Id });
+        }
+
+        long reclaimed = await images.CollectGarbageAsync(cancellationToken).ConfigureAwait(false);
+        return new ImagePruneResponse { ImagesDeleted = deleted, SpaceReclaimed = reclaimed };
     }
 
     public async Task<string> BootstrapAsync(string name, IProgress<string> progress, CancellationToken cancellationToken)

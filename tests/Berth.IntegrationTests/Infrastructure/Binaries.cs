@@ -15,6 +15,20 @@ internal sealed record Binaries(string Daemon, string Monitor)
 
     public static Binaries Current => Located.Value;
 
+    /// <summary>The <c>berth</c> CLI: <c>BERTH_BIN_DIR/berth</c> when set, else the repo's build of the tests' configuration.</summary>
+    public static string Cli
+    {
+        get
+        {
+            string? binDir = Environment.GetEnvironmentVariable(BinDirVariable);
+            string configuration = typeof(Binaries).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration is { Length: > 0 } c ? c : "Debug";
+            string path = !string.IsNullOrEmpty(binDir)
+                ? Path.Combine(binDir, "berth")
+                : Path.Combine(RepoRoot, "src", "Berth.Cli", "bin", configuration, "net10.0", "linux-x64", "berth");
+            return File.Exists(path) ? path : throw new FileNotFoundException($"{path} not found; build src/Berth.Cli or set {BinDirVariable}", path);
+        }
+    }
+
     /// <summary>The directory holding Berth.slnx, found by walking up from the test assembly.</summary>
     public static string RepoRoot { get; } = FindRepoRoot();
 
