@@ -51,35 +51,49 @@ internal static class AttachRelay
 
             int length = (int)BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(4));
             bool wanted = header[0] switch { 1 => options.Stdout, 2 => options.Stderr, _ => false };
-            if (wanted && !tty)
+            if (!await ForwardFrameAsync(monitor, client, header, length, wanted, tty, buffer, cancellationToken).ConfigureAwait(false))
             {
-                await client.WriteAsync(header, cancellationToken).ConfigureAwait(false);
-            }
-
-            while (length > 0)
-            {
-                int n = await monitor.ReceiveAsync(buffer.AsMemory(0, Math.Min(buffer.Length, length)), cancellationToken).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    return;
-                }
-
-                if (wanted)
-                {
-                    await client.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
-                }
-
-                length -= n;
-            }
-
-            if (wanted)
-            {
-                await client.FlushAsync(cancellationToken).ConfigureAwait(false);
+                return;
             }
         }
     }
 
-    private static async Task PumpStdinAsync(Stream client, Socket monitor, CancellationToken cancellationToken)
+    /// <summary>
+    /// Passes one frame of <paramref name="length"/> payload bytes on to the client when <paramref name="wanted"/>
+    /// (without its header on a TTY, whose stream is raw), or skips it; false when the monitor hung up mid-frame.
+    /// </summary>
+    internal static async Task<bool> ForwardFrameAsync(Socket monitor, Stream client, byte[] header, int length, bool wanted, bool tty, byte[] buffer, CancellationToken cancellationToken)
+    {
+        if (wanted && !tty)
+        {
+            await client.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+        }
+
+        while (length > 0)
+        {
+            int n = await monitor.ReceiveAsync(buffer.AsMemory(0, Math.Min(buffer.Length, length)), cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                return false;
+            }
+
+            if (wanted)
+            {
+                await client.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+            }
+
+            length -= n;
+        }
+
+        if (wanted)
+        {
+            await client.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    internal static async Task PumpStdinAsync(Stream client, Socket monitor, CancellationToken cancellationToken)
     {
         byte[] buffer = new byte[16 * 1024];
         int n;
@@ -91,7 +105,7 @@ internal static class AttachRelay
         monitor.Shutdown(SocketShutdown.Send);
     }
 
-    private static async Task<bool> ReadExactlyAsync(Socket socket, byte[] buffer, CancellationToken cancellationToken)
+    internal static async Task<bool> ReadExactlyAsync(Socket socket, byte[] buffer, CancellationToken cancellationToken)
     {
         int got = 0;
         while (got < buffer.Length)

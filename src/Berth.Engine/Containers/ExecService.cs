@@ -151,7 +151,7 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
             await using (client.ConfigureAwait(false))
             {
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                Task input = stdin ? PumpStdinAsync(client, monitor, linked.Token) : Task.CompletedTask;
+                Task input = stdin ? AttachRelay.PumpStdinAsync(client, monitor, linked.Token) : Task.CompletedTask;
                 try
                 {
                     MonitorExecExit? exit = await RelayAsync(monitor, client, request.AttachStdout, request.AttachStderr, request.Tty, cancellationToken).ConfigureAwait(false);
@@ -306,7 +306,7 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
         byte[] buffer = new byte[32 * 1024];
         while (true)
         {
-            if (!await ReadExactlyAsync(monitor, header, cancellationToken).ConfigureAwait(false))
+            if (!await AttachRelay.ReadExactlyAsync(monitor, header, cancellationToken).ConfigureAwait(false))
             {
                 return null;
             }
@@ -320,7 +320,7 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
                 }
 
                 byte[] payload = new byte[Math.Min(length, 64 * 1024)];
-                if (!await ReadExactlyAsync(monitor, payload, cancellationToken).ConfigureAwait(false))
+                if (!await AttachRelay.ReadExactlyAsync(monitor, payload, cancellationToken).ConfigureAwait(false))
                 {
                     return null;
                 }
@@ -336,61 +336,11 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
             }
 
             bool wanted = header[0] switch { 1 => stdout, 2 => stderr, _ => false };
-            if (wanted && !tty)
+            if (!await AttachRelay.ForwardFrameAsync(monitor, client, header, length, wanted, tty, buffer, cancellationToken).ConfigureAwait(false))
             {
-                await client.WriteAsync(header, cancellationToken).ConfigureAwait(false);
-            }
-
-            while (length > 0)
-            {
-                int n = await monitor.ReceiveAsync(buffer.AsMemory(0, Math.Min(buffer.Length, length)), cancellationToken).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    return null;
-                }
-
-                if (wanted)
-                {
-                    await client.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
-                }
-
-                length -= n;
-            }
-
-            if (wanted)
-            {
-                await client.FlushAsync(cancellationToken).ConfigureAwait(false);
+                return null;
             }
         }
-    }
-
-    private static async Task PumpStdinAsync(Stream client, Socket monitor, CancellationToken cancellationToken)
-    {
-        byte[] buffer = new byte[16 * 1024];
-        int n;
-        while ((n = await client.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-        {
-            await monitor.SendAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
-        }
-
-        monitor.Shutdown(SocketShutdown.Send);
-    }
-
-    private static async Task<bool> ReadExactlyAsync(Socket socket, byte[] buffer, CancellationToken cancellationToken)
-    {
-        int got = 0;
-        while (got < buffer.Length)
-        {
-            int n = await socket.ReceiveAsync(buffer.AsMemory(got), cancellationToken).ConfigureAwait(false);
-            if (n == 0)
-            {
-                return false;
-            }
-
-            got += n;
-        }
-
-        return true;
     }
 
     [LoggerMessage(EventId = 120, Level = LogLevel.Information, Message = "exec {Id} started in container {ContainerId}")]
