@@ -1,0 +1,138 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Text.Json;
+using Berth.Api.Types;
+using Berth.Images;
+using Berth.Interop;
+using Berth.Primitives;
+using Berth.Runtime;
+using Berth.Storage.Metadata;
+using Microsoft.Extensions.Logging;
+
+namespace Berth.Engine.Containers;
+
+/// <summary>Stopping, killing and removing containers.</summary>
+public sealed partial class ContainerService
+{
+    public async Task<bool> StopAsync(string nameOrId, int? timeoutSeconds, string? signal, CancellationToken cancellationToken)
+    {
+        ContainerEntry entry = Lookup(nameOrId);
+        if (!entry.Record.IsRunning)
+        {
+            return false;
+        }
+
+        Task<int> exited = entry.NextExit.Task;
+        int stopSignal = Signals.Parse(signal ?? entry.Record.Config.StopSignal, Signals.SIGTERM);
+        int timeout = timeoutSeconds ?? entry.Record.Config.StopTimeout ?? 10;
+        await _runtime.KillAsync(entry.Record.Id, stopSignal, all: false, cancellationToken).ConfigureAwait(false);
+        if (timeout >= 0 && await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(timeout), cancellationToken)).ConfigureAwait(false) == exited)
+        {
+            return true;
+        }
+
+        await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
+        await exited.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    public async Task KillAsync(string nameOrId, string? signal, CancellationToken cancellationToken)
+    {
+        ContainerEntry entry = Lookup(nameOrId);
+        if (!entry.Record.IsRunning)
+        {
+            throw EngineException.Conflict($"cannot kill container: {nameOrId}: container {entry.Record.Id} is not running");
+        }
+
+        await _runtime.KillAsync(entry.Record.Id, Signals.Parse(signal, Signals.SIGKILL), all: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task RemoveAsync(string nameOrId, bool force, bool removeVolumes, CancellationToken cancellationToken)
+    {
+        ContainerEntry entry = Lookup(nameOrId);
+        if (entry.Record.IsRunning)
+        {
+            if (!force)
+            {
+                throw EngineException.Conflict($"cannot remove container \"{entry.Record.Name}\": container is running: stop the container before removing or force remove");
+            }
+
+            Task<int> exited = entry.NextExit.Task;
+            await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
+            await exited.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+        }
+
+        await entry.Transition.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_containers.ContainsKey(entry.Record.Id))
+            {
+                return; // removed meanwhile (auto-remove)
+            }
+
+            ContainerRecord record = entry.Record;
+            entry.Publish(record with { State = record.State with { Status = ContainerStatus.Removing } });
+            UnmountRootfs(entry);
+            _metadata.DeleteContainer(record.Id);
+            _containers.TryRemove(record.Id, out _);
+            _images.Snapshots.Remove(record.Id);
+            DeleteDirectory(Path.Combine(_options.ContainersDirectory, record.Id));
+            _ = RemoveStateDirectoryAsync(entry.RuntimeReleased, _options.ContainerStateDirectory(record.Id));
+            foreach (TaskCompletionSource<Socket?> pending in TakePendingAttaches(entry))
+            {
+                pending.TrySetResult(null);
+            }
+
+            LogRemoved(record.Id);
+        }
+        finally
+        {
+            entry.Transition.Release();
+        }
+
+        entry.Removed.TrySetResult(0);
+        entry.SignalExit(entry.Record.State.ExitCode);
+    }
+
+    private static void DeleteDirectory(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// The monitor's state directory goes once the monitor has let go of it (exit.json, the runtime's delete, its
+    /// socket), off the path of the removal the client waits for.
+    /// </summary>
+    private async Task RemoveStateDirectoryAsync(Task released, string path)
+    {
+        try
+        {
+            await released.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                DeleteDirectory(path);
+                return;
+            }
+            catch (IOException e) when (attempt < 10)
+            {
+                LogStateRemovalRetry(path, e.Message);
+                await Task.Delay(50).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                LogStateRemovalRetry(path, e.Message);
+                return; // a stray directory under the exec root: harmless, and gone at the next boot (tmpfs)
+            }
+        }
+    }
+}

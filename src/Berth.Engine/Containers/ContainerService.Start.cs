@@ -1,0 +1,364 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Text.Json;
+using Berth.Api.Types;
+using Berth.Images;
+using Berth.Interop;
+using Berth.Primitives;
+using Berth.Runtime;
+using Berth.Storage.Metadata;
+using Microsoft.Extensions.Logging;
+
+namespace Berth.Engine.Containers;
+
+/// <summary>Starting a container: rootfs, config.json, the monitor, parked attaches, the runtime's start; and recording its exit.</summary>
+public sealed partial class ContainerService
+{
+    public async Task<bool> StartAsync(string nameOrId, CancellationToken cancellationToken)
+    {
+        ContainerEntry entry = Lookup(nameOrId);
+        await entry.Transition.WaitAsync(cancellationToken).ConfigureAwait(false);
+        bool held = true;
+        try
+        {
+            ContainerRecord record = entry.Record;
+            if (record.IsRunning)
+            {
+                return false;
+            }
+
+            if (record.State.Status is ContainerStatus.Removing or ContainerStatus.Dead)
+            {
+                throw EngineException.Conflict($"cannot start container {record.Id}: container is marked for removal");
+            }
+
+            await StartLockedAsync(entry, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (EngineException) when (entry.Record.HostConfig.AutoRemove && !entry.Record.IsRunning)
+        {
+            // Docker removes an auto-remove container whose start failed; `docker run --rm` waits for that.
+            entry.Transition.Release();
+            held = false;
+            await RemoveAsync(entry.Record.Id, force: true, removeVolumes: true, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            if (held)
+            {
+                entry.Transition.Release();
+            }
+        }
+    }
+
+    private async Task StartLockedAsync(ContainerEntry entry, CancellationToken cancellationToken)
+    {
+        ContainerRecord record = entry.Record;
+        long phase = System.Diagnostics.Stopwatch.GetTimestamp();
+        ImageView image = _images.Snapshot.TryGetValue(record.ImageId, out ImageView? view)
+            ? view
+            : throw EngineException.NotFound($"No such image: {record.ImageId}");
+        string directory = Path.Combine(_options.ContainersDirectory, record.Id);
+        string bundle = Path.Combine(directory, "bundle");
+        string rootfs = Path.Combine(bundle, "rootfs");
+        string state = _options.ContainerStateDirectory(record.Id);
+        // The previous run's monitor deletes the runtime's state just after it reports the exit; a new create of
+        // the same id must come after that.
+        await entry.RuntimeReleased.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+        Directory.CreateDirectory(rootfs);
+        var mount = _images.Snapshots.Mounts(record.Id, _images.LowerChain(image.Record));
+        if (!entry.RootfsMounted)
+        {
+            Mount.Attach(mount.Source, rootfs, mount.Type == "bind" ? null : mount.Type, mount.Type == "bind" ? Mount.MS_BIND : 0, mount.Type == "bind" ? null : mount.Data);
+            entry.RootfsMounted = true;
+        }
+
+        try
+        {
+            IReadOnlyList<(string, string)> etc = WriteEtcFiles(directory, record);
+            (uint uid, uint gid) = ResolveUser(rootfs, record.Config.User);
+            var spec = OciSpecBuilder.Build(new ContainerRunSpec
+            {
+                Id = record.Id,
+                Args = [record.Path, .. record.Args],
+                Env = record.Config.Env ?? [],
+                WorkingDir = record.Config.WorkingDir ?? "/",
+                Uid = uid,
+                Gid = gid,
+                Hostname = record.Config.Hostname ?? record.Id[..12],
+                Tty = record.Config.Tty,
+                ConsoleSize = record.HostConfig.ConsoleSize is [uint rows, uint columns] ? (rows, columns) : null,
+                ReadonlyRootfs = record.HostConfig.ReadonlyRootfs,
+                EtcFiles = etc,
+                MemoryLimit = record.HostConfig.Memory,
+                NanoCpus = record.HostConfig.NanoCpus,
+                CpuShares = record.HostConfig.CpuShares,
+                PidsLimit = record.HostConfig.PidsLimit,
+                ShmSize = record.HostConfig.ShmSize is > 0 ? record.HostConfig.ShmSize.Value : 64L * 1024 * 1024,
+            }, _host);
+            if (!string.IsNullOrEmpty(spec.Process.Cwd) && spec.Process.Cwd != "/")
+            {
+                Directory.CreateDirectory(Storage.Filesystem.ScopedPath.Resolve(rootfs, spec.Process.Cwd));
+            }
+
+            await File.WriteAllBytesAsync(Path.Combine(bundle, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, RuntimeJsonContext.Default.OciSpec), cancellationToken).ConfigureAwait(false);
+
+            int pid;
+            int monitorPid;
+            try
+            {
+                double prepared = System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds;
+                (pid, monitorPid) = await _monitors.LaunchAsync(record.Id, bundle, state, record.LogPath, record.Config.OpenStdin, cancellationToken, record.Config.Tty).ConfigureAwait(false);
+                LogPhase(record.Id, "prepared", prepared);
+                LogPhase(record.Id, "created", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
+            }
+            catch (EngineException e)
+            {
+                int code = e.Message.Contains("executable file not found", StringComparison.Ordinal) || e.Message.Contains("no such file or directory", StringComparison.Ordinal) ? 127
+                    : e.Kind == ErrorKind.InvalidArgument ? 126 : 128;
+                entry.Publish(record with { State = record.State with { Error = e.Message, ExitCode = code } });
+                Persist(entry.Record);
+                throw;
+            }
+
+            // Attach clients that came first are connected before the process may run, so they see all output.
+            foreach (TaskCompletionSource<Socket?> pending in TakePendingAttaches(entry))
+            {
+                try
+                {
+                    pending.TrySetResult(await MonitorLauncher.AttachAsync(state, cancellationToken).ConfigureAwait(false));
+                }
+                catch (Exception e) when (e is SocketException or IOException)
+                {
+                    pending.TrySetException(e);
+                }
+            }
+
+            LogPhase(record.Id, "attached", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
+            await _runtime.StartAsync(record.Id, cancellationToken).ConfigureAwait(false);
+            LogPhase(record.Id, "started", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
+            record = record with
+            {
+                State = new ContainerStateRecord { Status = ContainerStatus.Running, Pid = pid, StartedAt = DateTimeOffset.UtcNow },
+            };
+            entry.Publish(record);
+            Persist(record);
+            LogStarted(record.Id, pid);
+            _ = WatchAsync(entry, state, monitorPid);
+        }
+        catch
+        {
+            if (!entry.Record.IsRunning)
+            {
+                UnmountRootfs(entry);
+            }
+
+            throw;
+        }
+    }
+
+    private List<TaskCompletionSource<Socket?>> TakePendingAttaches(ContainerEntry entry)
+    {
+        lock (entry.PendingAttaches)
+        {
+            var taken = new List<TaskCompletionSource<Socket?>>(entry.PendingAttaches);
+            entry.PendingAttaches.Clear();
+            return taken;
+        }
+    }
+
+    private static IReadOnlyList<(string, string)> WriteEtcFiles(string directory, ContainerRecord record)
+    {
+        string hostname = record.Config.Hostname ?? record.Id[..12];
+        string hostnamePath = Path.Combine(directory, "hostname");
+        string hostsPath = Path.Combine(directory, "hosts");
+        string resolvPath = Path.Combine(directory, "resolv.conf");
+        File.WriteAllText(hostnamePath, hostname + "\n");
+        var hosts = new System.Text.StringBuilder();
+        hosts.Append("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+        hosts.Append("127.0.1.1\t").Append(hostname).Append('\n');
+        foreach (string extra in record.HostConfig.ExtraHosts ?? [])
+        {
+            string[] parts = extra.Split(':', 2);
+            if (parts.Length == 2)
+            {
+                hosts.Append(parts[1]).Append('\t').Append(parts[0]).Append('\n');
+            }
+        }
+
+        File.WriteAllText(hostsPath, hosts.ToString());
+        File.WriteAllText(resolvPath, ResolvConf(record.HostConfig.Dns));
+        return [(hostsPath, "/etc/hosts"), (hostnamePath, "/etc/hostname"), (resolvPath, "/etc/resolv.conf")];
+    }
+
+    /// <summary>The host's resolv.conf without loopback resolvers (unreachable from a container), as Docker does.</summary>
+    private static string ResolvConf(IReadOnlyList<string>? dns)
+    {
+        var lines = new List<string>();
+        if (dns is { Count: > 0 })
+        {
+            lines.AddRange(dns.Select(d => "nameserver " + d));
+        }
+        else if (File.Exists("/etc/resolv.conf"))
+        {
+            foreach (string line in File.ReadLines("/etc/resolv.conf"))
+            {
+                string trimmed = line.Trim();
+                if (trimmed.StartsWith("nameserver", StringComparison.Ordinal) && (trimmed.Contains(" 127.", StringComparison.Ordinal) || trimmed.EndsWith(" ::1", StringComparison.Ordinal)))
+                {
+                    continue;
+                }
+
+                lines.Add(trimmed);
+            }
+        }
+
+        if (!lines.Any(l => l.StartsWith("nameserver", StringComparison.Ordinal)))
+        {
+            lines.Add("nameserver 8.8.8.8");
+            lines.Add("nameserver 8.8.4.4");
+        }
+
+        return string.Join('\n', lines) + "\n";
+    }
+
+    /// <summary>Resolves <c>user[:group]</c> (names or numbers) against the container's /etc/passwd and /etc/group.</summary>
+    internal static (uint Uid, uint Gid) ResolveUser(string rootfs, string? user)
+    {
+        if (string.IsNullOrEmpty(user))
+        {
+            return (0, 0);
+        }
+
+        string[] parts = user.Split(':', 2);
+        uint? gid = null;
+        uint uid;
+        if (uint.TryParse(parts[0], out uint numeric))
+        {
+            uid = numeric;
+            gid = LookupDatabase(rootfs, "etc/passwd", e => e[2] == parts[0], 3);
+        }
+        else
+        {
+            uid = LookupDatabase(rootfs, "etc/passwd", e => e[0] == parts[0], 2)
+                ?? throw EngineException.Invalid($"unable to find user {parts[0]}: no matching entries in passwd file");
+            gid = LookupDatabase(rootfs, "etc/passwd", e => e[0] == parts[0], 3);
+        }
+
+        if (parts.Length == 2)
+        {
+            gid = uint.TryParse(parts[1], out uint g) ? g
+                : LookupDatabase(rootfs, "etc/group", e => e[0] == parts[1], 2) ?? throw EngineException.Invalid($"unable to find group {parts[1]}: no matching entries in group file");
+        }
+
+        return (uid, gid ?? 0);
+    }
+
+    private static uint? LookupDatabase(string rootfs, string file, Func<string[], bool> match, int field)
+    {
+        string path = Storage.Filesystem.ScopedPath.Resolve(rootfs, file);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        foreach (string line in File.ReadLines(path))
+        {
+            string[] entry = line.Split(':');
+            if (entry.Length > field && match(entry) && uint.TryParse(entry[field], out uint value))
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Follows a running container until it exits, then records the exit.</summary>
+    private async Task WatchAsync(ContainerEntry entry, string state, int? monitorPid)
+    {
+        MonitorExit? exit = null;
+        try
+        {
+            (exit, Task released) = await MonitorLauncher.WaitAsync(state, _shutdown.Token).ConfigureAwait(false);
+            entry.RuntimeReleased = released;
+            if (monitorPid is int pid)
+            {
+                _ = released.ContinueWith(_ => MonitorLauncher.ReapAsync(pid), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return; // the daemon is stopping; the monitor keeps the container and we restore it next start
+        }
+        catch (Exception e)
+        {
+            LogWatchFailed(entry.Record.Id, e);
+        }
+
+        await OnExitedAsync(entry, exit ?? new MonitorExit { ExitCode = 255, FinishedAt = DateTimeOffset.UtcNow }).ConfigureAwait(false);
+    }
+
+    private async Task OnExitedAsync(ContainerEntry entry, MonitorExit exit)
+    {
+        await entry.Transition.WaitAsync().ConfigureAwait(false);
+        bool autoRemove;
+        try
+        {
+            ContainerRecord record = entry.Record with
+            {
+                State = entry.Record.State with
+                {
+                    Status = ContainerStatus.Exited,
+                    Pid = 0,
+                    ExitCode = exit.ExitCode,
+                    OomKilled = exit.OomKilled,
+                    FinishedAt = exit.FinishedAt,
+                },
+            };
+            UnmountRootfs(entry);
+            entry.Publish(record);
+            Persist(record);
+            LogExited(record.Id, exit.ExitCode);
+            autoRemove = record.HostConfig.AutoRemove;
+        }
+        finally
+        {
+            entry.Transition.Release();
+        }
+
+        entry.SignalExit(exit.ExitCode);
+        if (autoRemove)
+        {
+            try
+            {
+                await RemoveAsync(entry.Record.Id, force: true, removeVolumes: true, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (EngineException e) when (e.Kind == ErrorKind.NotFound)
+            {
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NativeException or EngineException)
+            {
+                // Nobody awaits this removal: say why the container stayed.
+                LogAutoRemoveFailed(entry.Record.Id, e);
+            }
+        }
+    }
+
+    private void UnmountRootfs(ContainerEntry entry)
+    {
+        string rootfs = Path.Combine(_options.ContainersDirectory, entry.Record.Id, "bundle", "rootfs");
+        try
+        {
+            Mount.Detach(rootfs);
+        }
+        catch (NativeException e)
+        {
+            LogUnmountFailed(rootfs, e);
+            Mount.Detach(rootfs, lazy: true);
+        }
+
+        entry.RootfsMounted = false;
+    }
+}
