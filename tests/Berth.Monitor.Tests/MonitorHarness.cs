@@ -164,7 +164,9 @@ internal sealed class MonitorHarness : IAsyncDisposable
     public async Task StartAsync()
     {
         (int code, string output) = await RuncAsync("start", Id);
-        Assert.True(code == 0, $"runc start: {output}");
+        // runc removes exec.fifo only after the process started; a container that exits at once may already be
+        // deleted by its monitor by then. berthd's RuncDriver takes that as a start too.
+        Assert.True(code == 0 || output.Contains("exec.fifo: no such file or directory", StringComparison.Ordinal), $"runc start: {output}");
     }
 
     public Task<(int ExitCode, string Output)> RuncAsync(params string[] args) =>
