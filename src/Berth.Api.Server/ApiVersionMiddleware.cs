@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 
@@ -57,8 +56,6 @@ public sealed partial class ApiVersionMiddleware(RequestDelegate next, ApiServer
 
     [GeneratedRegex(@"^/v(\d+\.\d+)(?=/|$)", RegexOptions.CultureInvariant)]
     private static partial Regex VersionPrefix();
-
-    internal static string Format(Version v) => v.ToString(2).ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>What the API layer needs to know about the engine it fronts.</summary>

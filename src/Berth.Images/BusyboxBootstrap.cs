@@ -28,7 +28,7 @@ public sealed class BusyboxBootstrap(ImageStore images)
         IReadOnlyList<string> applets = await ListAppletsAsync(busybox, cancellationToken).ConfigureAwait(false);
         DateTimeOffset time = new(File.GetLastWriteTimeUtc(busybox), TimeSpan.Zero);
         byte[] tar = await BuildLayerAsync(busybox, applets, time, cancellationToken).ConfigureAwait(false);
-        Digest diffId = ImageStore.DigestOf(tar);
+        Digest diffId = Digest.Sha256Of(tar);
 
         using var gzipped = new MemoryStream();
         await using (var gzip = new GZipStream(gzipped, CompressionLevel.Optimal, leaveOpen: true))

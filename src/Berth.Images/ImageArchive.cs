@@ -63,7 +63,7 @@ public static class ImageArchive
                 Layers = layers,
             };
             byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, ImageJsonContext.Default.OciManifest);
-            Digest manifestDigest = ImageStore.DigestOf(manifestBytes);
+            Digest manifestDigest = Digest.Sha256Of(manifestBytes);
             if (written.Add(manifestDigest.Hex))
             {
                 await WriteFileAsync(tar, "blobs/sha256/" + manifestDigest.Hex, manifestBytes, cancellationToken).ConfigureAwait(false);

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Berth.Primitives;
@@ -48,8 +47,7 @@ public sealed class ImageStore : IDisposable
     public ImageView? Find(string nameOrId)
     {
         ImmutableDictionary<string, ImageView> images = Snapshot;
-        string text = nameOrId;
-        if (images.TryGetValue(text, out ImageView? byId) || images.TryGetValue("sha256:" + text, out byId))
+        if (images.TryGetValue(nameOrId, out ImageView? byId) || images.TryGetValue("sha256:" + nameOrId, out byId))
         {
             return byId;
         }
@@ -66,7 +64,7 @@ public sealed class ImageStore : IDisposable
             }
         }
 
-        string prefix = text.StartsWith("sha256:", StringComparison.Ordinal) ? text["sha256:".Length..] : text;
+        string prefix = nameOrId.StartsWith("sha256:", StringComparison.Ordinal) ? nameOrId["sha256:".Length..] : nameOrId;
         if (Ids.IsHexPrefix(prefix))
         {
             ImageView[] matches = [.. images.Values.Where(v => v.Record.Id["sha256:".Length..].StartsWith(prefix, StringComparison.Ordinal))];
@@ -388,8 +386,6 @@ public sealed class ImageStore : IDisposable
         Volatile.Write(ref _images, builder.ToImmutable());
     }
 
-    /// <summary>Hashes bytes as a digest (for diff ids of layers built in memory).</summary>
-    public static Digest DigestOf(ReadOnlySpan<byte> data) => Digest.FromSha256Hash(SHA256.HashData(data));
 }
 
 /// <summary>Digests that garbage collection must keep while an import is under way (see <see cref="ImageStore.Lease"/>).</summary>

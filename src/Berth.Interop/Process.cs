@@ -82,8 +82,6 @@ public static partial class ProcessControl
         }
     }
 
-    /// <summary>The current process id.</summary>
-    public static int CurrentPid => Environment.ProcessId;
 
     [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
     private static partial int SysPrctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
@@ -107,8 +105,6 @@ public readonly record struct WaitStatus(int Raw)
     public bool Exited => (Raw & 0x7f) == 0;
 
     public int ExitCode => (Raw >> 8) & 0xff;
-
-    public bool Signaled => ((Raw & 0x7f) + 1) >> 1 > 0 && (Raw & 0x7f) != 0x7f && (Raw & 0x7f) != 0;
 
     public int TermSignal => Raw & 0x7f;
 

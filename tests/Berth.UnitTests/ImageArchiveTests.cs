@@ -124,7 +124,7 @@ public sealed class ImageArchiveTests : IDisposable
         {
             Created = LayerBuilder.Time,
             Config = new ImageRuntimeConfig { Cmd = ["sh"], Labels = new() { ["l"] = label } },
-            RootFs = new OciRootFs { DiffIds = [ImageStore.DigestOf(tar).ToString()] },
+            RootFs = new OciRootFs { DiffIds = [Digest.Sha256Of(tar).ToString()] },
             History = [new OciHistory { Created = LayerBuilder.Time, CreatedBy = "ADD hello" }],
         };
         var manifest = new OciManifest { Layers = [new OciDescriptor { MediaType = MediaTypes.OciLayerGzip, Digest = blob.Digest.ToString(), Size = blob.Size }] };

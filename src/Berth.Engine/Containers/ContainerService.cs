@@ -69,7 +69,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
 
     // ---------------------------------------------------------------- create
 
-    public async Task<ContainerCreateResponse> CreateAsync(string? name, ContainerCreateRequest request, CancellationToken cancellationToken)
+    public Task<ContainerCreateResponse> CreateAsync(string? name, ContainerCreateRequest request, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.Image))
         {
@@ -139,8 +139,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
 
         _containers[id] = new ContainerEntry(record);
         LogCreated(id, record.Name);
-        await Task.CompletedTask.ConfigureAwait(false);
-        return new ContainerCreateResponse { Id = id, Warnings = warnings };
+        return Task.FromResult(new ContainerCreateResponse { Id = id, Warnings = warnings });
     }
 
     private static bool ValidName(string name) =>
