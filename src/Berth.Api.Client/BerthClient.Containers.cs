@@ -1,22 +1,13 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Berth.Api.Types;
 
 namespace Berth.Api.Client;
 
 public sealed partial class BerthClient
 {
-    /// <summary>
-    /// POST /containers/create. <paramref name="hostConfigExtension"/> adds HostConfig fields the shared
-    /// record does not carry yet (port bindings, mounts...); its non-null values are merged into the body.
-    /// </summary>
-    public async Task<ContainerCreateResponse> CreateContainerAsync(
-        ContainerCreateRequest request,
-        string? name,
-        HostConfigExtension? hostConfigExtension,
-        string? platform,
-        CancellationToken cancellationToken)
+    /// <summary>POST /containers/create.</summary>
+    public async Task<ContainerCreateResponse> CreateContainerAsync(ContainerCreateRequest request, string? name, string? platform, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ApiVersion version = await NegotiateAsync(cancellationToken).ConfigureAwait(false);
@@ -27,34 +18,9 @@ public sealed partial class BerthClient
             query.Add("platform", platform);
         }
 
-        using HttpContent content = JsonBody(BuildCreateBody(request, hostConfigExtension));
+        using HttpContent content = JsonBody(request, ApiJsonContext.Default.ContainerCreateRequest);
         using HttpResponseMessage response = await SendAsync(HttpMethod.Post, "/containers/create" + query, content, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         return await ReadJsonAsync(response, ApiJsonContext.Default.ContainerCreateResponse, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>The JSON body of a create call: the request, with the extension's fields added to its HostConfig.</summary>
-    public static JsonObject BuildCreateBody(ContainerCreateRequest request, HostConfigExtension? hostConfigExtension)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var body = (JsonObject)JsonSerializer.SerializeToNode(request, ApiJsonContext.Default.ContainerCreateRequest)!;
-        if (hostConfigExtension is not null)
-        {
-            var extra = (JsonObject)JsonSerializer.SerializeToNode(hostConfigExtension, ClientJsonContext.Default.HostConfigExtension)!;
-            if (body["HostConfig"] is not JsonObject hostConfig)
-            {
-                hostConfig = [];
-                body["HostConfig"] = hostConfig;
-            }
-
-            foreach (string key in extra.Select(p => p.Key).ToList())
-            {
-                JsonNode? value = extra[key];
-                extra.Remove(key);
-                hostConfig[key] = value;
-            }
-        }
-
-        return body;
     }
 
     /// <summary>POST /containers/{id}/start.</summary>

@@ -4,7 +4,6 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using Berth.Api.Types;
 
@@ -202,17 +201,6 @@ public sealed partial class BerthClient : IDisposable
         {
             Headers = { ContentType = new MediaTypeHeaderValue(JsonMediaType) },
         };
-
-    internal static HttpContent JsonBody(JsonNode node)
-    {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream))
-        {
-            node.WriteTo(writer);
-        }
-
-        return new ByteArrayContent(stream.ToArray()) { Headers = { ContentType = new MediaTypeHeaderValue(JsonMediaType) } };
-    }
 
     internal async Task<HijackedConnection> HijackAsync(string method, string pathAndQuery, ReadOnlyMemory<byte> body, string? contentType, CancellationToken cancellationToken)
     {

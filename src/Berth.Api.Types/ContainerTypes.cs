@@ -81,6 +81,36 @@ public sealed record HostConfig
     public long CpuShares { get; init; }
     public long? PidsLimit { get; init; }
     public LogConfig? LogConfig { get; init; }
+    public Dictionary<string, IReadOnlyList<PortBinding>?>? PortBindings { get; init; }
+    public bool? PublishAllPorts { get; init; }
+    public IReadOnlyList<MountSpec>? Mounts { get; init; }
+    public IReadOnlyList<string>? VolumesFrom { get; init; }
+    public IReadOnlyList<string>? Links { get; init; }
+    public IReadOnlyList<DeviceMapping>? Devices { get; init; }
+    public IReadOnlyList<Ulimit>? Ulimits { get; init; }
+    public Dictionary<string, string>? Sysctls { get; init; }
+    public IReadOnlyList<string>? GroupAdd { get; init; }
+    public IReadOnlyList<string>? DnsOptions { get; init; }
+    public IReadOnlyList<string>? DnsSearch { get; init; }
+    public string? IpcMode { get; init; }
+    public string? PidMode { get; init; }
+    public string? UTSMode { get; init; }
+    public string? UsernsMode { get; init; }
+    public string? CgroupnsMode { get; init; }
+    public string? CgroupParent { get; init; }
+    public string? ContainerIDFile { get; init; }
+    public string? Isolation { get; init; }
+    public bool? OomKillDisable { get; init; }
+    public int? OomScoreAdj { get; init; }
+    public long? MemoryReservation { get; init; }
+    public long? MemorySwappiness { get; init; }
+    public long? CpuPeriod { get; init; }
+    public long? CpuQuota { get; init; }
+    public string? CpusetCpus { get; init; }
+    public string? CpusetMems { get; init; }
+    public int? BlkioWeight { get; init; }
+    public Dictionary<string, string>? StorageOpt { get; init; }
+    public Dictionary<string, string>? Annotations { get; init; }
 }
 
 public sealed record RestartPolicy

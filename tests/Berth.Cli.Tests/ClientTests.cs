@@ -78,23 +78,6 @@ public class HostTests
         BerthApiException text = BerthClient.CreateApiException(HttpStatusCode.InternalServerError, Encoding.UTF8.GetBytes("boom\n"), "text/plain", "/x");
         Assert.Equal("Error response from daemon: boom", text.Message);
     }
-
-    [Fact]
-    public void Create_body_merges_host_config_extension()
-    {
-        var request = new ContainerCreateRequest { Image = "busybox", HostConfig = new HostConfig { NetworkMode = "default" } };
-        var extension = new HostConfigExtension
-        {
-            PortBindings = new() { ["80/tcp"] = [new PortBinding { HostPort = "8080" }] },
-            PublishAllPorts = true,
-        };
-        JsonObject body = BerthClient.BuildCreateBody(request, extension);
-        Assert.Equal("busybox", (string?)body["Image"]);
-        Assert.Equal("default", (string?)body["HostConfig"]!["NetworkMode"]);
-        Assert.Equal("8080", (string?)body["HostConfig"]!["PortBindings"]!["80/tcp"]![0]!["HostPort"]);
-        Assert.True((bool)body["HostConfig"]!["PublishAllPorts"]!);
-        Assert.False(((JsonObject)body["HostConfig"]!).ContainsKey("Mounts"));
-    }
 }
 
 public class DemultiplexerTests

@@ -119,7 +119,7 @@ public class ContainerOptionsTests
     {
         ContainerPlan plan = Plan("-p", "8080:80", "-p", "127.0.0.1:5353:53/udp", "-p", "9000-9001:7000-7001", "-p", "443", "--expose", "22", "busybox");
         Assert.Equal(["22/tcp", "443/tcp", "53/udp", "7000/tcp", "7001/tcp", "80/tcp"], plan.Request.ExposedPorts!.Keys.Order(StringComparer.Ordinal));
-        Dictionary<string, IReadOnlyList<PortBinding>?> b = plan.Extension.PortBindings!;
+        Dictionary<string, IReadOnlyList<PortBinding>?> b = plan.Request.HostConfig!.PortBindings!;
         Assert.Equal("8080", b["80/tcp"]![0].HostPort);
         Assert.Equal("127.0.0.1", b["53/udp"]![0].HostIp);
         Assert.Equal("9001", b["7001/tcp"]![0].HostPort);
@@ -142,7 +142,7 @@ public class ContainerOptionsTests
     [Fact]
     public void Mount_flag_is_parsed()
     {
-        MountSpec m = Plan("--mount", "type=bind,source=/a,target=/b,readonly", "busybox").Extension.Mounts![0];
+        MountSpec m = Plan("--mount", "type=bind,source=/a,target=/b,readonly", "busybox").Request.HostConfig!.Mounts![0];
         Assert.Equal("bind", m.Type);
         Assert.Equal("/a", m.Source);
         Assert.Equal("/b", m.Target);

@@ -145,7 +145,7 @@ internal static class RunCommand
         ContainerCreateResponse created;
         try
         {
-            created = await ctx.Client.CreateContainerAsync(plan.Request, plan.Name, plan.Extension, plan.Platform, ctx.Cancellation).ConfigureAwait(false);
+            created = await ctx.Client.CreateContainerAsync(plan.Request, plan.Name, plan.Platform, ctx.Cancellation).ConfigureAwait(false);
         }
         catch (BerthApiException e) when (e.IsNotFound && plan.Pull != "never")
         {

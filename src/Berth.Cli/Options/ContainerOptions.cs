@@ -9,7 +9,6 @@ internal sealed record ContainerPlan
 {
     public required ContainerCreateRequest Request { get; init; }
 
-    public required HostConfigExtension Extension { get; init; }
 
     public required string Image { get; init; }
 
@@ -212,10 +211,6 @@ internal static class ContainerOptions
             CpuShares = p.Int("cpu-shares"),
             PidsLimit = p.Changed("pids-limit") ? p.Int("pids-limit") : null,
             LogConfig = logConfig,
-        };
-
-        var extension = new HostConfigExtension
-        {
             PortBindings = bindings.Count > 0 ? bindings : null,
             PublishAllPorts = p.Bool("publish-all") ? true : null,
             Mounts = p.List("mount").Count > 0 ? p.List("mount").Select(MountSpecs.Parse).ToList() : null,
@@ -282,7 +277,6 @@ internal static class ContainerOptions
         return new ContainerPlan
         {
             Request = request,
-            Extension = extension,
             Image = image,
             Name = p.String("name"),
             Platform = p.String("platform") ?? NullIfEmptyString(environment("DOCKER_DEFAULT_PLATFORM")),
