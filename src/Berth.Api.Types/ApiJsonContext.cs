@@ -9,6 +9,7 @@ namespace Berth.Api.Types;
     ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
     AllowTrailingCommas = true)]
 [JsonSerializable(typeof(ErrorResponse))]
+[JsonSerializable(typeof(EventMessage))]
 [JsonSerializable(typeof(SystemVersion))]
 [JsonSerializable(typeof(SystemInfo))]
 [JsonSerializable(typeof(ContainerCreateRequest))]

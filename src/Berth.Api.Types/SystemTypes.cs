@@ -136,3 +136,39 @@ public sealed record CommitInfo
     public string ID { get; init; } = "";
     public string Expected { get; init; } = "";
 }
+
+/// <summary>One entry of GET /events (the swagger's EventMessage, with the legacy status/id/from fields old clients read).</summary>
+public sealed record EventMessage
+{
+    public string Type { get; init; } = "";
+    public string Action { get; init; } = "";
+    public EventActor Actor { get; init; } = new();
+
+    [System.Text.Json.Serialization.JsonPropertyName("scope")]
+    public string Scope { get; init; } = "local";
+
+    [System.Text.Json.Serialization.JsonPropertyName("time")]
+    public long Time { get; init; }
+
+    [System.Text.Json.Serialization.JsonPropertyName("timeNano")]
+    public long TimeNano { get; init; }
+
+    /// <summary>Legacy: the action, for container and image events (API &lt; 1.22 clients still read it).</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("status")]
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Status { get; init; }
+
+    [System.Text.Json.Serialization.JsonPropertyName("id")]
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Id { get; init; }
+
+    [System.Text.Json.Serialization.JsonPropertyName("from")]
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? From { get; init; }
+}
+
+public sealed record EventActor
+{
+    public string ID { get; init; } = "";
+    public Dictionary<string, string> Attributes { get; init; } = [];
+}
