@@ -26,8 +26,10 @@ internal sealed class ContainerMonitor(MonitorOptions options, SyncPipe sync)
 
         WaitStatus status = await container.InitExited.ConfigureAwait(false);
         DateTime finishedAt = DateTime.UtcNow;
+        // The cgroup lives until the runtime's delete below; any OOM kill in it is why the container died.
+        bool oomKilled = container.Oom.Read() > 0;
         await Task.WhenAny(container.OutputEnded, Task.Delay(DrainTimeout)).ConfigureAwait(false);
-        byte[] exitLine = MonitorJson.ExitLine(status.ContainerExitCode, finishedAt);
+        byte[] exitLine = MonitorJson.ExitLine(status.ContainerExitCode, finishedAt, oomKilled);
         // A connected berthd hears first (it records the exit itself); exit.json, fsynced, is for a berthd that
         // is not there now, and comes right after, before the monitor lets go of anything.
         container.Attach.Exited(exitLine);
@@ -113,8 +115,9 @@ internal sealed class ContainerMonitor(MonitorOptions options, SyncPipe sync)
 
             int initPid = await runtime.ReadInitPidAsync().ConfigureAwait(false);
             Task<WaitStatus> initExited = _reaper.Adopt(initPid);
+            OomCounter oom = OomCounter.ForProcess(initPid);
             await sync.SendAsync(MonitorJson.PidLine(initPid)).ConfigureAwait(false);
-            return new Created(attach, initExited, outputEnded);
+            return new Created(attach, initExited, outputEnded, oom);
         }
         catch (Exception e)
         {
@@ -209,5 +212,5 @@ internal sealed class ContainerMonitor(MonitorOptions options, SyncPipe sync)
     }
 
     /// <summary>A created container: its attach server, its init's exit, and the end of its output.</summary>
-    private readonly record struct Created(AttachServer Attach, Task<WaitStatus> InitExited, Task OutputEnded);
+    private readonly record struct Created(AttachServer Attach, Task<WaitStatus> InitExited, Task OutputEnded, OomCounter Oom);
 }

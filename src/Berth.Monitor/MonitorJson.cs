@@ -36,7 +36,7 @@ internal static class MonitorJson
     });
 
     /// <summary>The <c>wait</c> answer, also the content of exit.json.</summary>
-    public static byte[] ExitLine(int exitCode, DateTime finishedAt)
+    public static byte[] ExitLine(int exitCode, DateTime finishedAt, bool oomKilled = false)
     {
         Span<byte> time = stackalloc byte[TimestampLength];
         FormatTimestamp(finishedAt, time);
@@ -45,6 +45,10 @@ internal static class MonitorJson
         {
             writer.WriteNumber("exitCode", exitCode);
             writer.WriteString("finishedAt", timeBytes);
+            if (oomKilled)
+            {
+                writer.WriteBoolean("oomKilled", true);
+            }
         });
     }
 

@@ -80,6 +80,45 @@ public sealed record OciLinux
     [JsonPropertyName("maskedPaths")] public IReadOnlyList<string>? MaskedPaths { get; init; }
     [JsonPropertyName("readonlyPaths")] public IReadOnlyList<string>? ReadonlyPaths { get; init; }
     [JsonPropertyName("sysctl")] public Dictionary<string, string>? Sysctl { get; init; }
+    [JsonPropertyName("devices")] public IReadOnlyList<OciDevice>? Devices { get; init; }
+    [JsonPropertyName("seccomp")] public OciSeccomp? Seccomp { get; init; }
+}
+
+/// <summary>A device node the runtime creates in the container's /dev.</summary>
+public sealed record OciDevice
+{
+    [JsonPropertyName("path")] public string Path { get; init; } = "";
+    [JsonPropertyName("type")] public string Type { get; init; } = "c";
+    [JsonPropertyName("major")] public long Major { get; init; }
+    [JsonPropertyName("minor")] public long Minor { get; init; }
+    [JsonPropertyName("fileMode")] public uint? FileMode { get; init; }
+    [JsonPropertyName("uid")] public uint? Uid { get; init; }
+    [JsonPropertyName("gid")] public uint? Gid { get; init; }
+}
+
+public sealed record OciSeccomp
+{
+    [JsonPropertyName("defaultAction")] public string DefaultAction { get; init; } = "SCMP_ACT_ERRNO";
+    [JsonPropertyName("defaultErrnoRet")] public uint? DefaultErrnoRet { get; init; }
+    [JsonPropertyName("architectures")] public IReadOnlyList<string>? Architectures { get; init; }
+    [JsonPropertyName("flags")] public IReadOnlyList<string>? Flags { get; init; }
+    [JsonPropertyName("syscalls")] public IReadOnlyList<OciSyscall>? Syscalls { get; init; }
+}
+
+public sealed record OciSyscall
+{
+    [JsonPropertyName("names")] public IReadOnlyList<string> Names { get; init; } = [];
+    [JsonPropertyName("action")] public string Action { get; init; } = "SCMP_ACT_ALLOW";
+    [JsonPropertyName("errnoRet")] public uint? ErrnoRet { get; init; }
+    [JsonPropertyName("args")] public IReadOnlyList<OciSyscallArg>? Args { get; init; }
+}
+
+public sealed record OciSyscallArg
+{
+    [JsonPropertyName("index")] public uint Index { get; init; }
+    [JsonPropertyName("value")] public ulong Value { get; init; }
+    [JsonPropertyName("valueTwo")] public ulong? ValueTwo { get; init; }
+    [JsonPropertyName("op")] public string Op { get; init; } = "";
 }
 
 public sealed record OciNamespace
@@ -94,6 +133,12 @@ public sealed record OciResources
     [JsonPropertyName("memory")] public OciMemory? Memory { get; init; }
     [JsonPropertyName("cpu")] public OciCpu? Cpu { get; init; }
     [JsonPropertyName("pids")] public OciPids? Pids { get; init; }
+    [JsonPropertyName("blockIO")] public OciBlockIo? BlockIo { get; init; }
+}
+
+public sealed record OciBlockIo
+{
+    [JsonPropertyName("weight")] public ushort? Weight { get; init; }
 }
 
 public sealed record OciDeviceRule
@@ -109,6 +154,9 @@ public sealed record OciMemory
 {
     [JsonPropertyName("limit")] public long? Limit { get; init; }
     [JsonPropertyName("swap")] public long? Swap { get; init; }
+    [JsonPropertyName("reservation")] public long? Reservation { get; init; }
+    [JsonPropertyName("swappiness")] public ulong? Swappiness { get; init; }
+    [JsonPropertyName("disableOOMKiller")] public bool? DisableOomKiller { get; init; }
 }
 
 public sealed record OciCpu
@@ -116,6 +164,8 @@ public sealed record OciCpu
     [JsonPropertyName("shares")] public ulong? Shares { get; init; }
     [JsonPropertyName("quota")] public long? Quota { get; init; }
     [JsonPropertyName("period")] public ulong? Period { get; init; }
+    [JsonPropertyName("cpus")] public string? Cpus { get; init; }
+    [JsonPropertyName("mems")] public string? Mems { get; init; }
 }
 
 public sealed record OciPids

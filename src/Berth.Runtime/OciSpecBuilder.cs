@@ -18,11 +18,54 @@ public sealed record ContainerRunSpec
 
     /// <summary>Files berthd prepares and binds in: /etc/hosts, /etc/hostname, /etc/resolv.conf.</summary>
     public IReadOnlyList<(string HostPath, string ContainerPath)> EtcFiles { get; init; } = [];
-    public long MemoryLimit { get; init; }
+    public ContainerLimits Limits { get; init; } = new();
+    public ContainerSecurity Security { get; init; } = new();
+    public long ShmSize { get; init; } = 64L * 1024 * 1024;
+}
+
+/// <summary>cgroup limits and rlimits, already validated against the host (what it cannot honour is left out).</summary>
+public sealed record ContainerLimits
+{
+    public long Memory { get; init; }
+
+    /// <summary>Memory plus swap, as Docker's --memory-swap (-1: unlimited swap).</summary>
+    public long MemorySwap { get; init; }
+    public long MemoryReservation { get; init; }
+    public long? MemorySwappiness { get; init; }
+    public bool OomKillDisable { get; init; }
     public long NanoCpus { get; init; }
     public long CpuShares { get; init; }
+    public long CpuPeriod { get; init; }
+    public long CpuQuota { get; init; }
+    public string? CpusetCpus { get; init; }
+    public string? CpusetMems { get; init; }
     public long? PidsLimit { get; init; }
-    public long ShmSize { get; init; } = 64L * 1024 * 1024;
+    public int BlkioWeight { get; init; }
+    public int? OomScoreAdj { get; init; }
+
+    /// <summary>--ulimit values by rlimit name ("nofile"), already capped at the host's hard limits.</summary>
+    public IReadOnlyList<(string Name, ulong Soft, ulong Hard)> Ulimits { get; init; } = [];
+}
+
+/// <summary>What confines the process: capabilities, seccomp, masked paths, devices.</summary>
+public sealed record ContainerSecurity
+{
+    /// <summary>All capabilities and devices, no seccomp, no masked or read-only paths, /sys writable.</summary>
+    public bool Privileged { get; init; }
+    public IReadOnlyList<string> Capabilities { get; init; } = OciSpecBuilder.DefaultCapabilities;
+    public bool NoNewPrivileges { get; init; }
+
+    /// <summary>null: Docker's default profile; "unconfined": none; anything else: a profile's JSON in Docker's format.</summary>
+    public string? SeccompProfile { get; init; }
+
+    /// <summary><c>--security-opt systempaths=unconfined</c>: no masked or read-only /proc paths.</summary>
+    public bool UnmaskedPaths { get; init; }
+    public IReadOnlyList<uint> AdditionalGids { get; init; } = [];
+
+    /// <summary>Device nodes to create (--device, or every host device when privileged) and the cgroup rules that let them be used.</summary>
+    public IReadOnlyList<OciDevice> Devices { get; init; } = [];
+    public IReadOnlyList<OciDeviceRule> DeviceRules { get; init; } = [];
+    public Dictionary<string, string>? Sysctls { get; init; }
 }
 
 /// <summary>
@@ -51,13 +94,18 @@ public static class OciSpecBuilder
 
     public static OciSpec Build(ContainerRunSpec run, HostFacts host)
     {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(host);
+        ContainerSecurity security = run.Security;
+        ContainerLimits limits = run.Limits;
+        bool confinedPaths = !security.Privileged && !security.UnmaskedPaths;
         var mounts = new List<OciMount>
         {
             new() { Destination = "/proc", Type = "proc", Source = "proc", Options = ["nosuid", "noexec", "nodev"] },
             new() { Destination = "/dev", Type = "tmpfs", Source = "tmpfs", Options = ["nosuid", "strictatime", "mode=755", "size=65536k"] },
             new() { Destination = "/dev/pts", Type = "devpts", Source = "devpts", Options = ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
-            new() { Destination = "/sys", Type = "sysfs", Source = "sysfs", Options = ["nosuid", "noexec", "nodev", "ro"] },
-            new() { Destination = "/sys/fs/cgroup", Type = "cgroup", Source = "cgroup", Options = ["ro", "nosuid", "noexec", "nodev"] },
+            new() { Destination = "/sys", Type = "sysfs", Source = "sysfs", Options = ["nosuid", "noexec", "nodev", security.Privileged ? "rw" : "ro"] },
+            new() { Destination = "/sys/fs/cgroup", Type = "cgroup", Source = "cgroup", Options = [security.Privileged ? "rw" : "ro", "nosuid", "noexec", "nodev"] },
             new() { Destination = "/dev/mqueue", Type = "mqueue", Source = "mqueue", Options = ["nosuid", "noexec", "nodev"] },
             new() { Destination = "/dev/shm", Type = "tmpfs", Source = "shm", Options = ["nosuid", "noexec", "nodev", "mode=1777", $"size={run.ShmSize}"] },
         };
@@ -87,19 +135,35 @@ public static class OciSpecBuilder
         }
 
         ulong nofile = Math.Min(1048576UL, host.NoFileHardLimit);
+        var rlimits = new List<OciRlimit>();
+        foreach ((string name, ulong soft, ulong hard) in limits.Ulimits)
+        {
+            rlimits.Add(new OciRlimit { Type = "RLIMIT_" + name.ToUpperInvariant(), Soft = soft, Hard = hard });
+        }
+
+        if (!rlimits.Any(r => r.Type == "RLIMIT_NOFILE"))
+        {
+            rlimits.Insert(0, new OciRlimit { Type = "RLIMIT_NOFILE", Hard = nofile, Soft = nofile });
+        }
+
+        IReadOnlyList<string> capabilities = security.Capabilities;
+        OciSeccomp? seccomp = security.Privileged || security.SeccompProfile == "unconfined" ? null
+            : security.SeccompProfile is null ? SeccompProfile.ForDefault(capabilities, host.KernelVersion)
+            : SeccompProfile.FromJson(security.SeccompProfile, capabilities, host.KernelVersion);
         return new OciSpec
         {
             Process = new OciProcess
             {
                 Terminal = run.Tty,
                 ConsoleSize = run.Tty && run.ConsoleSize is { Rows: > 0, Columns: > 0 } size ? new OciBox { Height = size.Rows, Width = size.Columns } : null,
-                User = new OciUser { Uid = run.Uid, Gid = run.Gid },
+                User = new OciUser { Uid = run.Uid, Gid = run.Gid, AdditionalGids = security.AdditionalGids.Count > 0 ? security.AdditionalGids : null },
                 Args = run.Args,
                 Env = env,
                 Cwd = string.IsNullOrEmpty(run.WorkingDir) ? "/" : run.WorkingDir,
-                Capabilities = new OciCapabilities { Bounding = DefaultCapabilities, Effective = DefaultCapabilities, Permitted = DefaultCapabilities },
-                Rlimits = [new OciRlimit { Type = "RLIMIT_NOFILE", Hard = nofile, Soft = nofile }],
-                OomScoreAdj = 0,
+                Capabilities = new OciCapabilities { Bounding = capabilities, Effective = capabilities, Permitted = capabilities },
+                Rlimits = rlimits,
+                NoNewPrivileges = security.NoNewPrivileges,
+                OomScoreAdj = limits.OomScoreAdj ?? 0,
             },
             Root = new OciRoot { Path = "rootfs", Readonly = run.ReadonlyRootfs },
             Hostname = run.Hostname,
@@ -108,32 +172,56 @@ public static class OciSpecBuilder
             {
                 Namespaces = namespaces,
                 CgroupsPath = $"/berth/{run.Id}",
-                MaskedPaths = MaskedPaths,
-                ReadonlyPaths = ReadonlyPaths,
+                MaskedPaths = confinedPaths ? MaskedPaths : null,
+                ReadonlyPaths = confinedPaths ? ReadonlyPaths : null,
+                Devices = security.Devices.Count > 0 ? security.Devices : null,
+                Seccomp = seccomp,
+                Sysctl = security.Sysctls,
                 Resources = new OciResources
                 {
-                    Devices = DefaultDeviceRules,
-                    Memory = run.MemoryLimit > 0 ? new OciMemory { Limit = run.MemoryLimit } : null,
-                    Cpu = CpuFor(run),
-                    Pids = run.PidsLimit is > 0 ? new OciPids { Limit = run.PidsLimit.Value } : null,
+                    Devices = security.Privileged ? [new OciDeviceRule { Allow = true, Access = "rwm" }] : [.. DefaultDeviceRules, .. security.DeviceRules],
+                    Memory = MemoryFor(limits),
+                    Cpu = CpuFor(limits),
+                    Pids = limits.PidsLimit is > 0 ? new OciPids { Limit = limits.PidsLimit.Value } : null,
+                    BlockIo = limits.BlkioWeight > 0 ? new OciBlockIo { Weight = (ushort)limits.BlkioWeight } : null,
                 },
             },
         };
     }
 
-    private static OciCpu? CpuFor(ContainerRunSpec run)
+    private static OciMemory? MemoryFor(ContainerLimits limits)
     {
-        if (run.NanoCpus <= 0 && run.CpuShares <= 0)
+        if (limits.Memory <= 0 && limits.MemoryReservation <= 0 && limits.MemorySwappiness is null && !limits.OomKillDisable)
         {
             return null;
         }
 
+        return new OciMemory
+        {
+            Limit = limits.Memory > 0 ? limits.Memory : null,
+            Swap = limits.MemorySwap != 0 ? limits.MemorySwap : null,
+            Reservation = limits.MemoryReservation > 0 ? limits.MemoryReservation : null,
+            Swappiness = limits.MemorySwappiness is >= 0 and <= 100 ? (ulong)limits.MemorySwappiness.Value : null,
+            DisableOomKiller = limits.OomKillDisable ? true : null,
+        };
+    }
+
+    private static OciCpu? CpuFor(ContainerLimits limits)
+    {
+        if (limits.NanoCpus <= 0 && limits.CpuShares <= 0 && limits.CpuPeriod <= 0 && limits.CpuQuota <= 0 && string.IsNullOrEmpty(limits.CpusetCpus) && string.IsNullOrEmpty(limits.CpusetMems))
+        {
+            return null;
+        }
+
+        // --cpus is a quota over Docker's default 100 ms period.
         const ulong period = 100_000;
         return new OciCpu
         {
-            Shares = run.CpuShares > 0 ? (ulong)run.CpuShares : null,
-            Period = run.NanoCpus > 0 ? period : null,
-            Quota = run.NanoCpus > 0 ? run.NanoCpus * (long)period / 1_000_000_000 : null,
+            Shares = limits.CpuShares > 0 ? (ulong)limits.CpuShares : null,
+            Period = limits.NanoCpus > 0 ? period : limits.CpuPeriod > 0 ? (ulong)limits.CpuPeriod : null,
+            Quota = limits.NanoCpus > 0 ? limits.NanoCpus * (long)period / 1_000_000_000 : limits.CpuQuota > 0 ? limits.CpuQuota : null,
+            Cpus = string.IsNullOrEmpty(limits.CpusetCpus) ? null : limits.CpusetCpus,
+            Mems = string.IsNullOrEmpty(limits.CpusetMems) ? null : limits.CpusetMems,
         };
     }
 

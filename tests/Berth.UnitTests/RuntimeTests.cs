@@ -155,7 +155,7 @@ public class OciSpecBuilderTests
         Assert.Null(none.Cpu);
         Assert.Null(none.Pids);
 
-        OciResources some = OciSpecBuilder.Build(Run() with { MemoryLimit = 64 << 20, NanoCpus = 1_500_000_000, CpuShares = 512, PidsLimit = 100 }, HybridHost).Linux.Resources!;
+        OciResources some = OciSpecBuilder.Build(Run() with { Limits = new ContainerLimits { Memory = 64 << 20, NanoCpus = 1_500_000_000, CpuShares = 512, PidsLimit = 100 } }, HybridHost).Linux.Resources!;
         Assert.Equal(64L << 20, some.Memory!.Limit);
         Assert.Equal(new OciCpu { Shares = 512, Period = 100_000, Quota = 150_000 }, some.Cpu);
         Assert.Equal(100, some.Pids!.Limit);

@@ -77,7 +77,8 @@ public sealed partial class ContainerService
         try
         {
             IReadOnlyList<(string, string)> etc = WriteEtcFiles(directory, record);
-            (uint uid, uint gid) = ResolveUser(rootfs, record.Config.User);
+            (uint uid, uint gid) = ContainerUser.Resolve(rootfs, record.Config.User);
+            IReadOnlyList<uint> groups = ContainerUser.SupplementaryGroups(rootfs, record.Config.User, uid, gid, record.HostConfig.GroupAdd);
             var spec = OciSpecBuilder.Build(new ContainerRunSpec
             {
                 Id = record.Id,
@@ -91,10 +92,8 @@ public sealed partial class ContainerService
                 ConsoleSize = record.HostConfig.ConsoleSize is [uint rows, uint columns] ? (rows, columns) : null,
                 ReadonlyRootfs = record.HostConfig.ReadonlyRootfs,
                 EtcFiles = etc,
-                MemoryLimit = record.HostConfig.Memory,
-                NanoCpus = record.HostConfig.NanoCpus,
-                CpuShares = record.HostConfig.CpuShares,
-                PidsLimit = record.HostConfig.PidsLimit,
+                Limits = RuntimeSettings.LimitsFor(record.HostConfig, _host),
+                Security = RuntimeSettings.SecurityFor(record.HostConfig, _host, groups),
                 ShmSize = record.HostConfig.ShmSize is > 0 ? record.HostConfig.ShmSize.Value : 64L * 1024 * 1024,
             }, _host);
             if (!string.IsNullOrEmpty(spec.Process.Cwd) && spec.Process.Cwd != "/")
@@ -221,58 +220,6 @@ public sealed partial class ContainerService
         }
 
         return string.Join('\n', lines) + "\n";
-    }
-
-    /// <summary>Resolves <c>user[:group]</c> (names or numbers) against the container's /etc/passwd and /etc/group.</summary>
-    internal static (uint Uid, uint Gid) ResolveUser(string rootfs, string? user)
-    {
-        if (string.IsNullOrEmpty(user))
-        {
-            return (0, 0);
-        }
-
-        string[] parts = user.Split(':', 2);
-        uint? gid = null;
-        uint uid;
-        if (uint.TryParse(parts[0], out uint numeric))
-        {
-            uid = numeric;
-            gid = LookupDatabase(rootfs, "etc/passwd", e => e[2] == parts[0], 3);
-        }
-        else
-        {
-            uid = LookupDatabase(rootfs, "etc/passwd", e => e[0] == parts[0], 2)
-                ?? throw EngineException.Invalid($"unable to find user {parts[0]}: no matching entries in passwd file");
-            gid = LookupDatabase(rootfs, "etc/passwd", e => e[0] == parts[0], 3);
-        }
-
-        if (parts.Length == 2)
-        {
-            gid = uint.TryParse(parts[1], out uint g) ? g
-                : LookupDatabase(rootfs, "etc/group", e => e[0] == parts[1], 2) ?? throw EngineException.Invalid($"unable to find group {parts[1]}: no matching entries in group file");
-        }
-
-        return (uid, gid ?? 0);
-    }
-
-    private static uint? LookupDatabase(string rootfs, string file, Func<string[], bool> match, int field)
-    {
-        string path = Storage.Filesystem.ScopedPath.Resolve(rootfs, file);
-        if (!File.Exists(path))
-        {
-            return null;
-        }
-
-        foreach (string line in File.ReadLines(path))
-        {
-            string[] entry = line.Split(':');
-            if (entry.Length > field && match(entry) && uint.TryParse(entry[field], out uint value))
-            {
-                return value;
-            }
-        }
-
-        return null;
     }
 
     /// <summary>Follows a running container until it exits, then records the exit.</summary>

@@ -96,7 +96,8 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
             hostConfig = hostConfig with { NetworkMode = "none" };
         }
 
-        var warnings = new List<string>();
+        (hostConfig, IReadOnlyList<string> settingWarnings) = RuntimeSettings.Validate(hostConfig, _host);
+        var warnings = new List<string>(settingWarnings);
         if (hostConfig.NetworkMode is not ("none" or "default" or "bridge"))
         {
             warnings.Add($"network mode {hostConfig.NetworkMode} is not supported yet; the container gets its own network namespace with loopback only");

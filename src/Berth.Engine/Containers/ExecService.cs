@@ -90,7 +90,7 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
         string rootfs = Path.Combine(options.ContainersDirectory, record.Id, "bundle", "rootfs");
         ExecCreateRequest request = exec.Request;
         string user = string.IsNullOrEmpty(request.User) ? record.Config.User ?? "" : request.User;
-        (uint uid, uint gid) = ContainerService.ResolveUser(rootfs, user);
+        (uint uid, uint gid) = ContainerUser.Resolve(rootfs, user);
         var env = new List<string>(record.Config.Env ?? []);
         foreach (string variable in request.Env ?? [])
         {
