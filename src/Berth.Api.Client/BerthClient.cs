@@ -148,7 +148,8 @@ public sealed partial class BerthClient : IDisposable
         string versioned = await VersionedPathAsync(pathAndQuery, cancellationToken).ConfigureAwait(false);
         using var request = new HttpRequestMessage(method, versioned.TrimStart('/')) { Content = content };
         HttpResponseMessage response = await SendRawAsync(request, completion, cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
+        // As Docker's client: 1xx-3xx are answers (304 means "already started/stopped"), 4xx and 5xx errors.
+        if ((int)response.StatusCode is < 200 or >= 400)
         {
             using (response)
             {

@@ -54,6 +54,36 @@ public static class ContainerEndpoints
             return Results.NoContent();
         });
 
+        app.MapPost("/containers/{id}/pause", async (string id, HttpContext context, IContainerBackend containers) =>
+        {
+            await containers.PauseAsync(id, context.RequestAborted).ConfigureAwait(false);
+            return Results.NoContent();
+        });
+
+        app.MapPost("/containers/{id}/unpause", async (string id, HttpContext context, IContainerBackend containers) =>
+        {
+            await containers.UnpauseAsync(id, context.RequestAborted).ConfigureAwait(false);
+            return Results.NoContent();
+        });
+
+        app.MapPost("/containers/{id}/restart", async (string id, HttpContext context, IContainerBackend containers) =>
+        {
+            await containers.RestartAsync(id, Query.Int(context.Request, "t") ?? Query.Int(context.Request, "timeout"), context.Request.Query["signal"], context.RequestAborted).ConfigureAwait(false);
+            return Results.NoContent();
+        });
+
+        app.MapPost("/containers/{id}/rename", async (string id, HttpContext context, IContainerBackend containers) =>
+        {
+            await containers.RenameAsync(id, context.Request.Query["name"].ToString(), context.RequestAborted).ConfigureAwait(false);
+            return Results.NoContent();
+        });
+
+        app.MapGet("/containers/{id}/top", async (string id, HttpContext context, IContainerBackend containers) =>
+        {
+            (IReadOnlyList<string> titles, IReadOnlyList<IReadOnlyList<string>> processes) = await containers.TopAsync(id, context.Request.Query["ps_args"], context.RequestAborted).ConfigureAwait(false);
+            return Results.Json(new ContainerTopResponse { Titles = titles, Processes = processes }, ApiJsonContext.Default.ContainerTopResponse);
+        });
+
         app.MapPost("/containers/{id}/wait", async (string id, HttpContext context, IContainerBackend containers) =>
         {
             // Look the container up first so a missing one still gets a proper 404 before the headers go out.

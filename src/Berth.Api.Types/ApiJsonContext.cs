@@ -15,6 +15,7 @@ namespace Berth.Api.Types;
 [JsonSerializable(typeof(ContainerCreateRequest))]
 [JsonSerializable(typeof(ContainerCreateResponse))]
 [JsonSerializable(typeof(ContainerWaitResponse))]
+[JsonSerializable(typeof(ContainerTopResponse))]
 [JsonSerializable(typeof(IReadOnlyList<ContainerSummary>))]
 [JsonSerializable(typeof(ContainerInspect))]
 [JsonSerializable(typeof(IReadOnlyList<ImageSummary>))]

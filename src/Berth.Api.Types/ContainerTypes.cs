@@ -275,3 +275,10 @@ public sealed record PortBinding
     public string HostIp { get; init; } = "";
     public string HostPort { get; init; } = "";
 }
+
+/// <summary>GET /containers/{id}/top.</summary>
+public sealed record ContainerTopResponse
+{
+    public IReadOnlyList<string> Titles { get; init; } = [];
+    public IReadOnlyList<IReadOnlyList<string>> Processes { get; init; } = [];
+}

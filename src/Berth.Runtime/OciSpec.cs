@@ -179,4 +179,5 @@ public sealed record OciPids
 [JsonSerializable(typeof(MonitorSync))]
 [JsonSerializable(typeof(OciProcess))]
 [JsonSerializable(typeof(MonitorExecExit))]
+[JsonSerializable(typeof(List<int>))]
 public sealed partial class RuntimeJsonContext : JsonSerializerContext;

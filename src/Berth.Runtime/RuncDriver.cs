@@ -31,6 +31,27 @@ public sealed class RuncDriver(RuntimeOptions options)
         }
     }
 
+    /// <summary>Freezes every process of the container (the freezer cgroup).</summary>
+    public async Task PauseAsync(string id, CancellationToken cancellationToken)
+    {
+        (int code, string error) = await RunAsync(["pause", id], cancellationToken).ConfigureAwait(false);
+        if (code != 0)
+        {
+            throw new EngineException(ErrorKind.Internal, $"runtime pause failed: {LastMessage(error)}");
+        }
+    }
+
+    /// <summary>Thaws a paused container.</summary>
+    public async Task ResumeAsync(string id, CancellationToken cancellationToken)
+    {
+        (int code, string error) = await RunAsync(["resume", id], cancellationToken).ConfigureAwait(false);
+        // `kill --all` thaws a frozen container itself (runc freezes, signals, thaws): not paused is fine then.
+        if (code != 0 && !IsGone(error) && !error.Contains("not paused", StringComparison.Ordinal))
+        {
+            throw new EngineException(ErrorKind.Internal, $"runtime resume failed: {LastMessage(error)}");
+        }
+    }
+
     public async Task DeleteAsync(string id, CancellationToken cancellationToken)
     {
         (int code, string error) = await RunAsync(["delete", "--force", id], cancellationToken).ConfigureAwait(false);
@@ -60,7 +81,25 @@ public sealed class RuncDriver(RuntimeOptions options)
         }
     }
 
+    /// <summary>The host pids of every process in the container (<c>runc ps --format json</c>).</summary>
+    public async Task<IReadOnlySet<int>> ProcessesAsync(string id, CancellationToken cancellationToken)
+    {
+        (int code, string stdout, string stderr) = await RunCapturedAsync(["ps", "--format", "json", id], cancellationToken).ConfigureAwait(false);
+        if (code != 0)
+        {
+            throw new EngineException(ErrorKind.Internal, $"runtime ps failed: {LastMessage(stderr + stdout)}");
+        }
+
+        return JsonSerializer.Deserialize(stdout, RuntimeJsonContext.Default.ListInt32)?.ToHashSet() ?? [];
+    }
+
     private async Task<(int Code, string Error)> RunAsync(string[] args, CancellationToken cancellationToken)
+    {
+        (int code, string stdout, string stderr) = await RunCapturedAsync(args, cancellationToken).ConfigureAwait(false);
+        return (code, stderr + stdout);
+    }
+
+    private async Task<(int Code, string Stdout, string Stderr)> RunCapturedAsync(string[] args, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(options.RuntimePath) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         start.ArgumentList.Add("--root");
@@ -85,7 +124,7 @@ public sealed class RuncDriver(RuntimeOptions options)
             Task<string> stderr = process.StandardError.ReadToEndAsync(cancellationToken);
             Task<string> stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
             await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            return (process.ExitCode, await stderr.ConfigureAwait(false) + await stdout.ConfigureAwait(false));
+            return (process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
         }
     }
 

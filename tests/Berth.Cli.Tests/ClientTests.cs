@@ -175,3 +175,19 @@ public class DemultiplexerTests
             base.ReadAsync(buffer[..Math.Min(buffer.Length, chunk)], cancellationToken);
     }
 }
+
+public class TopFormatTests
+{
+    [Fact]
+    public void Top_is_a_table_with_dockers_spacing()
+    {
+        var top = new Berth.Api.Types.ContainerTopResponse
+        {
+            Titles = ["UID", "PID", "CMD"],
+            Processes = [["root", "4242", "sleep 300"]],
+        };
+        Assert.Equal(
+            "UID                 PID                 CMD\nroot                4242                sleep 300\n",
+            Berth.Cli.Commands.ContainerControlCommands.FormatTop(top));
+    }
+}

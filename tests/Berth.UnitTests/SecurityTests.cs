@@ -209,3 +209,16 @@ public class RuntimeSettingsTests
         Assert.Equal(0, RuntimeSettings.LimitsFor(new HostConfig { Memory = 64 << 20 }, Host with { SwapLimit = false }).MemorySwap);
     }
 }
+
+public class TopParsingTests
+{
+    [Fact]
+    public void Only_the_containers_processes_are_kept_and_the_command_keeps_its_spaces()
+    {
+        const string ps = "UID          PID    PPID  C STIME TTY          TIME CMD\nroot           1       0  0 10:00 ?        00:00:01 /sbin/init\nroot        4242    4240  0 10:01 ?        00:00:00 sleep 300 now\n";
+        (IReadOnlyList<string> titles, IReadOnlyList<IReadOnlyList<string>> processes) = ContainerService.ParsePs(ps, new HashSet<int> { 4242 });
+        Assert.Equal(["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"], titles);
+        Assert.Equal(["root", "4242", "4240", "0", "10:01", "?", "00:00:00", "sleep 300 now"], Assert.Single(processes));
+        Assert.Throws<EngineException>(() => ContainerService.ParsePs("USER COMMAND\nroot x\n", new HashSet<int>()));
+    }
+}

@@ -23,6 +23,14 @@ public sealed partial class ContainerService
         }
 
         Task<int> exited = entry.NextExit.Task;
+        if (entry.Record.State.Status == ContainerStatus.Paused)
+        {
+            // A frozen process cannot handle the stop signal: Docker's stop of a paused container kills it.
+            await KillPausedAsync(entry, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
+            await exited.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+
         int stopSignal = Signals.Parse(signal ?? entry.Record.Config.StopSignal, Signals.SIGTERM);
         int timeout = timeoutSeconds ?? entry.Record.Config.StopTimeout ?? 10;
         await _runtime.KillAsync(entry.Record.Id, stopSignal, all: false, cancellationToken).ConfigureAwait(false);
@@ -44,7 +52,14 @@ public sealed partial class ContainerService
             throw EngineException.Conflict($"cannot kill container: {nameOrId}: container {entry.Record.Id} is not running");
         }
 
-        await _runtime.KillAsync(entry.Record.Id, Signals.Parse(signal, Signals.SIGKILL), all: false, cancellationToken).ConfigureAwait(false);
+        int number = Signals.Parse(signal, Signals.SIGKILL);
+        if (entry.Record.State.Status == ContainerStatus.Paused)
+        {
+            await KillPausedAsync(entry, number, all: false, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await _runtime.KillAsync(entry.Record.Id, number, all: false, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task RemoveAsync(string nameOrId, bool force, bool removeVolumes, CancellationToken cancellationToken)
@@ -58,7 +73,15 @@ public sealed partial class ContainerService
             }
 
             Task<int> exited = entry.NextExit.Task;
-            await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
+            if (entry.Record.State.Status == ContainerStatus.Paused)
+            {
+                await KillPausedAsync(entry, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
+            }
+
             await exited.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
         }
 

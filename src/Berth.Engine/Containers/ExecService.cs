@@ -46,6 +46,11 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
             throw EngineException.Conflict($"container {record.Id} is not running");
         }
 
+        if (record.State.Status == ContainerStatus.Paused)
+        {
+            throw EngineException.Conflict($"Container {record.Id} is paused, unpause the container before exec");
+        }
+
         if (request.Cmd is not { Count: > 0 } || request.Cmd[0].Length == 0)
         {
             throw EngineException.Invalid("No exec command specified");

@@ -34,6 +34,18 @@ public interface IContainerBackend
 
     Task KillAsync(string nameOrId, string? signal, CancellationToken cancellationToken);
 
+    /// <summary>Freezes every process of a running container.</summary>
+    Task PauseAsync(string nameOrId, CancellationToken cancellationToken);
+
+    Task UnpauseAsync(string nameOrId, CancellationToken cancellationToken);
+
+    Task RestartAsync(string nameOrId, int? timeoutSeconds, string? signal, CancellationToken cancellationToken);
+
+    Task RenameAsync(string nameOrId, string newName, CancellationToken cancellationToken);
+
+    /// <summary>The container's processes: <c>ps</c>'s column titles and one row per process.</summary>
+    Task<(IReadOnlyList<string> Titles, IReadOnlyList<IReadOnlyList<string>> Processes)> TopAsync(string nameOrId, string? psArgs, CancellationToken cancellationToken);
+
     Task RemoveAsync(string nameOrId, bool force, bool removeVolumes, CancellationToken cancellationToken);
 
     IReadOnlyList<ContainerSummary> List(bool all, int limit, IReadOnlyDictionary<string, IReadOnlyList<string>> filters);

@@ -62,6 +62,21 @@ public sealed class MetadataStore : IDisposable
         }
     }
 
+    /// <summary>Renames a container and stores its new document in one transaction; false when the name is taken.</summary>
+    public bool TryRenameContainer(string id, string name, string doc)
+    {
+        using SqliteConnection connection = Open();
+        try
+        {
+            Execute(connection, "UPDATE containers SET name = $a, doc = $b WHERE id = $c", name, doc, id);
+            return true;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19)
+        {
+            return false;
+        }
+    }
+
     public void UpdateContainer(string id, string doc)
     {
         using SqliteConnection connection = Open();
