@@ -18,6 +18,8 @@ public sealed record ContainerRunSpec
 
     /// <summary>Files berthd prepares and binds in: /etc/hosts, /etc/hostname, /etc/resolv.conf.</summary>
     public IReadOnlyList<(string HostPath, string ContainerPath)> EtcFiles { get; init; } = [];
+    /// <summary>With <c>--init</c>: the init binary on the host, mounted at /sbin/docker-init and run as PID 1 before the command.</summary>
+    public string? InitPath { get; init; }
     public ContainerLimits Limits { get; init; } = new();
     public ContainerSecurity Security { get; init; } = new();
     public long ShmSize { get; init; } = 64L * 1024 * 1024;
@@ -81,6 +83,9 @@ public static class OciSpecBuilder
         "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
     ];
 
+    /// <summary>Where Docker mounts its init, so tools that look for it find ours.</summary>
+    public const string InitDestination = "/sbin/docker-init";
+
     private static readonly string[] MaskedPaths =
     [
         "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -112,6 +117,13 @@ public static class OciSpecBuilder
         foreach ((string hostPath, string containerPath) in run.EtcFiles)
         {
             mounts.Add(new OciMount { Destination = containerPath, Type = "bind", Source = hostPath, Options = ["rbind", "rprivate"] });
+        }
+
+        IReadOnlyList<string> args = run.Args;
+        if (run.InitPath is not null)
+        {
+            mounts.Add(new OciMount { Destination = InitDestination, Type = "bind", Source = run.InitPath, Options = ["bind", "ro"] });
+            args = [InitDestination, "--", .. run.Args];
         }
 
         var namespaces = new List<OciNamespace>
@@ -157,7 +169,7 @@ public static class OciSpecBuilder
                 Terminal = run.Tty,
                 ConsoleSize = run.Tty && run.ConsoleSize is { Rows: > 0, Columns: > 0 } size ? new OciBox { Height = size.Rows, Width = size.Columns } : null,
                 User = new OciUser { Uid = run.Uid, Gid = run.Gid, AdditionalGids = security.AdditionalGids.Count > 0 ? security.AdditionalGids : null },
-                Args = run.Args,
+                Args = args,
                 Env = env,
                 Cwd = string.IsNullOrEmpty(run.WorkingDir) ? "/" : run.WorkingDir,
                 Capabilities = new OciCapabilities { Bounding = capabilities, Effective = capabilities, Permitted = capabilities },

@@ -11,4 +11,7 @@ public sealed record RuntimeOptions
 
     /// <summary>The berth-monitor binary (or a .dll run through dotnet in development).</summary>
     public required string MonitorPath { get; init; }
+
+    /// <summary>The init process of <c>run --init</c> (berth-init, shipped beside the monitor).</summary>
+    public string InitPath => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(MonitorPath)) ?? "/", "berth-init");
 }

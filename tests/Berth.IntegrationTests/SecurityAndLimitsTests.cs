@@ -141,3 +141,61 @@ public sealed class SecurityAndLimitsTests(DaemonFixture fixture)
         Assert.Equal("written\n", device.Stdout);
     }
 }
+
+/// <summary><c>run --init</c>: a real init as PID 1 that forwards signals and reaps orphans.</summary>
+public sealed class InitProcessTests(DaemonFixture fixture)
+{
+    private readonly DockerCli _docker = fixture.Docker;
+
+    [Fact]
+    public async Task Init_is_pid_1_and_passes_the_commands_exit_code_through()
+    {
+        CommandResult ps = await _docker.SucceedAsync("run", "--rm", "--init", "busybox", "ps", "-o", "pid,args");
+        Assert.Contains("    1 /sbin/docker-init -- ps -o pid,args", ps.Stdout, StringComparison.Ordinal);
+
+        CommandResult exit = await ProcessRunner.RunAsync(Binaries.Cli, ["-H", "unix://" + fixture.Daemon.SocketPath, "run", "--rm", "--init", "busybox", "sh", "-c", "exit 7"]);
+        Assert.True(exit.ExitCode == 7, exit.ToString());
+    }
+
+    [Fact]
+    public async Task Init_forwards_stop_signals_so_stop_does_not_wait_for_the_timeout()
+    {
+        string name = Names.Unique("init");
+        try
+        {
+            // Without an init, sleep as PID 1 ignores SIGTERM and stop would wait its 10 s timeout.
+            await _docker.SucceedAsync("run", "-d", "--init", "--name", name, "busybox", "sleep", "300");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await _docker.SucceedAsync("stop", name);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"stop took {clock.Elapsed}");
+            Assert.Equal("143\n", (await _docker.SucceedAsync("inspect", "-f", "{{.State.ExitCode}}", name)).Stdout);
+        }
+        finally
+        {
+            await _docker.RemoveQuietlyAsync(name);
+        }
+    }
+
+    [Fact]
+    public async Task Init_reaps_orphans()
+    {
+        // The subshell's child is orphaned at once and re-parented to PID 1. A plain `sleep` as PID 1 never reaps it
+        // (it stays a zombie: the control case); berth-init does.
+        string plain = Names.Unique("zombie");
+        string init = Names.Unique("init");
+        try
+        {
+            await _docker.SucceedAsync("run", "-d", "--name", plain, "busybox", "sh", "-c", "(sleep 0.1 &); exec sleep 300");
+            await _docker.SucceedAsync("run", "-d", "--init", "--name", init, "busybox", "sh", "-c", "(sleep 0.1 &); exec sleep 300");
+            await _docker.WaitForOutputAsync(o => o.Contains(" Z ", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "exec", plain, "ps", "-o", "pid,stat,comm");
+            // By now the init container's orphan has ended too (same timing): it must be gone, not a zombie.
+            CommandResult reaped = await _docker.SucceedAsync("exec", init, "ps", "-o", "pid,stat,comm");
+            Assert.DoesNotContain(" Z ", reaped.Stdout, StringComparison.Ordinal);
+            Assert.Contains("docker-init", reaped.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await _docker.RemoveQuietlyAsync(plain, init);
+        }
+    }
+}

@@ -92,6 +92,7 @@ public sealed partial class ContainerService
                 ConsoleSize = record.HostConfig.ConsoleSize is [uint rows, uint columns] ? (rows, columns) : null,
                 ReadonlyRootfs = record.HostConfig.ReadonlyRootfs,
                 EtcFiles = etc,
+                InitPath = record.HostConfig.Init == true ? InitBinary() : null,
                 Limits = RuntimeSettings.LimitsFor(record.HostConfig, _host),
                 Security = RuntimeSettings.SecurityFor(record.HostConfig, _host, groups),
                 ShmSize = record.HostConfig.ShmSize is > 0 ? record.HostConfig.ShmSize.Value : 64L * 1024 * 1024,
@@ -221,6 +222,10 @@ public sealed partial class ContainerService
 
         return string.Join('\n', lines) + "\n";
     }
+
+    private string InitBinary() =>
+        File.Exists(_runtime.Options.InitPath) ? _runtime.Options.InitPath
+            : throw EngineException.Invalid($"exec: \"docker-init\": executable file not found in $PATH ({_runtime.Options.InitPath} is missing)");
 
     /// <summary>Follows a running container until it exits, then records the exit.</summary>
     private async Task WatchAsync(ContainerEntry entry, string state, int? monitorPid)
