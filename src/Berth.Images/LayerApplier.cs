@@ -7,10 +7,11 @@ using Berth.Storage.Filesystem;
 namespace Berth.Images;
 
 /// <summary>
-/// Applies a layer tar to a directory. Every entry is resolved inside the root (symlinks clamped to it), so no
-/// entry, link or link target can write outside. Ownership, modes and times are kept as in the archive.
-/// Whiteouts (<c>.wh.NAME</c>, <c>.wh..wh..opq</c>) become overlayfs whiteouts (0:0 character devices,
-/// <c>trusted.overlay.opaque</c>) when that lands with the images issue; until then they are refused.
+/// Applies a layer tar to the directory of that one layer (overlayfs stacks the layers' directories). Every entry is
+/// resolved inside the root (symlinks clamped to it), so no entry, link or link target can write outside. Ownership,
+/// modes, times, device nodes, FIFOs and extended attributes (PAX <c>SCHILY.xattr.*</c>) are kept as in the archive.
+/// Whiteouts become what overlayfs reads as one: <c>.wh.NAME</c> a 0:0 character device NAME, and
+/// <c>.wh..wh..opq</c> the <c>trusted.overlay.opaque=y</c> attribute of its directory.
 /// </summary>
 public static class LayerApplier
 {
@@ -35,13 +36,14 @@ public static class LayerApplier
             }
 
             string name = parts[^1];
-            if (name.StartsWith(".wh.", StringComparison.Ordinal))
-            {
-                throw EngineException.Invalid($"layer whiteouts are not supported yet ({entry.Name})");
-            }
-
             string parent = ScopedPath.Resolve(root, string.Join('/', parts[..^1]));
             Directory.CreateDirectory(parent);
+            if (name.StartsWith(Whiteout.Prefix, StringComparison.Ordinal))
+            {
+                ApplyWhiteout(parent, name, entry.Name);
+                continue;
+            }
+
             string target = Path.Combine(parent, name);
             switch (entry.EntryType)
             {
@@ -85,8 +87,22 @@ public static class LayerApplier
                         continue; // a hard link shares the inode: owner, mode and time are already right
                     }
 
+                case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
+                    {
+                        RemoveExisting(target);
+                        uint type = entry.EntryType switch { TarEntryType.CharacterDevice => SpecialFile.S_IFCHR, TarEntryType.BlockDevice => SpecialFile.S_IFBLK, _ => SpecialFile.S_IFIFO };
+                        var posix = (PosixTarEntry)entry;
+                        SpecialFile.Create(target, type, (uint)entry.Mode & 0xFFF, (uint)posix.DeviceMajor, (uint)posix.DeviceMinor);
+                        break;
+                    }
+
                 default:
-                    throw EngineException.Invalid($"layer entry {entry.Name}: type {entry.EntryType} is not supported yet");
+                    throw EngineException.Invalid($"layer entry {entry.Name}: type {entry.EntryType} is not supported");
+            }
+
+            if (entry is PaxTarEntry pax)
+            {
+                ApplyExtendedAttributes(target, pax);
             }
 
             FileOwnership.ChangeLink(target, entry.Uid, entry.Gid);
@@ -107,6 +123,49 @@ public static class LayerApplier
         }
 
         return size;
+    }
+
+    /// <summary>A whiteout entry: <c>.wh..wh..opq</c> makes its directory opaque; <c>.wh.NAME</c> hides NAME below.</summary>
+    private static void ApplyWhiteout(string directory, string name, string entryName)
+    {
+        if (name == Whiteout.Opaque)
+        {
+            ExtendedAttributes.Set(directory, Whiteout.OpaqueAttribute, "y"u8);
+            return;
+        }
+
+        string hidden = name[Whiteout.Prefix.Length..];
+        if (hidden.Length == 0 || hidden is "." or ".." || hidden.StartsWith(Whiteout.Prefix, StringComparison.Ordinal))
+        {
+            throw EngineException.Invalid($"invalid layer: bad whiteout {entryName}");
+        }
+
+        string target = Path.Combine(directory, hidden);
+        RemoveExisting(target);
+        SpecialFile.CreateWhiteout(target);
+    }
+
+    /// <summary>PAX <c>SCHILY.xattr.NAME</c> records (how Docker and BuildKit carry xattrs, e.g. file capabilities).</summary>
+    private static void ApplyExtendedAttributes(string target, PaxTarEntry entry)
+    {
+        foreach ((string key, string value) in entry.ExtendedAttributes)
+        {
+            if (!key.StartsWith("SCHILY.xattr.", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            string name = key["SCHILY.xattr.".Length..];
+            // overlayfs's own attributes in a layer would change what the union shows: only whiteouts may do that.
+            if (name.StartsWith("trusted.overlay.", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            // .NET hands PAX values over as UTF-8 text: textual values (user.*, most security labels) survive exactly;
+            // a binary value that is not valid UTF-8 (a file capability, security.capability) does not.
+            ExtendedAttributes.Set(target, name, System.Text.Encoding.UTF8.GetBytes(value));
+        }
     }
 
     private static void RemoveExisting(string path)

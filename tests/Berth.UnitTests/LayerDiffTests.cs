@@ -1,0 +1,105 @@
+using System.Formats.Tar;
+using Berth.Images;
+using Berth.Interop;
+
+namespace Berth.UnitTests;
+
+/// <summary>Whiteouts, special files and xattrs in and out of layers, checked against a real overlayfs mount.</summary>
+public sealed class LayerDiffTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private async Task<string> ApplyAsync(string name, byte[] layer)
+    {
+        string root = _dir.Combine(name);
+        Directory.CreateDirectory(root);
+        await LayerApplier.ApplyAsync(new MemoryStream(layer), root, CancellationToken.None);
+        return root;
+    }
+
+    [Fact]
+    public async Task Whiteouts_become_overlay_whiteouts_that_hide_the_layers_below()
+    {
+        string lower = await ApplyAsync("lower", new LayerBuilder()
+            .File("keep", "k").File("gone", "g").Dir("dir/").File("dir/old", "o").Tar());
+        string upper = await ApplyAsync("upper", new LayerBuilder()
+            .File(".wh.gone", "").Dir("dir/").File("dir/.wh..wh..opq", "").File("dir/new", "n").Tar());
+
+        Assert.Equal(FileStatus.S_IFCHR, FileStatus.TryRead(Path.Combine(upper, "gone"))!.Value.Type);
+        Assert.Equal("y"u8.ToArray(), ExtendedAttributes.Get(Path.Combine(upper, "dir"), Whiteout.OpaqueAttribute));
+        Assert.False(File.Exists(Path.Combine(upper, ".wh.gone")));
+
+        string merged = _dir.Combine("merged");
+        Directory.CreateDirectory(merged);
+        Mount.Attach("overlay", merged, "overlay", Mount.MS_RDONLY, $"lowerdir={upper}:{lower}");
+        try
+        {
+            Assert.Equal(["dir", "dir/new", "keep"], TempDirectory.Entries(merged));
+        }
+        finally
+        {
+            Mount.Detach(merged);
+        }
+    }
+
+    [Fact]
+    public async Task Devices_fifos_and_xattrs_are_applied()
+    {
+        var fifo = new PaxTarEntry(TarEntryType.Fifo, "pipe") { Mode = (UnixFileMode)0b110_100_100 };
+        var device = new PaxTarEntry(TarEntryType.CharacterDevice, "null") { Mode = (UnixFileMode)0b110_110_110, DeviceMajor = 1, DeviceMinor = 3 };
+        var tagged = new PaxTarEntry(TarEntryType.RegularFile, "tagged", new Dictionary<string, string> { ["SCHILY.xattr.user.color"] = "blue" });
+        string root = await ApplyAsync("special", new LayerBuilder().Add(fifo).Add(device).Add(tagged).Tar());
+
+        Assert.Equal(FileStatus.S_IFIFO, FileStatus.TryRead(Path.Combine(root, "pipe"))!.Value.Type);
+        FileStatus node = FileStatus.TryRead(Path.Combine(root, "null"))!.Value;
+        Assert.Equal((FileStatus.S_IFCHR, 1u, 3u), (node.Type, node.DeviceMajor, node.DeviceMinor));
+        Assert.Equal("blue"u8.ToArray(), ExtendedAttributes.Get(Path.Combine(root, "tagged"), "user.color"));
+    }
+
+    [Fact]
+    public async Task An_overlay_upper_directory_diffs_back_into_oci_whiteouts()
+    {
+        string upper = _dir.Combine("upper");
+        Directory.CreateDirectory(Path.Combine(upper, "etc"));
+        File.WriteAllText(Path.Combine(upper, "etc", "conf"), "new");
+        SpecialFile.CreateWhiteout(Path.Combine(upper, "etc", "removed"));
+        Directory.CreateDirectory(Path.Combine(upper, "opaque"));
+        ExtendedAttributes.Set(Path.Combine(upper, "opaque"), Whiteout.OpaqueAttribute, "y"u8);
+        File.WriteAllText(Path.Combine(upper, "opaque", "only"), "1");
+        File.WriteAllText(Path.Combine(upper, "a"), "linked");
+        HardLink.Create(Path.Combine(upper, "a"), Path.Combine(upper, "b"));
+
+        using var tar = new MemoryStream();
+        await DirectoryTar.WriteAsync(upper, tar, TarSource.OverlayUpper, CancellationToken.None);
+        tar.Position = 0;
+        var entries = new List<(string Name, TarEntryType Type, string Link)>();
+        await using (var reader = new TarReader(tar))
+        {
+            while (await reader.GetNextEntryAsync() is { } entry)
+            {
+                entries.Add((entry.Name, entry.EntryType, entry.LinkName));
+            }
+        }
+
+        Assert.Equal(
+            [
+                ("a", TarEntryType.RegularFile, ""),
+                ("b", TarEntryType.HardLink, "a"),
+                ("etc/", TarEntryType.Directory, ""),
+                ("etc/conf", TarEntryType.RegularFile, ""),
+                ("etc/.wh.removed", TarEntryType.RegularFile, ""),
+                ("opaque/", TarEntryType.Directory, ""),
+                ("opaque/.wh..wh..opq", TarEntryType.RegularFile, ""),
+                ("opaque/only", TarEntryType.RegularFile, ""),
+            ],
+            entries);
+
+        // Applying the diff as a layer gives the same whiteouts back.
+        string again = await ApplyAsync("again", tar.ToArray());
+        Assert.Equal(FileStatus.S_IFCHR, FileStatus.TryRead(Path.Combine(again, "etc", "removed"))!.Value.Type);
+        Assert.Equal("y"u8.ToArray(), ExtendedAttributes.Get(Path.Combine(again, "opaque"), Whiteout.OpaqueAttribute));
+        Assert.Equal(FileStatus.TryRead(Path.Combine(again, "a"))!.Value.Inode, FileStatus.TryRead(Path.Combine(again, "b"))!.Value.Inode);
+    }
+}
