@@ -84,6 +84,28 @@ public static class ContainerEndpoints
             return Results.Json(new ContainerTopResponse { Titles = titles, Processes = processes }, ApiJsonContext.Default.ContainerTopResponse);
         });
 
+        app.MapPost("/commit", async (HttpContext context, IContainerBackend containers) =>
+        {
+            HttpRequest request = context.Request;
+            ContainerConfig? config = request.ContentLength is > 0 || request.Headers.TransferEncoding.Count > 0
+                ? await System.Text.Json.JsonSerializer.DeserializeAsync(request.Body, ApiJsonContext.Default.ContainerConfig, context.RequestAborted).ConfigureAwait(false)
+                : null;
+            string id = await containers.CommitAsync(
+                request.Query["container"].ToString(), request.Query["repo"], request.Query["tag"], request.Query["comment"], request.Query["author"],
+                Query.Bool(request, "pause", fallback: true), [.. request.Query["changes"].Where(c => !string.IsNullOrEmpty(c)).Select(c => c!)], config, context.RequestAborted).ConfigureAwait(false);
+            return Results.Json(new IdResponse { Id = id }, ApiJsonContext.Default.IdResponse, statusCode: StatusCodes.Status201Created);
+        });
+
+        app.MapGet("/containers/{id}/changes", (string id, IContainerBackend containers) =>
+            Results.Json(containers.Changes(id), ApiJsonContext.Default.IReadOnlyListFilesystemChange));
+
+        app.MapGet("/containers/{id}/export", async (string id, HttpContext context, IContainerBackend containers) =>
+        {
+            _ = containers.Inspect(id); // a missing container is a 404 before any byte goes out
+            context.Response.ContentType = "application/x-tar";
+            await containers.ExportAsync(id, context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+        });
+
         app.MapPost("/containers/{id}/wait", async (string id, HttpContext context, IContainerBackend containers) =>
         {
             // Look the container up first so a missing one still gets a proper 404 before the headers go out.

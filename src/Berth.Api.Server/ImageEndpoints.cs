@@ -59,9 +59,24 @@ public static class ImageEndpoints
             Results.Json(await images.RemoveAsync(name, Query.Bool(context.Request, "force"), context.RequestAborted).ConfigureAwait(false),
                 ApiJsonContext.Default.IReadOnlyListImageDeleteResponseItem));
 
-        app.MapPost("/images/create", (HttpContext context) =>
+        app.MapPost("/images/create", async (HttpContext context, IImageBackend images) =>
         {
-            string image = context.Request.Query["fromImage"].ToString();
+            IQueryCollection query = context.Request.Query;
+            string source = query["fromSrc"].ToString();
+            if (source.Length > 0)
+            {
+                if (source != "-")
+                {
+                    throw EngineException.Invalid($"importing from {source} is not supported: send the archive in the request body (fromSrc=-)");
+                }
+
+                string id = await images.ImportAsync(context.Request.Body, query["repo"], query["tag"], query["message"], [.. query["changes"].Where(c => !string.IsNullOrEmpty(c)).Select(c => c!)], context.RequestAborted).ConfigureAwait(false);
+                context.Response.ContentType = "application/json";
+                await new StreamProgress(context.Response.Body).WriteAsync(new ProgressMessage { Status = id }).ConfigureAwait(false);
+                return;
+            }
+
+            string image = query["fromImage"].ToString();
             throw EngineException.NotFound(
                 $"pull access denied for {image}: registry access is not available yet in Berth; create base images offline with `berth image bootstrap busybox`");
         });

@@ -16,6 +16,8 @@ namespace Berth.Api.Types;
 [JsonSerializable(typeof(ContainerCreateResponse))]
 [JsonSerializable(typeof(ContainerWaitResponse))]
 [JsonSerializable(typeof(ContainerTopResponse))]
+[JsonSerializable(typeof(ContainerConfig))]
+[JsonSerializable(typeof(IReadOnlyList<FilesystemChange>))]
 [JsonSerializable(typeof(IReadOnlyList<ContainerSummary>))]
 [JsonSerializable(typeof(ContainerInspect))]
 [JsonSerializable(typeof(IReadOnlyList<ImageSummary>))]

@@ -282,3 +282,10 @@ public sealed record ContainerTopResponse
     public IReadOnlyList<string> Titles { get; init; } = [];
     public IReadOnlyList<IReadOnlyList<string>> Processes { get; init; } = [];
 }
+
+/// <summary>An entry of GET /containers/{id}/changes: Kind 0 modified, 1 added, 2 deleted.</summary>
+public sealed record FilesystemChange
+{
+    public string Path { get; init; } = "";
+    public int Kind { get; init; }
+}

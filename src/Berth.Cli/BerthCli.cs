@@ -31,8 +31,11 @@ internal static class BerthCli
             Group = "Management Commands",
             Subcommands =
             [
+                ChangeCommands.Commit("commit", ["berth container commit", "berth commit"]),
                 RunCommand.CreateCreate("create", ["berth container create", "berth create"]),
+                ChangeCommands.Diff("diff", ["berth container diff", "berth diff"]),
                 ExecCommand.Create("exec", ["berth container exec", "berth exec"]),
+                ChangeCommands.Export("export", ["berth container export", "berth export"]),
                 ContainerCommands.Inspect(),
                 ContainerControlCommands.Kill("kill", ["berth container kill", "berth kill"]),
                 ContainerCommands.Logs("logs", ["berth container logs", "berth logs"]),
@@ -60,6 +63,7 @@ internal static class BerthCli
             [
                 ImageCommands.Bootstrap(),
                 ImageCommands.History("history", historyPaths),
+                ChangeCommands.Import("import", ["berth image import", "berth import"]),
                 ImageCommands.Inspect(),
                 ImageCommands.List("ls", ["list"], imagesPaths),
                 ImageCommands.Load("load", loadPaths),
@@ -95,8 +99,12 @@ internal static class BerthCli
                 container,
                 image,
                 system,
+                ChangeCommands.Commit("commit", ["berth container commit", "berth commit"]),
                 RunCommand.CreateCreate("create", ["berth container create", "berth create"]),
+                ChangeCommands.Diff("diff", ["berth container diff", "berth diff"]),
+                ChangeCommands.Export("export", ["berth container export", "berth export"]),
                 ImageCommands.History("history", historyPaths),
+                ChangeCommands.Import("import", ["berth image import", "berth import"]),
                 InspectCommand.Create(),
                 ImageCommands.Load("load", loadPaths),
                 ContainerControlCommands.Kill("kill", ["berth container kill", "berth kill"]),

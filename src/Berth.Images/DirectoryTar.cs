@@ -13,14 +13,15 @@ namespace Berth.Images;
 /// </summary>
 public static class DirectoryTar
 {
-    public static async Task WriteAsync(string root, Stream output, TarSource source, CancellationToken cancellationToken)
+    /// <summary>Writes the tree under <paramref name="root"/>; <paramref name="skip"/> (given "etc/hosts") leaves entries out.</summary>
+    public static async Task WriteAsync(string root, Stream output, TarSource source, CancellationToken cancellationToken, Func<string, bool>? skip = null)
     {
         await using var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
         var links = new Dictionary<ulong, string>();
-        await WriteDirectoryAsync(writer, root, "", source, links, cancellationToken).ConfigureAwait(false);
+        await WriteDirectoryAsync(writer, root, "", source, links, skip ?? (_ => false), cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task WriteDirectoryAsync(TarWriter writer, string directory, string relative, TarSource source, Dictionary<ulong, string> links, CancellationToken cancellationToken)
+    private static async Task WriteDirectoryAsync(TarWriter writer, string directory, string relative, TarSource source, Dictionary<ulong, string> links, Func<string, bool> skip, CancellationToken cancellationToken)
     {
         var names = Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName).ToList();
         names.Sort(StringComparer.Ordinal);
@@ -33,7 +34,7 @@ public static class DirectoryTar
         {
             string path = Path.Combine(directory, name!);
             string entryName = relative + name;
-            if (FileStatus.TryRead(path) is not { } status)
+            if (skip(entryName) || FileStatus.TryRead(path) is not { } status)
             {
                 continue; // gone meanwhile (a running container's files change under us)
             }
@@ -59,7 +60,7 @@ public static class DirectoryTar
                     entry = new PaxTarEntry(TarEntryType.Directory, entryName + "/", Attributes(path));
                     Describe(entry, status);
                     await writer.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
-                    await WriteDirectoryAsync(writer, path, entryName + "/", source, links, cancellationToken).ConfigureAwait(false);
+                    await WriteDirectoryAsync(writer, path, entryName + "/", source, links, skip, cancellationToken).ConfigureAwait(false);
                     continue;
                 case FileStatus.S_IFREG:
                     entry = new PaxTarEntry(TarEntryType.RegularFile, entryName, Attributes(path));

@@ -181,7 +181,7 @@ public static class LayerApplier
         }
     }
 
-    private static async Task<Stream> MaybeDecompressAsync(Stream layer, CancellationToken cancellationToken)
+    internal static async Task<Stream> MaybeDecompressAsync(Stream layer, CancellationToken cancellationToken)
     {
         var buffered = new BufferedStream(layer, 1 << 16);
         byte[] magic = new byte[2];

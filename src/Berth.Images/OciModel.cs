@@ -138,4 +138,5 @@ public sealed record LayerRecord
 [JsonSerializable(typeof(OciIndex))]
 [JsonSerializable(typeof(List<DockerArchiveManifest>))]
 [JsonSerializable(typeof(Dictionary<string, Dictionary<string, string>>))]
+[JsonSerializable(typeof(List<string>))]
 public sealed partial class ImageJsonContext : JsonSerializerContext;

@@ -83,6 +83,8 @@ public static class OciSpecBuilder
         "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
     ];
 
+    public const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
     /// <summary>Where Docker mounts its init, so tools that look for it find ours.</summary>
     public const string InitDestination = "/sbin/docker-init";
 
@@ -136,6 +138,11 @@ public static class OciSpecBuilder
         }
 
         var env = new List<string>(run.Env);
+        if (!env.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal)))
+        {
+            env.Insert(0, DefaultPath); // as Docker does for images without one (import, scratch)
+        }
+
         if (!env.Any(e => e.StartsWith("HOSTNAME=", StringComparison.Ordinal)))
         {
             env.Insert(env.FindIndex(e => e.StartsWith("PATH=", StringComparison.Ordinal)) + 1, "HOSTNAME=" + run.Hostname);

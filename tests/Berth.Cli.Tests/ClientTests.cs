@@ -191,3 +191,22 @@ public class TopFormatTests
             Berth.Cli.Commands.ContainerControlCommands.FormatTop(top));
     }
 }
+
+public class ChangeCommandTests
+{
+    [Theory]
+    [InlineData("repo", "repo", null)]
+    [InlineData("repo:v1", "repo", "v1")]
+    [InlineData("localhost:5000/repo", "localhost:5000/repo", null)]
+    [InlineData("localhost:5000/repo:v2", "localhost:5000/repo", "v2")]
+    public void References_split_into_repository_and_tag(string reference, string repository, string? tag) =>
+        Assert.Equal((repository, tag), Berth.Cli.Commands.ChangeCommands.SplitReference(reference));
+
+    [Fact]
+    public void Changes_print_as_docker_diff_does()
+    {
+        Assert.Equal("C /etc", Berth.Cli.Commands.ChangeCommands.FormatChange(new Berth.Api.Types.FilesystemChange { Path = "/etc", Kind = 0 }));
+        Assert.Equal("A /new", Berth.Cli.Commands.ChangeCommands.FormatChange(new Berth.Api.Types.FilesystemChange { Path = "/new", Kind = 1 }));
+        Assert.Equal("D /gone", Berth.Cli.Commands.ChangeCommands.FormatChange(new Berth.Api.Types.FilesystemChange { Path = "/gone", Kind = 2 }));
+    }
+}

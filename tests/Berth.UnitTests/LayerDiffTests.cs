@@ -103,3 +103,25 @@ public sealed class LayerDiffTests : IDisposable
         Assert.Equal(FileStatus.TryRead(Path.Combine(again, "a"))!.Value.Inode, FileStatus.TryRead(Path.Combine(again, "b"))!.Value.Inode);
     }
 }
+
+public class ConfigChangesTests
+{
+    [Fact]
+    public void Dockerfile_instructions_change_the_config()
+    {
+        ImageRuntimeConfig config = ConfigChanges.Apply(new ImageRuntimeConfig { Env = ["A=1", "PATH=/bin"] },
+        [
+            "CMD [\"cat\", \"/x\"]", "ENTRYPOINT /start.sh", "ENV A=2 B=\"two words\"", "ENV C 3", "EXPOSE 80 53/udp", "LABEL version=1.0",
+            "USER nobody", "WORKDIR /app", "VOLUME /data", "STOPSIGNAL SIGINT", "onbuild RUN make",
+        ]);
+        Assert.Equal(["cat", "/x"], config.Cmd);
+        Assert.Equal(["/bin/sh", "-c", "/start.sh"], config.Entrypoint);
+        Assert.Equal(["A=2", "PATH=/bin", "B=two words", "C=3"], config.Env);
+        Assert.Equal(["80/tcp", "53/udp"], config.ExposedPorts!.Keys);
+        Assert.Equal("1.0", config.Labels!["version"]);
+        Assert.Equal(("nobody", "/app", "SIGINT"), (config.User, config.WorkingDir, config.StopSignal));
+        Assert.Equal(["/data"], config.Volumes!.Keys);
+        Assert.Equal(["RUN make"], config.OnBuild);
+        Assert.Equal("FROM is not a valid change command", Assert.Throws<Berth.Primitives.EngineException>(() => ConfigChanges.Apply(new ImageRuntimeConfig(), ["FROM x"])).Message);
+    }
+}

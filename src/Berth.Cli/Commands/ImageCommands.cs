@@ -185,45 +185,7 @@ internal static class ImageCommands
 
     private static async Task<int> SaveAsync(CommandContext ctx, ParsedArgs p)
     {
-        string? output = p.String("output");
-        if (string.IsNullOrEmpty(output))
-        {
-            if (ctx.StdoutIsTerminal)
-            {
-                throw new StatusException(1, "cowardly refusing to save to a terminal. Use the -o flag or redirect");
-            }
-
-            await ctx.Out.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
-            await ctx.Client.SaveImagesAsync(p.Positionals, ctx.StdoutStream, ctx.Cancellation).ConfigureAwait(false);
-            await ctx.StdoutStream.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
-            return 0;
-        }
-
-        // Like docker: a temp file beside the target, renamed over it only when the whole archive arrived.
-        string full = Path.GetFullPath(output);
-        string temp = Path.Combine(Path.GetDirectoryName(full) ?? ".", "." + Path.GetFileName(full) + ".tmp-" + Guid.NewGuid().ToString("N")[..8]);
-        try
-        {
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
-            {
-                await ctx.Client.SaveImagesAsync(p.Positionals, file, ctx.Cancellation).ConfigureAwait(false);
-            }
-
-            File.Move(temp, full, overwrite: true);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new StatusException(1, $"failed to save image: invalid output path: {e.Message}");
-        }
-        catch (DirectoryNotFoundException)
-        {
-            throw new StatusException(1, $"failed to save image: invalid output path: directory \"{Path.GetDirectoryName(full)}\" does not exist");
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
-
+        await ArchiveOutput.WriteAsync(ctx, p.String("output"), (stream, ct) => ctx.Client.SaveImagesAsync(p.Positionals, stream, ct), "failed to save image", "save").ConfigureAwait(false);
         return 0;
     }
 

@@ -43,6 +43,14 @@ public interface IContainerBackend
 
     Task RenameAsync(string nameOrId, string newName, CancellationToken cancellationToken);
 
+    /// <summary>A new image from the container's changes; returns its id.</summary>
+    Task<string> CommitAsync(string nameOrId, string? repository, string? tag, string? comment, string? author, bool pause, IReadOnlyList<string> changes, ContainerConfig? config, CancellationToken cancellationToken);
+
+    IReadOnlyList<FilesystemChange> Changes(string nameOrId);
+
+    /// <summary>Writes the container's filesystem as a tar to <paramref name="output"/>.</summary>
+    Task ExportAsync(string nameOrId, Stream output, CancellationToken cancellationToken);
+
     /// <summary>The container's processes: <c>ps</c>'s column titles and one row per process.</summary>
     Task<(IReadOnlyList<string> Titles, IReadOnlyList<IReadOnlyList<string>> Processes)> TopAsync(string nameOrId, string? psArgs, CancellationToken cancellationToken);
 

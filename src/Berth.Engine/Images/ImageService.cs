@@ -33,6 +33,9 @@ public interface IImageBackend
     /// <summary>Removes dangling images (or, with <c>dangling=false</c>, every image no container uses) and unreferenced layers and blobs.</summary>
     Task<ImagePruneResponse> PruneAsync(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, CancellationToken cancellationToken);
 
+    /// <summary>A one-layer image from a root filesystem tar (plain or gzip): <c>docker import</c>. Returns the image id.</summary>
+    Task<string> ImportAsync(Stream archive, string? repository, string? tag, string? message, IReadOnlyList<string> changes, CancellationToken cancellationToken);
+
     /// <summary>Creates a base image offline (busybox from the host's busybox-static).</summary>
     Task<string> BootstrapAsync(string name, IProgress<string> progress, CancellationToken cancellationToken);
 }
@@ -59,6 +62,24 @@ public sealed class ImageService(ImageStore images, ContainerService containers)
                 Labels = v.Record.Config.Config.Labels ?? [],
                 Containers = containers.UsingImage(v.Record.Id).Count(),
             })];
+    }
+
+    public async Task<string> ImportAsync(Stream archive, string? repository, string? tag, string? message, IReadOnlyList<string> changes, CancellationToken cancellationToken)
+    {
+        ImageReference? reference = null;
+        if (!string.IsNullOrEmpty(repository))
+        {
+            reference = ImageReference.TryParse(string.IsNullOrEmpty(tag) ? repository : repository + ":" + tag, out ImageReference? parsed) && parsed.Digest is null
+                ? parsed
+                : throw EngineException.Invalid($"invalid reference format: repository name ({repository}) must be lowercase");
+        }
+
+        ImageRuntimeConfig config = ConfigChanges.Apply(new ImageRuntimeConfig(), changes);
+        using BlobLease lease = images.Lease();
+        LayerWriter.WrittenLayer layer = await LayerWriter.ImportAsync(images, lease, archive, cancellationToken).ConfigureAwait(false);
+        var history = new OciHistory { CreatedBy = "", Comment = string.IsNullOrEmpty(message) ? "Imported from -" : message };
+        ImageRecord record = await ImageComposer.ComposeAsync(images, parent: null, layer, config, history, author: null, reference is null ? [] : [reference], cancellationToken).ConfigureAwait(false);
+        return record.Id;
     }
 
     public async Task TagAsync(string nameOrId, string repository, string? tag, CancellationToken cancellationToken)

@@ -1,0 +1,118 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using Berth.Primitives;
+using Berth.Storage.Content;
+
+namespace Berth.Images;
+
+/// <summary>
+/// Turns a tar producer into a gzip layer blob in the content store, hashing the uncompressed tar on the way (its
+/// digest is the layer's diff id), so a layer of any size is written once and never held in memory.
+/// </summary>
+public static class LayerWriter
+{
+    public sealed record WrittenLayer(OciDescriptor Descriptor, Digest DiffId, long UncompressedSize);
+
+    /// <summary>Writes the tar that <paramref name="writeTar"/> produces; the caller holds <paramref name="lease"/> until the image is committed.</summary>
+    public static async Task<WrittenLayer> WriteAsync(ImageStore images, BlobLease lease, Func<Stream, CancellationToken, Task> writeTar, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(writeTar);
+        string temp = Path.Combine(Path.GetTempPath(), "berth-layer-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Digest diffId;
+            long size;
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            {
+                await using (var gzip = new GZipStream(file, CompressionLevel.Fastest, leaveOpen: true))
+                await using (var hashing = new HashingWriteStream(gzip))
+                {
+                    await writeTar(hashing, cancellationToken).ConfigureAwait(false);
+                    diffId = hashing.Digest();
+                    size = hashing.Length;
+                }
+
+                file.Position = 0;
+                BlobDescriptor blob = await images.Content.WriteAsync(file, expected: null, cancellationToken).ConfigureAwait(false);
+                lease.Add(blob.Digest);
+                return new WrittenLayer(new OciDescriptor { MediaType = MediaTypes.OciLayerGzip, Digest = blob.Digest.ToString(), Size = blob.Size }, diffId, size);
+            }
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>Copies a (plain or gzip) tar stream into a layer blob: <c>import</c>.</summary>
+    public static Task<WrittenLayer> ImportAsync(ImageStore images, BlobLease lease, Stream archive, CancellationToken cancellationToken) =>
+        WriteAsync(images, lease, async (output, ct) =>
+        {
+            Stream plain = await LayerApplier.MaybeDecompressAsync(archive, ct).ConfigureAwait(false);
+            await using (plain.ConfigureAwait(false))
+            {
+                await plain.CopyToAsync(output, ct).ConfigureAwait(false);
+            }
+        }, cancellationToken);
+
+    /// <summary>A write-only pass-through that hashes (SHA-256) and counts what goes through it.</summary>
+    private sealed class HashingWriteStream(Stream inner) : Stream
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private long _length;
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => _length;
+
+        public override long Position
+        {
+            get => _length;
+            set => throw new NotSupportedException();
+        }
+
+        public Digest Digest() => Primitives.Digest.FromSha256Hash(_hash.GetHashAndReset());
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            _hash.AppendData(buffer);
+            _length += buffer.Length;
+            inner.Write(buffer);
+        }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            _hash.AppendData(buffer.Span);
+            _length += buffer.Length;
+            await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush() => inner.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _hash.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}
