@@ -71,3 +71,60 @@ public sealed partial class BerthClient
         }
     }
 }
+
+/// <summary>The archive API behind <c>cp</c>.</summary>
+public sealed partial class BerthClient
+{
+    /// <summary>HEAD /containers/{id}/archive: the path's stat, or null when it does not exist.</summary>
+    public async Task<ContainerPathStat?> StatContainerPathAsync(string id, string path, CancellationToken cancellationToken)
+    {
+        var query = new QueryBuilder();
+        query.Add("path", path);
+        try
+        {
+            using HttpResponseMessage response = await SendAsync(HttpMethod.Head, $"/containers/{Escape(id)}/archive{query}", null, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            return DecodePathStat(response);
+        }
+        catch (BerthApiException e) when (e.IsNotFound && !e.Message.Contains("No such container", StringComparison.Ordinal))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>GET /containers/{id}/archive: the path's stat and its tar, copied into <paramref name="destination"/> by <paramref name="copy"/>.</summary>
+    public async Task GetContainerArchiveAsync(string id, string path, Func<ContainerPathStat?, Stream, CancellationToken, Task> copy, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(copy);
+        var query = new QueryBuilder();
+        query.Add("path", path);
+        using HttpResponseMessage response = await SendAsync(HttpMethod.Get, $"/containers/{Escape(id)}/archive{query}", null, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (body.ConfigureAwait(false))
+        {
+            await copy(DecodePathStat(response), body, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>PUT /containers/{id}/archive: unpacks <paramref name="archive"/> (a tar) into the container directory <paramref name="path"/>.</summary>
+    public async Task PutContainerArchiveAsync(string id, string path, Stream archive, bool copyOwnership, CancellationToken cancellationToken)
+    {
+        var query = new QueryBuilder();
+        query.Add("path", path);
+        query.Add("noOverwriteDirNonDir", "true");
+        query.AddFlag("copyUIDGID", copyOwnership);
+        var content = new StreamContent(archive, 1 << 16);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-tar");
+        using HttpResponseMessage response = await SendAsync(HttpMethod.Put, $"/containers/{Escape(id)}/archive{query}", content, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static ContainerPathStat? DecodePathStat(HttpResponseMessage response)
+    {
+        if (!response.Headers.TryGetValues("X-Docker-Container-Path-Stat", out IEnumerable<string>? values))
+        {
+            return null;
+        }
+
+        byte[] json = Convert.FromBase64String(values.First());
+        return System.Text.Json.JsonSerializer.Deserialize(json, ApiJsonContext.Default.ContainerPathStat);
+    }
+}

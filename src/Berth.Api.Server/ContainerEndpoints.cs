@@ -106,6 +106,31 @@ public static class ContainerEndpoints
             await containers.ExportAsync(id, context.Response.Body, context.RequestAborted).ConfigureAwait(false);
         });
 
+        app.MapMethods("/containers/{id}/archive", ["HEAD"], async (string id, HttpContext context, IContainerBackend containers) =>
+        {
+            ContainerPathStat stat = await containers.StatPathAsync(id, context.Request.Query["path"].ToString(), context.RequestAborted).ConfigureAwait(false);
+            context.Response.Headers["X-Docker-Container-Path-Stat"] = PathStatHeader(stat);
+            context.Response.StatusCode = StatusCodes.Status200OK;
+        });
+
+        app.MapGet("/containers/{id}/archive", async (string id, HttpContext context, IContainerBackend containers) =>
+        {
+            await containers.GetArchiveAsync(id, context.Request.Query["path"].ToString(), async stat =>
+            {
+                context.Response.Headers["X-Docker-Container-Path-Stat"] = PathStatHeader(stat);
+                context.Response.ContentType = "application/x-tar";
+                await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+                return context.Response.Body;
+            }, context.RequestAborted).ConfigureAwait(false);
+        });
+
+        app.MapPut("/containers/{id}/archive", async (string id, HttpContext context, IContainerBackend containers) =>
+        {
+            HttpRequest request = context.Request;
+            await containers.PutArchiveAsync(id, request.Query["path"].ToString(), request.Body, Query.Bool(request, "noOverwriteDirNonDir"), Query.Bool(request, "copyUIDGID"), context.RequestAborted).ConfigureAwait(false);
+            return Results.Ok();
+        });
+
         app.MapPost("/containers/{id}/wait", async (string id, HttpContext context, IContainerBackend containers) =>
         {
             // Look the container up first so a missing one still gets a proper 404 before the headers go out.
@@ -224,4 +249,7 @@ public static class ContainerEndpoints
         await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
         return new DuplexResponseStream(input ?? context.Request.Body, context.Response.Body, connection);
     }
+
+    private static string PathStatHeader(ContainerPathStat stat) =>
+        Convert.ToBase64String(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(stat, ApiJsonContext.Default.ContainerPathStat));
 }

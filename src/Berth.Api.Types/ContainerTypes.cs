@@ -289,3 +289,13 @@ public sealed record FilesystemChange
     public string Path { get; init; } = "";
     public int Kind { get; init; }
 }
+
+/// <summary>The stat of a container path (base64 JSON in the X-Docker-Container-Path-Stat header of the archive API).</summary>
+public sealed record ContainerPathStat
+{
+    [System.Text.Json.Serialization.JsonPropertyName("name")] public string Name { get; init; } = "";
+    [System.Text.Json.Serialization.JsonPropertyName("size")] public long Size { get; init; }
+    [System.Text.Json.Serialization.JsonPropertyName("mode")] public uint Mode { get; init; }
+    [System.Text.Json.Serialization.JsonPropertyName("mtime")] public string Mtime { get; init; } = "";
+    [System.Text.Json.Serialization.JsonPropertyName("linkTarget")] public string LinkTarget { get; init; } = "";
+}

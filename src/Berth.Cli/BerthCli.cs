@@ -32,6 +32,7 @@ internal static class BerthCli
             Subcommands =
             [
                 ChangeCommands.Commit("commit", ["berth container commit", "berth commit"]),
+                CopyCommand.Create("cp", ["berth container cp", "berth cp"]),
                 RunCommand.CreateCreate("create", ["berth container create", "berth create"]),
                 ChangeCommands.Diff("diff", ["berth container diff", "berth diff"]),
                 ExecCommand.Create("exec", ["berth container exec", "berth exec"]),
@@ -100,6 +101,7 @@ internal static class BerthCli
                 image,
                 system,
                 ChangeCommands.Commit("commit", ["berth container commit", "berth commit"]),
+                CopyCommand.Create("cp", ["berth container cp", "berth cp"]),
                 RunCommand.CreateCreate("create", ["berth container create", "berth create"]),
                 ChangeCommands.Diff("diff", ["berth container diff", "berth diff"]),
                 ChangeCommands.Export("export", ["berth container export", "berth export"]),

@@ -21,7 +21,30 @@ public static class DirectoryTar
         await WriteDirectoryAsync(writer, root, "", source, links, skip ?? (_ => false), cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task WriteDirectoryAsync(TarWriter writer, string directory, string relative, TarSource source, Dictionary<ulong, string> links, Func<string, bool> skip, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes <paramref name="path"/> itself under the name <paramref name="entryName"/>: a file or link as one entry, a
+    /// directory with everything in it (what the archive API's GET sends for <c>docker cp</c>).
+    /// </summary>
+    public static async Task WritePathAsync(string path, string entryName, Stream output, CancellationToken cancellationToken)
+    {
+        await using var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
+        FileStatus status = FileStatus.TryRead(path) ?? throw new FileNotFoundException(path);
+        if (status.Type == FileStatus.S_IFDIR)
+        {
+            var entry = new PaxTarEntry(TarEntryType.Directory, entryName + "/", Attributes(path));
+            Describe(entry, status);
+            await writer.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
+            await WriteDirectoryAsync(writer, path, entryName + "/", TarSource.Plain, [], _ => false, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // A single non-directory: the same code as a directory's child, with the parent's listing narrowed to it.
+        string parent = Path.GetDirectoryName(path) ?? "/";
+        string name = Path.GetFileName(path);
+        await WriteDirectoryAsync(writer, parent, "", TarSource.Plain, [], n => n != name, cancellationToken, rename: entryName).ConfigureAwait(false);
+    }
+
+    private static async Task WriteDirectoryAsync(TarWriter writer, string directory, string relative, TarSource source, Dictionary<ulong, string> links, Func<string, bool> skip, CancellationToken cancellationToken, string? rename = null)
     {
         var names = Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName).ToList();
         names.Sort(StringComparer.Ordinal);
@@ -33,8 +56,8 @@ public static class DirectoryTar
         foreach (string? name in names)
         {
             string path = Path.Combine(directory, name!);
-            string entryName = relative + name;
-            if (skip(entryName) || FileStatus.TryRead(path) is not { } status)
+            string entryName = rename ?? relative + name;
+            if (skip(relative + name) || FileStatus.TryRead(path) is not { } status)
             {
                 continue; // gone meanwhile (a running container's files change under us)
             }

@@ -16,8 +16,14 @@ namespace Berth.Images;
 public static class LayerApplier
 {
     /// <summary>Unpacks a (possibly gzip-compressed) layer; returns its uncompressed size in bytes.</summary>
-    public static async Task<long> ApplyAsync(Stream layer, string root, CancellationToken cancellationToken)
+    public static Task<long> ApplyAsync(Stream layer, string root, CancellationToken cancellationToken) =>
+        ApplyAsync(layer, root, Extraction.Layer, cancellationToken);
+
+    /// <summary>Unpacks a tar into <paramref name="root"/> as <paramref name="extraction"/> says (a layer, or a copy into a container).</summary>
+    public static async Task<long> ApplyAsync(Stream layer, string root, Extraction extraction, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(extraction);
+        string[] prefix = [.. ScopedPath.Split(extraction.Directory)];
         Stream source = await MaybeDecompressAsync(layer, cancellationToken).ConfigureAwait(false);
         await using var reader = new TarReader(source, leaveOpen: false);
         long size = 0;
@@ -35,16 +41,24 @@ public static class LayerApplier
                 throw EngineException.Invalid($"invalid layer: entry {entry.Name} escapes the root");
             }
 
+            parts = [.. prefix, .. parts];
             string name = parts[^1];
             string parent = ScopedPath.Resolve(root, string.Join('/', parts[..^1]));
             Directory.CreateDirectory(parent);
-            if (name.StartsWith(Whiteout.Prefix, StringComparison.Ordinal))
+            if (extraction.Whiteouts && name.StartsWith(Whiteout.Prefix, StringComparison.Ordinal))
             {
                 ApplyWhiteout(parent, name, entry.Name);
                 continue;
             }
 
             string target = Path.Combine(parent, name);
+            if (extraction.NoOverwriteDirNonDir && FileStatus.TryRead(target) is { } existing
+                && (existing.Type == FileStatus.S_IFDIR) != (entry.EntryType == TarEntryType.Directory))
+            {
+                throw EngineException.Invalid(existing.Type == FileStatus.S_IFDIR
+                    ? $"cannot overwrite directory \"{string.Join('/', parts)}\" with non-directory \"{entry.Name}\""
+                    : $"cannot overwrite non-directory \"{string.Join('/', parts)}\" with directory \"{entry.Name}\"");
+            }
             switch (entry.EntryType)
             {
                 case TarEntryType.Directory:
@@ -81,7 +95,7 @@ public static class LayerApplier
                             throw EngineException.Invalid($"invalid layer: hard link {entry.Name} points outside the root");
                         }
 
-                        string source2 = ScopedPath.Resolve(root, string.Join('/', linkParts), followFinal: false);
+                        string source2 = ScopedPath.Resolve(root, string.Join('/', (string[])[.. prefix, .. linkParts]), followFinal: false);
                         RemoveExisting(target);
                         HardLink.Create(source2, target);
                         continue; // a hard link shares the inode: owner, mode and time are already right
@@ -105,7 +119,14 @@ public static class LayerApplier
                 ApplyExtendedAttributes(target, pax);
             }
 
-            FileOwnership.ChangeLink(target, entry.Uid, entry.Gid);
+            if (extraction.KeepOwnership)
+            {
+                FileOwnership.ChangeLink(target, entry.Uid, entry.Gid);
+            }
+            else
+            {
+                FileOwnership.ChangeLink(target, 0, 0);
+            }
             if (entry.EntryType != TarEntryType.SymbolicLink)
             {
                 File.SetUnixFileMode(target, (UnixFileMode)((int)entry.Mode & 0xFFF));
@@ -123,6 +144,16 @@ public static class LayerApplier
         }
 
         return size;
+    }
+
+    /// <summary>How a tar is unpacked.</summary>
+    /// <param name="Directory">Where inside the root the entries go (their names are relative to it).</param>
+    /// <param name="Whiteouts">Whether <c>.wh.</c> entries are whiteouts (layers) or plain names (copies).</param>
+    /// <param name="KeepOwnership">The entries' owners; else root's, as <c>docker cp</c> without <c>-a</c>.</param>
+    /// <param name="NoOverwriteDirNonDir">Refuse to replace a directory with a non-directory or the reverse.</param>
+    public sealed record Extraction(string Directory, bool Whiteouts, bool KeepOwnership, bool NoOverwriteDirNonDir)
+    {
+        public static readonly Extraction Layer = new("/", Whiteouts: true, KeepOwnership: true, NoOverwriteDirNonDir: false);
     }
 
     /// <summary>A whiteout entry: <c>.wh..wh..opq</c> makes its directory opaque; <c>.wh.NAME</c> hides NAME below.</summary>

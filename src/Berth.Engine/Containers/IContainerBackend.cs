@@ -48,6 +48,13 @@ public interface IContainerBackend
 
     IReadOnlyList<FilesystemChange> Changes(string nameOrId);
 
+    Task<ContainerPathStat> StatPathAsync(string nameOrId, string path, CancellationToken cancellationToken);
+
+    /// <summary>Resolves the path, hands its stat to <paramref name="beforeWrite"/> (which answers the client and returns the body), then writes the tar.</summary>
+    Task GetArchiveAsync(string nameOrId, string path, Func<ContainerPathStat, Task<Stream>> beforeWrite, CancellationToken cancellationToken);
+
+    Task PutArchiveAsync(string nameOrId, string path, Stream archive, bool noOverwriteDirNonDir, bool copyOwnership, CancellationToken cancellationToken);
+
     /// <summary>Writes the container's filesystem as a tar to <paramref name="output"/>.</summary>
     Task ExportAsync(string nameOrId, Stream output, CancellationToken cancellationToken);
 
