@@ -78,6 +78,7 @@ public sealed partial class ContainerService
         {
             IReadOnlyList<(string, string)> etc = WriteEtcFiles(directory, record);
             (uint uid, uint gid) = ResolveUser(rootfs, record.Config.User);
+            List<RunMount> mounts = SetUpMounts(record, rootfs);
             var spec = OciSpecBuilder.Build(new ContainerRunSpec
             {
                 Id = record.Id,
@@ -91,6 +92,7 @@ public sealed partial class ContainerService
                 ConsoleSize = record.HostConfig.ConsoleSize is [uint rows, uint columns] ? (rows, columns) : null,
                 ReadonlyRootfs = record.HostConfig.ReadonlyRootfs,
                 EtcFiles = etc,
+                Mounts = mounts,
                 MemoryLimit = record.HostConfig.Memory,
                 NanoCpus = record.HostConfig.NanoCpus,
                 CpuShares = record.HostConfig.CpuShares,
@@ -151,6 +153,7 @@ public sealed partial class ContainerService
         {
             if (!entry.Record.IsRunning)
             {
+                UnmountVolumes(entry.Record);
                 UnmountRootfs(entry);
             }
 
@@ -317,6 +320,7 @@ public sealed partial class ContainerService
                     FinishedAt = exit.FinishedAt,
                 },
             };
+            UnmountVolumes(record);
             UnmountRootfs(entry);
             entry.Publish(record);
             Persist(record);
