@@ -88,6 +88,7 @@ internal static class BerthCli
                 container,
                 image,
                 system,
+                VolumeCommands.Group(),
                 RunCommand.CreateCreate("create", ["berth container create", "berth create"]),
                 ImageCommands.History("history", historyPaths),
                 InspectCommand.Create(),

@@ -442,7 +442,7 @@ public sealed partial class VolumeService : IVolumeBackend
     }
 
     /// <summary>Splits mount(8)-style options into mount(2) flags and the file system's data string.</summary>
-    internal static (ulong Flags, string Data) ParseMountOptions(string options)
+    public static (ulong Flags, string Data) ParseMountOptions(string options)
     {
         ulong flags = 0;
         var data = new List<string>();
@@ -467,7 +467,7 @@ public sealed partial class VolumeService : IVolumeBackend
     [GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")]
     private static partial Regex ValidNamePattern();
 
-    internal static void ValidateName(string name)
+    public static void ValidateName(string name)
     {
         if (name.Length < 2)
         {
@@ -480,7 +480,7 @@ public sealed partial class VolumeService : IVolumeBackend
         }
     }
 
-    internal static void ValidateOptions(IReadOnlyDictionary<string, string> options)
+    public static void ValidateOptions(IReadOnlyDictionary<string, string> options)
     {
         foreach (string key in options.Keys)
         {
