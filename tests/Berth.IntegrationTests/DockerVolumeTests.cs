@@ -1,4 +1,8 @@
+using System.Formats.Tar;
 using System.Net;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Berth.IntegrationTests.Infrastructure;
 
 namespace Berth.IntegrationTests;
@@ -67,7 +71,7 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
         {
             await _docker.SucceedAsync("create", "--name", name, "-v", "/data", "--mount", "type=volume,target=/more", "busybox", "true");
             CommandResult names = await _docker.SucceedAsync("inspect", "--format", "{{range .Mounts}}{{.Name}} {{end}}", name);
-            string[] volumes = names.Stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            string[] volumes = names.Stdout.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
             Assert.Equal(2, volumes.Length);
             Assert.All(volumes, v => Assert.Matches("^[0-9a-f]{64}$", v));
             CommandResult listed = await _docker.SucceedAsync("volume", "ls", "-q", "--filter", "dangling=false");
@@ -94,13 +98,94 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task Image_VOLUME_gets_an_anonymous_volume_filled_from_the_image_and_rm_v_removes_it()
+    {
+        string repo = Names.Unique("volimage");
+        string name = Names.Unique("volimg");
+        string archive = Path.Combine(Path.GetTempPath(), repo + ".tar");
+        try
+        {
+            await WriteImageWithVolumeAsync(archive, repo + ":v", "/etc");
+            await _docker.SucceedAsync("load", "-i", archive);
+            await _docker.SucceedAsync("run", "--name", name, repo + ":v", "sh", "-c", "echo added > /etc/added");
+            string volume = (await _docker.SucceedAsync("inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}{{end}}", name)).Stdout.Trim();
+            Assert.Matches("^volume [0-9a-f]{64} /etc$", volume);
+            string volumeName = volume.Split(' ')[1];
+            string mountpoint = await MountpointAsync(volumeName);
+            Assert.True(File.Exists(Path.Combine(mountpoint, "passwd")), "copy-up fills the anonymous volume with the image's /etc");
+            Assert.Equal("added\n", await File.ReadAllTextAsync(Path.Combine(mountpoint, "added")));
+
+            await _docker.SucceedAsync("rm", "-v", name);
+            CommandResult gone = await _docker.RunAsync("volume", "inspect", volumeName);
+            Assert.Equal(1, gone.ExitCode);
+            Assert.False(Directory.Exists(mountpoint));
+        }
+        finally
+        {
+            await RemoveWithVolumesQuietlyAsync(name);
+            _ = await _docker.RunAsync("rmi", repo + ":v");
+            File.Delete(archive);
+        }
+    }
+
+    /// <summary>busybox re-packed as a legacy docker-archive whose config declares <c>VOLUME <paramref name="volume"/></c>.</summary>
+    private async Task WriteImageWithVolumeAsync(string path, string tag, string volume)
+    {
+        var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        using (HttpResponseMessage response = await fixture.Api.GetAsync("/v1.50/images/busybox/get"))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var reader = new TarReader(await response.Content.ReadAsStreamAsync());
+            while (await reader.GetNextEntryAsync() is { } entry)
+            {
+                if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile && entry.DataStream is not null)
+                {
+                    using var buffer = new MemoryStream();
+                    await entry.DataStream.CopyToAsync(buffer);
+                    entries[entry.Name] = buffer.ToArray();
+                }
+            }
+        }
+
+        JsonNode manifest = JsonNode.Parse(entries["manifest.json"])![0]!;
+        JsonNode config = JsonNode.Parse(entries[manifest["Config"]!.GetValue<string>()])!;
+        config["config"]!["Volumes"] = new JsonObject { [volume] = new JsonObject() };
+        byte[] configBytes = JsonSerializer.SerializeToUtf8Bytes(config);
+        string configName = Convert.ToHexStringLower(SHA256.HashData(configBytes)) + ".json";
+        var layers = new JsonArray([.. manifest["Layers"]!.AsArray().Select(l => (JsonNode?)JsonValue.Create(l!.GetValue<string>()))]);
+        byte[] newManifest = JsonSerializer.SerializeToUtf8Bytes(new JsonArray(new JsonObject { ["Config"] = configName, ["RepoTags"] = new JsonArray(tag), ["Layers"] = layers }));
+        await using FileStream output = File.Create(path);
+        await using var tar = new TarWriter(output, TarEntryFormat.Ustar);
+        foreach (JsonNode? layer in layers)
+        {
+            await WriteEntryAsync(tar, layer!.GetValue<string>(), entries[layer.GetValue<string>()]);
+        }
+
+        await WriteEntryAsync(tar, configName, configBytes);
+        await WriteEntryAsync(tar, "manifest.json", newManifest);
+    }
+
+    private static async Task WriteEntryAsync(TarWriter tar, string name, byte[] data) =>
+        await tar.WriteEntryAsync(new UstarTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data), Mode = (UnixFileMode)0x1A4 });
+
+    [Fact]
     public async Task Run_rm_drops_its_anonymous_volumes()
     {
-        string before = (await _docker.SucceedAsync("volume", "ls", "-q")).Stdout;
-        CommandResult run = await _docker.SucceedAsync("run", "--rm", "-v", "/scratch", "busybox", "sh", "-c", "echo x > /scratch/f && cat /scratch/f");
-        Assert.Equal("x\n", run.Stdout);
-        // Removal of an auto-remove container finishes after the client returns; wait for it, bounded.
-        await _docker.WaitForOutputAsync(o => o == before, TimeSpan.FromSeconds(10), "volume", "ls", "-q");
+        string name = Names.Unique("autorm");
+        try
+        {
+            await _docker.SucceedAsync("run", "-d", "--rm", "--name", name, "-v", "/scratch", "busybox", "sleep", "30");
+            string volume = (await _docker.SucceedAsync("inspect", "--format", "{{range .Mounts}}{{.Name}}{{end}}", name)).Stdout.Trim();
+            Assert.Matches("^[0-9a-f]{64}$", volume);
+            Assert.Contains(volume, (await _docker.SucceedAsync("volume", "ls", "-q")).Stdout, StringComparison.Ordinal);
+            await _docker.SucceedAsync("stop", "-t", "0", name);
+            // The auto-removal finishes after stop returns; wait for it, bounded.
+            await _docker.WaitForOutputAsync(o => !o.Contains(volume, StringComparison.Ordinal), TimeSpan.FromSeconds(10), "volume", "ls", "-q");
+        }
+        finally
+        {
+            await RemoveWithVolumesQuietlyAsync(name);
+        }
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using Berth.Api.Types;
 using Berth.Engine.Volumes;
 using Berth.Primitives;
+using Berth.Runtime;
 
 namespace Berth.UnitTests;
 
@@ -126,5 +127,35 @@ public class MountParserTests
         Assert.Equal("invalid option key: \"size\"", Assert.Throws<EngineException>(() => VolumeService.ValidateOptions(new Dictionary<string, string> { ["size"] = "1g" })).Message);
         Assert.Equal("missing required option: \"device\"", Assert.Throws<EngineException>(() => VolumeService.ValidateOptions(new Dictionary<string, string> { ["type"] = "tmpfs" })).Message);
         VolumeService.ValidateOptions(new Dictionary<string, string> { ["type"] = "tmpfs", ["device"] = "tmpfs", ["o"] = "size=1m" });
+    }
+}
+
+public class OciSpecMountTests
+{
+    private static readonly HostFacts Host = new() { CgroupVersion = 1, CgroupHybrid = true, NoFileHardLimit = 20000 };
+
+    [Fact]
+    public void User_mounts_replace_a_default_at_the_same_place_and_come_after_their_parents()
+    {
+        var run = new ContainerRunSpec
+        {
+            Id = new string('b', 64),
+            Args = ["true"],
+            Env = ["PATH=/bin"],
+            EtcFiles = [("/h/hosts", "/etc/hosts")],
+            Mounts =
+            [
+                new RunMount { Destination = "/dev/shm", Type = "tmpfs", Source = "tmpfs", Options = ["size=1m"] },
+                new RunMount { Destination = "/etc", Type = "bind", Source = "/v/_data", Options = ["rbind", "rprivate", "ro", "rro"] },
+            ],
+        };
+
+        IReadOnlyList<OciMount> mounts = OciSpecBuilder.Build(run, Host).Mounts;
+        OciMount shm = Assert.Single(mounts, m => m.Destination == "/dev/shm");
+        Assert.Equal(["size=1m"], shm.Options);
+        int etc = mounts.ToList().FindIndex(m => m.Destination == "/etc");
+        int hosts = mounts.ToList().FindIndex(m => m.Destination == "/etc/hosts");
+        Assert.True(etc >= 0 && etc < hosts, "a volume on /etc must be mounted before the /etc/hosts bind");
+        Assert.True(mounts.ToList().FindIndex(m => m.Destination == "/dev") < mounts.ToList().FindIndex(m => m.Destination == "/dev/pts"));
     }
 }

@@ -549,7 +549,7 @@ public sealed partial class VolumeService : IVolumeBackend
         Name = volume.Name,
         Driver = volume.Driver,
         Mountpoint = Mountpoint(volume.Name),
-        CreatedAt = volume.CreatedAt.ToString("yyyy-MM-dd'T'HH:mm:ssK", CultureInfo.InvariantCulture),
+        CreatedAt = volume.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
         Labels = new Dictionary<string, string>(volume.Labels, StringComparer.Ordinal),
         Scope = "local",
         Options = new Dictionary<string, string>(volume.Options, StringComparer.Ordinal),
