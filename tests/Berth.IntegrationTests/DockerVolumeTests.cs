@@ -464,6 +464,7 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
     public async Task Tmpfs_volume_with_driver_options_is_mounted_only_while_used()
     {
         string volume = Names.Unique("tmpvol");
+        string fromMount = Names.Unique("tmpmount");
         try
         {
             await _docker.SucceedAsync("volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=1m", volume);
@@ -474,10 +475,17 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
             string mountpoint = await MountpointAsync(volume);
             Assert.DoesNotContain(" " + mountpoint + " ", await File.ReadAllTextAsync("/proc/self/mountinfo"), StringComparison.Ordinal);
             Assert.False(File.Exists(Path.Combine(mountpoint, "f")), "the tmpfs content lives only while mounted");
+
+            // --mount creates a missing volume with the options and labels it gives.
+            CommandResult mounted = await _docker.SucceedAsync("run", "--rm", "--mount",
+                $"type=volume,source={fromMount},target=/fast,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-label=made=bymount", "busybox", "grep", " /fast ", "/proc/mounts");
+            Assert.StartsWith("tmpfs /fast tmpfs rw", mounted.Stdout, StringComparison.Ordinal);
+            CommandResult created = await _docker.SucceedAsync("volume", "inspect", "--format", "{{.Options.type}} {{.Labels.made}}", fromMount);
+            Assert.Equal("tmpfs bymount\n", created.Stdout);
         }
         finally
         {
-            await RemoveVolumesQuietlyAsync(volume);
+            await RemoveVolumesQuietlyAsync(volume, fromMount);
         }
     }
 }

@@ -80,9 +80,9 @@ public sealed partial class ContainerService
                     continue;
                 }
 
-                (string name, _) = _volumes.Ensure(mount.Name);
+                (string name, _) = _volumes.Ensure(mount.Name, mount.VolumeOptions, mount.VolumeLabels);
                 _volumes.Reference(name, id);
-                mounts.Add(mount with { Name = name, Source = _volumes.Mountpoint(name) });
+                mounts.Add(mount with { Name = name, Source = _volumes.Mountpoint(name), VolumeOptions = null, VolumeLabels = null });
             }
         }
         catch

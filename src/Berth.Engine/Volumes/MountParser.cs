@@ -126,6 +126,11 @@ public static class MountParser
                     throw EngineException.Invalid(Invalid("volume subpath is not supported by Berth yet"));
                 }
 
+                if (spec.VolumeOptions?.DriverConfig?.Name is { Length: > 0 } driver && driver != VolumeService.LocalDriver)
+                {
+                    throw EngineException.NotFound($"error looking up volume plugin {driver}: plugin \"{driver}\" not found");
+                }
+
                 return new ContainerMount
                 {
                     Type = "volume",
@@ -134,6 +139,8 @@ public static class MountParser
                     ReadWrite = readWrite,
                     Mode = "z",
                     NoCopy = spec.VolumeOptions?.NoCopy == true,
+                    VolumeOptions = spec.VolumeOptions?.DriverConfig?.Options,
+                    VolumeLabels = spec.VolumeOptions?.Labels,
                 };
             default:
                 if (!string.IsNullOrEmpty(spec.Source))

@@ -51,6 +51,11 @@ public sealed record ContainerMount
     /// <summary>Whether inspect lists the mount (Docker hides <c>--tmpfs</c> mounts there).</summary>
     public bool Listed { get; init; } = true;
 
+    /// <summary>Volumes created by this mount: the local driver's options and labels (<c>volume-opt=</c>, <c>volume-label=</c>).</summary>
+    public Dictionary<string, string>? VolumeOptions { get; init; }
+
+    public Dictionary<string, string>? VolumeLabels { get; init; }
+
     /// <summary>Binds: not recursive (<c>bind-nonrecursive</c>).</summary>
     public bool NonRecursive { get; init; }
 }

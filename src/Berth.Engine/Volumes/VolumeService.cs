@@ -190,7 +190,7 @@ public sealed partial class VolumeService : IVolumeBackend
     /// The named volume, created if missing (<c>-v name:/path</c> as Docker does); an anonymous volume when
     /// <paramref name="name"/> is null. Returns the volume's name and whether it was created now.
     /// </summary>
-    public (string Name, bool Created) Ensure(string? name, IReadOnlyDictionary<string, string>? driverOptions = null)
+    public (string Name, bool Created) Ensure(string? name, IReadOnlyDictionary<string, string>? driverOptions = null, IReadOnlyDictionary<string, string>? extraLabels = null)
     {
         bool anonymous = name is null;
         name ??= Ids.NewId();
@@ -202,7 +202,7 @@ public sealed partial class VolumeService : IVolumeBackend
             }
         }
 
-        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        var labels = new Dictionary<string, string>(extraLabels ?? new Dictionary<string, string>(), StringComparer.Ordinal);
         if (anonymous)
         {
             labels[AnonymousLabel] = "";
