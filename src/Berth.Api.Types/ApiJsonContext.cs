@@ -33,4 +33,8 @@ namespace Berth.Api.Types;
 [JsonSerializable(typeof(IdResponse))]
 [JsonSerializable(typeof(ExecStartRequest))]
 [JsonSerializable(typeof(ExecInspect))]
+[JsonSerializable(typeof(Volume))]
+[JsonSerializable(typeof(VolumeCreateOptions))]
+[JsonSerializable(typeof(VolumeListResponse))]
+[JsonSerializable(typeof(VolumePruneResponse))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -25,6 +25,14 @@ public sealed record MountVolumeOptions
     public bool? NoCopy { get; init; }
     public Dictionary<string, string>? Labels { get; init; }
     public string? Subpath { get; init; }
+    public MountDriverConfig? DriverConfig { get; init; }
+}
+
+/// <summary>The volume driver and its options for a volume a mount creates (<c>volume-opt=</c>).</summary>
+public sealed record MountDriverConfig
+{
+    public string? Name { get; init; }
+    public Dictionary<string, string>? Options { get; init; }
 }
 
 public sealed record MountTmpfsOptions

@@ -102,6 +102,7 @@ internal static class BerthCli
                 system,
                 ChangeCommands.Commit("commit", ["berth container commit", "berth commit"]),
                 CopyCommand.Create("cp", ["berth container cp", "berth cp"]),
+                VolumeCommands.Group(),
                 RunCommand.CreateCreate("create", ["berth container create", "berth create"]),
                 ChangeCommands.Diff("diff", ["berth container diff", "berth diff"]),
                 ChangeCommands.Export("export", ["berth container export", "berth export"]),

@@ -90,6 +90,8 @@ builder.Services.AddSingleton<Berth.Engine.Events.EventLog>();
 builder.Services.AddSingleton<ImageStore>();
 builder.Services.AddSingleton<RuncDriver>();
 builder.Services.AddSingleton<MonitorLauncher>();
+builder.Services.AddSingleton<Berth.Engine.Volumes.VolumeService>();
+builder.Services.AddSingleton<Berth.Engine.Volumes.IVolumeBackend>(sp => sp.GetRequiredService<Berth.Engine.Volumes.VolumeService>());
 builder.Services.AddSingleton<ContainerService>();
 builder.Services.AddSingleton<IContainerBackend>(sp => sp.GetRequiredService<ContainerService>());
 builder.Services.AddSingleton<IExecBackend, ExecService>();

@@ -50,6 +50,13 @@ public readonly partial record struct FileStatus(uint Type, uint Permissions, ui
             DateTimeOffset.FromUnixTimeSeconds(seconds).AddTicks(nanoseconds / 100));
     }
 
+    /// <summary>The owner, group and whether it is a regular file, of <paramref name="path"/> itself; throws when it cannot be read.</summary>
+    public static (int Uid, int Gid, bool IsRegularFile) Of(string path)
+    {
+        FileStatus status = TryRead(path) ?? throw new NativeException($"statx {path}", Marshal.GetLastPInvokeError());
+        return ((int)status.Uid, (int)status.Gid, status.Type == S_IFREG);
+    }
+
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Statx(int dirfd, string path, int flags, uint mask, ref byte buffer);
 }

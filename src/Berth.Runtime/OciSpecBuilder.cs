@@ -23,6 +23,9 @@ public sealed record ContainerRunSpec
     public ContainerLimits Limits { get; init; } = new();
     public ContainerSecurity Security { get; init; } = new();
     public long ShmSize { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>The container's volumes, binds and tmpfs mounts, parents first; they replace a default mount at the same place.</summary>
+    public IReadOnlyList<RunMount> Mounts { get; init; } = [];
 }
 
 /// <summary>cgroup limits and rlimits, already validated against the host (what it cannot honour is left out).</summary>
@@ -68,6 +71,15 @@ public sealed record ContainerSecurity
     public IReadOnlyList<OciDevice> Devices { get; init; } = [];
     public IReadOnlyList<OciDeviceRule> DeviceRules { get; init; } = [];
     public Dictionary<string, string>? Sysctls { get; init; }
+}
+
+/// <summary>A user mount: its destination is already resolved inside the rootfs.</summary>
+public sealed record RunMount
+{
+    public required string Destination { get; init; }
+    public required string Type { get; init; }
+    public required string Source { get; init; }
+    public IReadOnlyList<string> Options { get; init; } = [];
 }
 
 /// <summary>
@@ -119,6 +131,14 @@ public static class OciSpecBuilder
         foreach ((string hostPath, string containerPath) in run.EtcFiles)
         {
             mounts.Add(new OciMount { Destination = containerPath, Type = "bind", Source = hostPath, Options = ["rbind", "rprivate"] });
+        }
+
+        mounts.RemoveAll(m => run.Mounts.Any(u => u.Destination == m.Destination));
+        mounts.AddRange(run.Mounts.Select(u => new OciMount { Destination = u.Destination, Type = u.Type, Source = u.Source, Options = u.Options }));
+        if (run.Mounts.Count > 0)
+        {
+            // Parents before children (a stable sort): a volume on /etc must not hide the /etc/hosts bind.
+            mounts = [.. mounts.OrderBy(m => m.Destination.TrimEnd('/').Count(c => c == '/'))];
         }
 
         IReadOnlyList<string> args = run.Args;

@@ -148,4 +148,13 @@ public class ContainerOptionsTests
         Assert.Equal("/b", m.Target);
         Assert.True(m.ReadOnly);
     }
+
+    [Fact]
+    public void Mount_volume_options_and_labels_are_parsed()
+    {
+        MountSpec m = Plan("--mount", "type=volume,source=v1,target=/d,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-label=team=blue,volume-nocopy", "busybox").Request.HostConfig!.Mounts![0];
+        Assert.Equal(new Dictionary<string, string> { ["type"] = "tmpfs", ["device"] = "tmpfs" }, m.VolumeOptions!.DriverConfig!.Options);
+        Assert.Equal(new Dictionary<string, string> { ["team"] = "blue" }, m.VolumeOptions.Labels);
+        Assert.True(m.VolumeOptions.NoCopy);
+    }
 }

@@ -133,6 +133,8 @@ internal static class MountSpecs
         bool? readOnly = null, noCopy = null, nonRecursive = null, createMountpoint = null;
         long? tmpfsSize = null;
         int? tmpfsMode = null;
+        Dictionary<string, string>? volumeOptions = null, volumeLabels = null;
+        string? volumeDriver = null;
         foreach (string field in value.Split(','))
         {
             if (field.Length == 0)
@@ -155,6 +157,16 @@ internal static class MountSpecs
                 case "bind-create-mountpoint": createMountpoint = v is null || ParseBool(v, key, value); break;
                 case "volume-nocopy": noCopy = v is null || ParseBool(v, key, value); break;
                 case "volume-subpath": subpath = v; break;
+                case "volume-driver": volumeDriver = Require(v, key, value); break;
+                case "volume-opt" or "volume-label":
+                    {
+                        string pair = Require(v, key, value);
+                        int split = pair.IndexOf('=', StringComparison.Ordinal);
+                        Dictionary<string, string> into = key == "volume-opt" ? (volumeOptions ??= new(StringComparer.Ordinal)) : (volumeLabels ??= new(StringComparer.Ordinal));
+                        into[split < 0 ? pair : pair[..split]] = split < 0 ? "" : pair[(split + 1)..];
+                        break;
+                    }
+
                 case "tmpfs-size":
                     try
                     {
@@ -191,7 +203,15 @@ internal static class MountSpecs
             BindOptions = propagation is not null || nonRecursive is not null || createMountpoint is not null
                 ? new MountBindOptions { Propagation = propagation, NonRecursive = nonRecursive, CreateMountpoint = createMountpoint }
                 : null,
-            VolumeOptions = noCopy is not null || subpath is not null ? new MountVolumeOptions { NoCopy = noCopy, Subpath = subpath } : null,
+            VolumeOptions = noCopy is not null || subpath is not null || volumeOptions is not null || volumeLabels is not null || volumeDriver is not null
+                ? new MountVolumeOptions
+                {
+                    NoCopy = noCopy,
+                    Subpath = subpath,
+                    Labels = volumeLabels,
+                    DriverConfig = volumeOptions is not null || volumeDriver is not null ? new MountDriverConfig { Name = volumeDriver, Options = volumeOptions } : null,
+                }
+                : null,
             TmpfsOptions = tmpfsSize is not null || tmpfsMode is not null ? new MountTmpfsOptions { SizeBytes = tmpfsSize, Mode = tmpfsMode } : null,
         };
     }

@@ -48,6 +48,9 @@ public sealed record ContainerRecord
     public int RestartCount { get; init; }
     public required string LogPath { get; init; }
 
+    /// <summary>Volumes, binds and tmpfs mounts, resolved at create.</summary>
+    public IReadOnlyList<Volumes.ContainerMount> Mounts { get; init; } = [];
+
     [JsonIgnore]
     public bool IsRunning => State.Status is ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Restarting;
 }

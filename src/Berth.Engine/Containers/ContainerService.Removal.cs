@@ -98,6 +98,7 @@ public sealed partial class ContainerService
             UnmountRootfs(entry);
             _metadata.DeleteContainer(record.Id);
             _containers.TryRemove(record.Id, out _);
+            ReleaseMounts(record.Id, record.Mounts, removeVolumes);
             _images.Snapshots.Remove(record.Id);
             DeleteDirectory(Path.Combine(_options.ContainersDirectory, record.Id));
             _ = RemoveStateDirectoryAsync(entry.RuntimeReleased, _options.ContainerStateDirectory(record.Id));

@@ -79,6 +79,7 @@ public sealed partial class ContainerService
             IReadOnlyList<(string, string)> etc = WriteEtcFiles(directory, record);
             (uint uid, uint gid) = ContainerUser.Resolve(rootfs, record.Config.User);
             IReadOnlyList<uint> groups = ContainerUser.SupplementaryGroups(rootfs, record.Config.User, uid, gid, record.HostConfig.GroupAdd);
+            List<RunMount> mounts = SetUpMounts(record, rootfs);
             var spec = OciSpecBuilder.Build(new ContainerRunSpec
             {
                 Id = record.Id,
@@ -92,6 +93,7 @@ public sealed partial class ContainerService
                 ConsoleSize = record.HostConfig.ConsoleSize is [uint rows, uint columns] ? (rows, columns) : null,
                 ReadonlyRootfs = record.HostConfig.ReadonlyRootfs,
                 EtcFiles = etc,
+                Mounts = mounts,
                 InitPath = record.HostConfig.Init == true ? InitBinary() : null,
                 Limits = RuntimeSettings.LimitsFor(record.HostConfig, _host),
                 Security = RuntimeSettings.SecurityFor(record.HostConfig, _host, groups),
@@ -151,6 +153,7 @@ public sealed partial class ContainerService
         {
             if (!entry.Record.IsRunning)
             {
+                UnmountVolumes(entry.Record);
                 UnmountRootfs(entry);
             }
 
@@ -269,6 +272,7 @@ public sealed partial class ContainerService
                     FinishedAt = exit.FinishedAt,
                 },
             };
+            UnmountVolumes(record);
             UnmountRootfs(entry);
             entry.Publish(record);
             Persist(record);

@@ -24,12 +24,14 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
     private readonly MonitorLauncher _monitors;
     private readonly HostFacts _host;
     private readonly EngineOptions _options;
+    private readonly Volumes.VolumeService _volumes;
     private readonly ILogger<ContainerService> _logger;
     private readonly CancellationTokenSource _shutdown = new();
     private int _disposed;
 
-    public ContainerService(MetadataStore metadata, ImageStore images, RuncDriver runtime, MonitorLauncher monitors, HostFacts host, EngineOptions options, ILogger<ContainerService> logger)
+    public ContainerService(MetadataStore metadata, ImageStore images, RuncDriver runtime, MonitorLauncher monitors, HostFacts host, EngineOptions options, Volumes.VolumeService volumes, ILogger<ContainerService> logger)
     {
+        _volumes = volumes;
         _metadata = metadata;
         _images = images;
         _runtime = runtime;
@@ -42,6 +44,10 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
         {
             ContainerRecord record = JsonSerializer.Deserialize(doc, EngineJsonContext.Default.ContainerRecord)!;
             _containers[id] = new ContainerEntry(record);
+            foreach (Volumes.ContainerMount mount in record.Mounts.Where(m => m.Name is not null))
+            {
+                volumes.Reference(mount.Name!, id);
+            }
         }
     }
 
@@ -103,6 +109,8 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
             warnings.Add($"network mode {hostConfig.NetworkMode} is not supported yet; the container gets its own network namespace with loopback only");
         }
 
+        (IReadOnlyList<Volumes.ContainerMount> mounts, IReadOnlyList<string> mountWarnings) = PrepareMounts(id, config, hostConfig, image.Record.Config.Config);
+        warnings.AddRange(mountWarnings);
         config = config with { Hostname = string.IsNullOrEmpty(config.Hostname) ? id[..12] : config.Hostname, Image = request.Image };
         string directory = Path.Combine(_options.ContainersDirectory, id);
         Directory.CreateDirectory(directory);
@@ -117,6 +125,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
             HostConfig = hostConfig,
             ImageId = image.Record.Id,
             LogPath = Path.Combine(directory, id + "-json.log"),
+            Mounts = mounts,
         };
 
         _images.Snapshots.Prepare(id, _images.LowerChain(image.Record));
@@ -133,6 +142,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
             {
                 _images.Snapshots.Remove(id);
                 Directory.Delete(directory, recursive: true);
+                ReleaseMounts(id, mounts, removeAnonymous: true);
                 string owner = _containers.Values.FirstOrDefault(e => e.Record.Name == candidate)?.Record.Id ?? "";
                 throw EngineException.Conflict($"Conflict. The container name \"{candidate}\" is already in use by container \"{owner}\". You have to remove (or rename) that container to be able to reuse that name.");
             }
@@ -208,6 +218,11 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
             if (record.IsRunning && File.Exists(MonitorLauncher.SocketPath(state)))
             {
                 entry.RootfsMounted = true;
+                foreach (Volumes.ContainerMount mount in record.Mounts.Where(m => m.Name is not null))
+                {
+                    _volumes.Adopt(mount.Name!, record.Id);
+                }
+
                 LogRestored(record.Id);
                 _ = WatchAsync(entry, state, monitorPid: null);
                 continue;
@@ -221,6 +236,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
             }
         }
 
+        _volumes.ReleaseStaleMounts();
         _images.Snapshots.RemoveIncompleteLayers();
         foreach (string key in _images.Snapshots.ActiveKeys().Where(k => !_containers.ContainsKey(k)).ToList())
         {

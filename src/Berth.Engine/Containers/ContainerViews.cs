@@ -68,6 +68,7 @@ internal static class ContainerViews
         State = record.State.Status,
         Status = StatusText(record),
         HostConfig = new SummaryHostConfig { NetworkMode = record.HostConfig.NetworkMode ?? "none" },
+        Mounts = ContainerService.MountPoints(record),
     };
 
     private static string Quote(string arg) => arg.Contains(' ', StringComparison.Ordinal) ? $"'{arg}'" : arg;
@@ -131,6 +132,7 @@ internal static class ContainerViews
                     ["WorkDir"] = Path.Combine(Path.GetDirectoryName(upper)!, "work"),
                 },
             },
+            Mounts = ContainerService.MountPoints(record),
             Config = record.Config,
             NetworkSettings = new InspectNetworkSettings { SandboxKey = state.Pid > 0 ? $"/proc/{state.Pid}/ns/net" : "" },
         };

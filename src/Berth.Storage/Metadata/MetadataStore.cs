@@ -11,7 +11,8 @@ namespace Berth.Storage.Metadata;
 /// Vocabulary: a <em>container</em> row is keyed by its 64-hex id and has a unique name ("/web");
 /// an <em>image</em> row is keyed by its id (the config digest); a <em>tag</em> maps a normalised
 /// reference (<c>docker.io/library/busybox:latest</c>) to one image id; a <em>layer</em> row is keyed by
-/// its chain id and records that the layer's snapshot directory is complete.
+/// its chain id and records that the layer's snapshot directory is complete; a <em>volume</em> row is keyed by
+/// its unique name.
 /// </remarks>
 public sealed class MetadataStore : IDisposable
 {
@@ -40,6 +41,7 @@ public sealed class MetadataStore : IDisposable
             CREATE TABLE IF NOT EXISTS images (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS tags (reference TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id));
             CREATE TABLE IF NOT EXISTS layers (chain_id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS volumes (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
             """);
     }
 
@@ -207,6 +209,44 @@ public sealed class MetadataStore : IDisposable
     {
         using SqliteConnection connection = Open();
         Execute(connection, "DELETE FROM layers WHERE chain_id = $a", chainId);
+    }
+
+    // ---- volumes ----
+
+    /// <summary>Inserts a new volume; false when the name is taken.</summary>
+    public bool TryInsertVolume(string name, string doc)
+    {
+        using SqliteConnection connection = Open();
+        try
+        {
+            Execute(connection, "INSERT INTO volumes (name, doc) VALUES ($a, $b)", name, doc);
+            return true;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19)
+        {
+            return false;
+        }
+    }
+
+    public void DeleteVolume(string name)
+    {
+        using SqliteConnection connection = Open();
+        Execute(connection, "DELETE FROM volumes WHERE name = $a", name);
+    }
+
+    public List<(string Name, string Doc)> ListVolumes()
+    {
+        using SqliteConnection connection = Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT name, doc FROM volumes";
+        using SqliteDataReader reader = command.ExecuteReader();
+        var rows = new List<(string, string)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1)));
+        }
+
+        return rows;
     }
 
     private SqliteConnection Open()
