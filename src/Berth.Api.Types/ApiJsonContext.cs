@@ -29,4 +29,8 @@ namespace Berth.Api.Types;
 [JsonSerializable(typeof(IdResponse))]
 [JsonSerializable(typeof(ExecStartRequest))]
 [JsonSerializable(typeof(ExecInspect))]
+[JsonSerializable(typeof(ContainerUpdateRequest))]
+[JsonSerializable(typeof(ContainerUpdateResponse))]
+[JsonSerializable(typeof(ContainerPruneResponse))]
+[JsonSerializable(typeof(SystemDataUsage))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -36,9 +36,11 @@ internal static class BerthCli
                 ContainerCommands.Inspect(),
                 ContainerCommands.Logs("logs", ["berth container logs", "berth logs"]),
                 ContainerCommands.Ps("ls", ["list", "ps"], psPaths),
+                LifecycleCommands.ContainerPrune(),
                 ContainerCommands.Rm("rm", ["remove"], rmPaths),
                 RunCommand.CreateRun("run", ["berth container run", "berth run"]),
                 ContainerCommands.Start("start", ["berth container start", "berth start"]),
+                LifecycleCommands.Update("update", ["berth container update", "berth update"]),
                 ContainerCommands.Wait("wait", ["berth container wait", "berth wait"]),
             ],
         };
@@ -69,7 +71,13 @@ internal static class BerthCli
             Usage = "COMMAND",
             Summary = "Manage Berth",
             Group = "Management Commands",
-            Subcommands = [SystemCommands.Info("info", ["berth system info", "berth info"])],
+            Subcommands =
+            [
+                LifecycleCommands.SystemDf(),
+                LifecycleCommands.Events("events", ["berth system events", "berth events"]),
+                SystemCommands.Info("info", ["berth system info", "berth info"]),
+                LifecycleCommands.SystemPrune(),
+            ],
         };
 
         return new CommandSpec
@@ -89,6 +97,7 @@ internal static class BerthCli
                 image,
                 system,
                 RunCommand.CreateCreate("create", ["berth container create", "berth create"]),
+                LifecycleCommands.Events("events", ["berth system events", "berth events"]),
                 ImageCommands.History("history", historyPaths),
                 InspectCommand.Create(),
                 ImageCommands.Load("load", loadPaths),
@@ -98,6 +107,7 @@ internal static class BerthCli
                 ImageCommands.Save("save", savePaths),
                 ContainerCommands.Start("start", ["berth container start", "berth start"]),
                 ImageCommands.Tag("tag", tagPaths),
+                LifecycleCommands.Update("update", ["berth container update", "berth update"]),
                 ContainerCommands.Wait("wait", ["berth container wait", "berth wait"]),
             ],
         };

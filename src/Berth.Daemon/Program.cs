@@ -92,9 +92,15 @@ builder.Services.AddSingleton<RuncDriver>();
 builder.Services.AddSingleton<MonitorLauncher>();
 builder.Services.AddSingleton<ContainerService>();
 builder.Services.AddSingleton<IContainerBackend>(sp => sp.GetRequiredService<ContainerService>());
-builder.Services.AddSingleton<IExecBackend, ExecService>();
+builder.Services.AddSingleton<ExecService>();
+builder.Services.AddSingleton<IExecBackend>(sp => sp.GetRequiredService<ExecService>());
 builder.Services.AddSingleton<IImageBackend, ImageService>();
 builder.Services.AddSingleton<ISystemBackend, SystemService>();
+builder.Services.AddSingleton<IContainerLifecycleBackend>(sp => sp.GetRequiredService<ContainerService>());
+builder.Services.AddSingleton<Berth.Engine.Events.EventService>();
+builder.Services.AddSingleton<Berth.Engine.Events.IEventBackend>(sp => sp.GetRequiredService<Berth.Engine.Events.EventService>());
+builder.Services.AddSingleton<IDiskUsageBackend, DiskUsageService>();
+builder.Services.AddSingleton<HealthMonitor>();
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
 WebApplication app = builder.Build();
@@ -102,9 +108,11 @@ app.UseEngineApi(new ApiServerOptions(SystemService.MinApiVersion, SystemService
 
 ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("berthd");
 ContainerService containers = app.Services.GetRequiredService<ContainerService>();
+app.Services.GetRequiredService<HealthMonitor>().Start(); // before restore: it follows the starts restart policies make
 await containers.RestoreAsync(CancellationToken.None).ConfigureAwait(false);
 
 app.Lifetime.ApplicationStopping.Register(containers.BeginShutdown);
+app.Lifetime.ApplicationStopping.Register(app.Services.GetRequiredService<Berth.Engine.Events.EventService>().BeginShutdown);
 app.Lifetime.ApplicationStarted.Register(() =>
 {
     DaemonListeners.SecureSockets(unixSockets, options.Group);

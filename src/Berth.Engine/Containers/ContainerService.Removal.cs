@@ -25,14 +25,22 @@ public sealed partial class ContainerService
         Task<int> exited = entry.NextExit.Task;
         int stopSignal = Signals.Parse(signal ?? entry.Record.Config.StopSignal, Signals.SIGTERM);
         int timeout = timeoutSeconds ?? entry.Record.Config.StopTimeout ?? 10;
-        await _runtime.KillAsync(entry.Record.Id, stopSignal, all: false, cancellationToken).ConfigureAwait(false);
-        if (timeout >= 0 && await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(timeout), cancellationToken)).ConfigureAwait(false) == exited)
+        if (await MarkStoppedByUserAsync(entry, cancellationToken).ConfigureAwait(false))
         {
-            return true;
+            Emit(entry.Record, "stop");
+            return true; // it was waiting to restart: cancelling that stops it
         }
 
-        await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
-        await exited.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Emit(entry.Record, "kill", ("signal", SignalText(stopSignal)));
+        await _runtime.KillAsync(entry.Record.Id, stopSignal, all: false, cancellationToken).ConfigureAwait(false);
+        if (timeout < 0 || await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(timeout), cancellationToken)).ConfigureAwait(false) != exited)
+        {
+            Emit(entry.Record, "kill", ("signal", SignalText(Signals.SIGKILL)));
+            await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
+            await exited.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        Emit(entry.Record, "stop");
         return true;
     }
 
@@ -44,12 +52,28 @@ public sealed partial class ContainerService
             throw EngineException.Conflict($"cannot kill container: {nameOrId}: container {entry.Record.Id} is not running");
         }
 
-        await _runtime.KillAsync(entry.Record.Id, Signals.Parse(signal, Signals.SIGKILL), all: false, cancellationToken).ConfigureAwait(false);
+        int number = Signals.Parse(signal, Signals.SIGKILL);
+        if (number is Signals.SIGKILL or Signals.SIGTERM || number == Signals.Parse(entry.Record.Config.StopSignal, Signals.SIGTERM))
+        {
+            // Docker: a kill that ends the container is a stop by hand, which the restart policy does not undo.
+            if (await MarkStoppedByUserAsync(entry, cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+
+        Emit(entry.Record, "kill", ("signal", SignalText(number)));
+        await _runtime.KillAsync(entry.Record.Id, number, all: false, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task RemoveAsync(string nameOrId, bool force, bool removeVolumes, CancellationToken cancellationToken)
     {
         ContainerEntry entry = Lookup(nameOrId);
+        if (force && entry.Record.IsRunning)
+        {
+            await MarkStoppedByUserAsync(entry, cancellationToken).ConfigureAwait(false);
+        }
+
         if (entry.Record.IsRunning)
         {
             if (!force)
@@ -58,6 +82,7 @@ public sealed partial class ContainerService
             }
 
             Task<int> exited = entry.NextExit.Task;
+            Emit(entry.Record, "kill", ("signal", SignalText(Signals.SIGKILL)));
             await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
             await exited.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
         }
@@ -83,7 +108,10 @@ public sealed partial class ContainerService
                 pending.TrySetResult(null);
             }
 
+            CancelPendingRestart(record.Id);
+            _restarts.TryRemove(record.Id, out _);
             LogRemoved(record.Id);
+            Emit(record, "destroy");
         }
         finally
         {

@@ -25,11 +25,13 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
     private readonly HostFacts _host;
     private readonly EngineOptions _options;
     private readonly ILogger<ContainerService> _logger;
+    private readonly Events.EventLog _events;
     private readonly CancellationTokenSource _shutdown = new();
     private int _disposed;
 
-    public ContainerService(MetadataStore metadata, ImageStore images, RuncDriver runtime, MonitorLauncher monitors, HostFacts host, EngineOptions options, ILogger<ContainerService> logger)
+    public ContainerService(MetadataStore metadata, ImageStore images, RuncDriver runtime, MonitorLauncher monitors, HostFacts host, EngineOptions options, ILogger<ContainerService> logger, Events.EventLog events)
     {
+        _events = events;
         _metadata = metadata;
         _images = images;
         _runtime = runtime;
@@ -91,6 +93,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
 
         string id = Ids.NewId();
         HostConfig hostConfig = request.HostConfig ?? new HostConfig();
+        ValidateRestartPolicy(hostConfig);
         if (string.IsNullOrEmpty(hostConfig.NetworkMode))
         {
             hostConfig = hostConfig with { NetworkMode = "none" };
@@ -139,6 +142,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
 
         _containers[id] = new ContainerEntry(record);
         LogCreated(id, record.Name);
+        Emit(record, "create");
         return Task.FromResult(new ContainerCreateResponse { Id = id, Warnings = warnings });
     }
 
@@ -197,6 +201,11 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
         foreach (ContainerEntry entry in _containers.Values)
         {
             ContainerRecord record = entry.Record;
+            if (record.State.Status == ContainerStatus.Restarting)
+            {
+                record = SettleInterruptedRestart(entry);
+            }
+
             string state = _options.ContainerStateDirectory(record.Id);
             if (record.State.Status == ContainerStatus.Removing)
             {
@@ -225,6 +234,8 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
         {
             _images.Snapshots.Remove(key); // a crash between snapshot and metadata
         }
+
+        await StartByPolicyAtBootAsync(cancellationToken).ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- read side
