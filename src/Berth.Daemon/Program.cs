@@ -24,7 +24,13 @@ try
 catch (ArgumentException e)
 {
     await Console.Error.WriteLineAsync($"berthd: {e.Message}\nSee 'berthd --help'.").ConfigureAwait(false);
-    return 125;
+    return args.Contains("--validate") ? 1 : 125;
+}
+
+if (options.ValidateOnly)
+{
+    Console.WriteLine("configuration OK");
+    return 0;
 }
 
 if (Environment.UserName != "root" && Environment.GetEnvironmentVariable("USER") != "root" && !IsRoot())
@@ -50,14 +56,10 @@ builder.Logging.AddSimpleConsole(o =>
     o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
     o.UseUtcTimestamp = true;
 });
-builder.Logging.SetMinimumLevel(options.LogLevel switch
-{
-    "debug" => LogLevel.Debug,
-    "warn" or "warning" => LogLevel.Warning,
-    "error" => LogLevel.Error,
-    "fatal" => LogLevel.Critical,
-    _ => LogLevel.Information,
-});
+// The level is a switch, not a fixed minimum: SIGHUP may change it (daemon.json's log-level or debug).
+LogLevelSwitch.Set(options.LogLevel);
+builder.Logging.SetMinimumLevel(LogLevel.Trace);
+builder.Logging.AddFilter((_, level) => level >= LogLevelSwitch.Current);
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
 
@@ -119,6 +121,11 @@ app.Lifetime.ApplicationStarted.Register(() =>
     DaemonLog.Listening(logger, string.Join(", ", options.Hosts), options.DataRoot);
 });
 
+using System.Runtime.InteropServices.PosixSignalRegistration hangup = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, context =>
+{
+    context.Cancel = true; // a reload, not an exit
+    DaemonReload.Run(options, app.Services.GetRequiredService<Berth.Engine.Events.EventLog>(), logger);
+});
 await app.RunAsync().ConfigureAwait(false);
 DaemonLog.Stopped(logger);
 foreach (string socket in unixSockets)

@@ -16,9 +16,15 @@ public sealed class LifecycleDaemon : IAsyncLifetime
 
     public BerthDaemon Daemon => _daemon ?? throw new InvalidOperationException("the lifecycle berthd did not start");
 
+    /// <summary>The daemon.json this berthd was started with.</summary>
+    public string ConfigFile { get; private set; } = "";
+
     public async Task InitializeAsync()
     {
         _daemon = BerthDaemon.Create("lifecycle");
+        ConfigFile = Path.Combine(_daemon.Root, "daemon.json");
+        File.WriteAllText(ConfigFile, "{\"labels\": [\"tier=before\"], \"registry-mirrors\": [\"https://mirror.example\"], \"live-restore\": true}");
+        _daemon.ExtraArgs = ["--config-file", ConfigFile];
         await _daemon.StartAsync();
         await _daemon.BootstrapAsync("busybox");
     }
@@ -137,6 +143,48 @@ public sealed class LifecycleDaemonTests(LifecycleDaemon fixture)
             await RemoveQuietlyAsync([name]);
             await _daemon.BootstrapAsync("busybox"); // for the other tests of this daemon
         }
+    }
+
+    [Fact]
+    public async Task Sighup_reloads_the_labels_from_daemon_json_and_reports_a_daemon_reload_event()
+    {
+        await EnsureStartedAsync();
+        string since = LifecycleTests.UnixNow();
+        await File.WriteAllTextAsync(fixture.ConfigFile, "{\"labels\": [\"tier=after\"], \"registry-mirrors\": [\"https://mirror.example\"]}");
+        CommandResult hup = await ProcessRunner.RunAsync("kill", ["-HUP", _daemon.Pid!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        Assert.True(hup.ExitCode == 0, hup.ToString());
+
+        await WaitUntilAsync(async () => (await Docker.SucceedAsync("events", "--since", since, "--until", LifecycleTests.UnixNow(), "--filter", "type=daemon", "--format", "{{.Action}}")).Stdout.Contains("reload", StringComparison.Ordinal), "the reload event");
+        CommandResult events = await BerthSucceedAsync("events", "--since", since, "--until", LifecycleTests.UnixNow(), "--filter", "type=daemon", "--format", "{{.Action}} {{.Actor.Attributes.labels}}");
+        Assert.Equal("reload [tier=after]\n", events.Stdout);
+        Assert.NotNull(_daemon.Pid); // a reload, not an exit
+        Assert.Contains("configuration reloaded: log-level debug, labels [tier=after]", _daemon.LogTail(200), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Validate_checks_daemon_json_as_dockerd_does()
+    {
+        string directory = Path.Combine(_daemon.Root, "validate");
+        Directory.CreateDirectory(directory);
+        string good = Path.Combine(directory, "good.json");
+        await File.WriteAllTextAsync(good, "{\"data-root\": \"/tmp/none\", \"debug\": true, \"insecure-registries\": [\"10.0.0.0/8\"], \"default-address-pools\": [{\"base\": \"10.10.0.0/16\", \"size\": 24}]}");
+        CommandResult ok = await ProcessRunner.RunAsync(Binaries.Current.Daemon, ["--validate", "--config-file", good]);
+        Assert.True(ok.ExitCode == 0, ok.ToString());
+        Assert.Equal("configuration OK\n", ok.Stdout);
+
+        CommandResult both = await ProcessRunner.RunAsync(Binaries.Current.Daemon, ["--validate", "--config-file", good, "--data-root", "/tmp/other"]);
+        Assert.True(both.ExitCode == 1, both.ToString());
+        Assert.Contains("the following directives are specified both as a flag and in the configuration file: data-root: (from flag: /tmp/other, from file: /tmp/none)", both.Stderr, StringComparison.Ordinal);
+
+        string unknown = Path.Combine(directory, "unknown.json");
+        await File.WriteAllTextAsync(unknown, "{\"colour\": \"red\"}");
+        CommandResult bad = await ProcessRunner.RunAsync(Binaries.Current.Daemon, ["--validate", "--config-file", unknown]);
+        Assert.True(bad.ExitCode == 1, bad.ToString());
+        Assert.Contains("the following directives don't match any configuration option: colour", bad.Stderr, StringComparison.Ordinal);
+
+        CommandResult missing = await ProcessRunner.RunAsync(Binaries.Current.Daemon, ["--validate", "--config-file", Path.Combine(directory, "missing.json")]);
+        Assert.True(missing.ExitCode == 1, missing.ToString());
+        Assert.Contains("no such file or directory", missing.Stderr, StringComparison.Ordinal);
     }
 
     private static string Line(string text, string prefix) =>
