@@ -267,6 +267,26 @@ public sealed class LifecycleTests(DaemonFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_health_check_past_its_timeout_fails_and_is_killed()
+    {
+        string name = Names.Unique("hctimeout");
+        try
+        {
+            await BerthSucceedAsync("run", "-d", "--name", name, "--health-cmd", "sleep 31", "--health-timeout", "300ms", "--health-interval", "300ms", "--health-retries", "2", "busybox", "sleep", "300");
+            await WaitUntilAsync(async () => (await InspectAsync(name, "{{.State.Health.Status}}")) == "unhealthy", "unhealthy");
+            Assert.Equal("-1 Health check exceeded timeout (300ms)", await InspectAsync(name, "{{(index .State.Health.Log 0).ExitCode}} {{(index .State.Health.Log 0).Output}}"));
+
+            // Timed-out probes are killed: at most the one in flight is left.
+            CommandResult ps = await _docker.SucceedAsync("exec", name, "ps", "-o", "args");
+            Assert.True(Lines(ps.Stdout).Count(l => l.Trim() == "sleep 31") <= 1, ps.Stdout);
+        }
+        finally
+        {
+            await _docker.RemoveQuietlyAsync(name);
+        }
+    }
+
     private async Task<string> InspectAsync(string name, string format) =>
         (await _docker.SucceedAsync("inspect", "--format", format, name)).Stdout.Trim();
 

@@ -27,6 +27,7 @@ public sealed partial class ExecService
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
+                KillProbe(containerId, execId);
                 return null;
             }
 
@@ -35,6 +36,23 @@ public sealed partial class ExecService
         finally
         {
             _execs.TryRemove(execId, out _);
+        }
+    }
+
+    /// <summary>A probe past its timeout is killed, as Docker does, so hanging checks do not pile up in the container.</summary>
+    private void KillProbe(string containerId, string execId)
+    {
+        try
+        {
+            string pidFile = Runtime.MonitorLauncher.ExecPidPath(options.ContainerStateDirectory(containerId), execId);
+            if (File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out int pid) && pid > 0)
+            {
+                Interop.ProcessControl.Kill(pid, Signals.SIGKILL);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Interop.NativeException)
+        {
+            // gone already
         }
     }
 

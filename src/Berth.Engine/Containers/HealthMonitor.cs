@@ -148,6 +148,11 @@ public sealed partial class HealthMonitor(ContainerService containers, ExecServi
         {
             throw new OperationCanceledException(e.Message, e); // not running any more: the die event ends this checker
         }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+        {
+            // The monitor connection failed: a failed probe; if the container is gone the record update ends the checker.
+            return new HealthcheckResult { Start = ContainerViews.Time(start), End = ContainerViews.Time(DateTimeOffset.UtcNow), ExitCode = -1, Output = e.Message };
+        }
 
         return new HealthcheckResult
         {
