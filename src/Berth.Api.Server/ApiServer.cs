@@ -17,6 +17,7 @@ public static class ApiServer
         ExecEndpoints.Map(app);
         ImageEndpoints.Map(app);
         VolumeEndpoints.Map(app);
+        LifecycleEndpoints.Map(app);
         app.MapFallback((HttpContext context) => ApiErrors.WriteAsync(context, StatusCodes.Status404NotFound, "page not found"));
     }
 }

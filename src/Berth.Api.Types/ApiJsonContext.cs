@@ -37,4 +37,8 @@ namespace Berth.Api.Types;
 [JsonSerializable(typeof(VolumeCreateOptions))]
 [JsonSerializable(typeof(VolumeListResponse))]
 [JsonSerializable(typeof(VolumePruneResponse))]
+[JsonSerializable(typeof(ContainerUpdateRequest))]
+[JsonSerializable(typeof(ContainerUpdateResponse))]
+[JsonSerializable(typeof(ContainerPruneResponse))]
+[JsonSerializable(typeof(SystemDataUsage))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

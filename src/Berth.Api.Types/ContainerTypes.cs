@@ -249,6 +249,9 @@ public sealed record ContainerState
     public string Error { get; init; } = "";
     public string StartedAt { get; init; } = "0001-01-01T00:00:00Z";
     public string FinishedAt { get; init; } = "0001-01-01T00:00:00Z";
+
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public ContainerHealth? Health { get; init; }
 }
 
 public sealed record GraphDriverData

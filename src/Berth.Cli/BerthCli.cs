@@ -42,6 +42,7 @@ internal static class BerthCli
                 ContainerCommands.Logs("logs", ["berth container logs", "berth logs"]),
                 ContainerCommands.Ps("ls", ["list", "ps"], psPaths),
                 ContainerControlCommands.Pause("pause", ["berth container pause", "berth pause"]),
+                LifecycleCommands.ContainerPrune(),
                 ContainerControlCommands.Rename("rename", ["berth container rename", "berth rename"]),
                 ContainerControlCommands.Restart("restart", ["berth container restart", "berth restart"]),
                 ContainerCommands.Rm("rm", ["remove"], rmPaths),
@@ -50,6 +51,7 @@ internal static class BerthCli
                 ContainerControlCommands.Stop("stop", ["berth container stop", "berth stop"]),
                 ContainerControlCommands.Top("top", ["berth container top", "berth top"]),
                 ContainerControlCommands.Unpause("unpause", ["berth container unpause", "berth unpause"]),
+                LifecycleCommands.Update("update", ["berth container update", "berth update"]),
                 ContainerCommands.Wait("wait", ["berth container wait", "berth wait"]),
             ],
         };
@@ -81,7 +83,13 @@ internal static class BerthCli
             Usage = "COMMAND",
             Summary = "Manage Berth",
             Group = "Management Commands",
-            Subcommands = [SystemCommands.Info("info", ["berth system info", "berth info"])],
+            Subcommands =
+            [
+                LifecycleCommands.SystemDf(),
+                LifecycleCommands.Events("events", ["berth system events", "berth events"]),
+                SystemCommands.Info("info", ["berth system info", "berth info"]),
+                LifecycleCommands.SystemPrune(),
+            ],
         };
 
         return new CommandSpec
@@ -105,6 +113,7 @@ internal static class BerthCli
                 VolumeCommands.Group(),
                 RunCommand.CreateCreate("create", ["berth container create", "berth create"]),
                 ChangeCommands.Diff("diff", ["berth container diff", "berth diff"]),
+                LifecycleCommands.Events("events", ["berth system events", "berth events"]),
                 ChangeCommands.Export("export", ["berth container export", "berth export"]),
                 ImageCommands.History("history", historyPaths),
                 ChangeCommands.Import("import", ["berth image import", "berth import"]),
@@ -123,6 +132,7 @@ internal static class BerthCli
                 ImageCommands.Tag("tag", tagPaths),
                 ContainerControlCommands.Top("top", ["berth container top", "berth top"]),
                 ContainerControlCommands.Unpause("unpause", ["berth container unpause", "berth unpause"]),
+                LifecycleCommands.Update("update", ["berth container update", "berth update"]),
                 ContainerCommands.Wait("wait", ["berth container wait", "berth wait"]),
             ],
         };

@@ -12,6 +12,34 @@ public sealed record DaemonOptions
     public string Group { get; set; } = "berth";
     public string LogLevel { get; set; } = "info";
 
+    /// <summary>--config-file: null means the default path, where a missing file is no error.</summary>
+    public string? ConfigFile { get; set; }
+
+    /// <summary>--validate: check the configuration, print "configuration OK" and exit.</summary>
+    public bool ValidateOnly { get; set; }
+
+    public List<string> Labels { get; set; } = [];
+    public bool LiveRestore { get; set; } = true;
+    public string? DefaultRuntime { get; set; }
+    public Dictionary<string, string> Runtimes { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>daemon.json keys Berth keeps for the features that will use them (dns, registries, address pools...), as raw JSON.</summary>
+    public Dictionary<string, string> Stored { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The directives given as flags (their long names), to refuse the same directive in the file.</summary>
+    public HashSet<string> FlagsSet { get; } = new(StringComparer.Ordinal);
+
+    public string FlagValue(string flag) => flag switch
+    {
+        "host" => string.Join(", ", Hosts),
+        "data-root" => DataRoot,
+        "exec-root" => ExecRoot,
+        "pidfile" => PidFile ?? "",
+        "group" => Group,
+        "debug" => "true",
+        _ => LogLevel,
+    };
+
     public const string Usage = """
         Usage:  berthd [OPTIONS]
 
@@ -28,6 +56,8 @@ public sealed record DaemonOptions
           -G, --group string       Group for the unix socket (default "berth"; root only if it does not exist)
           -l, --log-level string   debug, info, warn, error (default "info")
           -D, --debug              Same as --log-level debug
+              --config-file string Daemon configuration file (default "/etc/berth/daemon.json")
+              --validate           Validate the configuration and exit
           -h, --help               Print usage
         """;
 
@@ -48,18 +78,22 @@ public sealed record DaemonOptions
             string Value() => inline ?? (i + 1 < args.Length ? args[++i] : throw new ArgumentException($"flag needs an argument: {arg}"));
             switch (arg)
             {
-                case "-H" or "--host": options.Hosts.Add(Value()); break;
-                case "--data-root" or "-g" or "--graph": options.DataRoot = Value(); break;
-                case "--exec-root": options.ExecRoot = Value(); break;
-                case "-p" or "--pidfile": options.PidFile = Value(); break;
+                case "-H" or "--host": options.Hosts.Add(Value()); options.FlagsSet.Add("host"); break;
+                case "--data-root" or "-g" or "--graph": options.DataRoot = Value(); options.FlagsSet.Add("data-root"); break;
+                case "--exec-root": options.ExecRoot = Value(); options.FlagsSet.Add("exec-root"); break;
+                case "-p" or "--pidfile": options.PidFile = Value(); options.FlagsSet.Add("pidfile"); break;
                 case "--runtime": options.RuntimePath = Value(); break;
                 case "--monitor": options.MonitorPath = Value(); break;
-                case "-G" or "--group": options.Group = Value(); break;
-                case "-l" or "--log-level": options.LogLevel = Value(); break;
-                case "-D" or "--debug": options.LogLevel = "debug"; break;
+                case "-G" or "--group": options.Group = Value(); options.FlagsSet.Add("group"); break;
+                case "-l" or "--log-level": options.LogLevel = Value(); options.FlagsSet.Add("log-level"); break;
+                case "-D" or "--debug": options.LogLevel = "debug"; options.FlagsSet.Add("debug"); break;
+                case "--config-file": options.ConfigFile = Value(); break;
+                case "--validate": options.ValidateOnly = true; break;
                 default: throw new ArgumentException($"unknown flag: {arg}");
             }
         }
+
+        DaemonConfigFile.Apply(options);
 
         if (options.Hosts.Count == 0)
         {

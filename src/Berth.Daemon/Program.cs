@@ -24,7 +24,13 @@ try
 catch (ArgumentException e)
 {
     await Console.Error.WriteLineAsync($"berthd: {e.Message}\nSee 'berthd --help'.").ConfigureAwait(false);
-    return 125;
+    return args.Contains("--validate") ? 1 : 125;
+}
+
+if (options.ValidateOnly)
+{
+    Console.WriteLine("configuration OK");
+    return 0;
 }
 
 if (Environment.UserName != "root" && Environment.GetEnvironmentVariable("USER") != "root" && !IsRoot())
@@ -50,14 +56,10 @@ builder.Logging.AddSimpleConsole(o =>
     o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
     o.UseUtcTimestamp = true;
 });
-builder.Logging.SetMinimumLevel(options.LogLevel switch
-{
-    "debug" => LogLevel.Debug,
-    "warn" or "warning" => LogLevel.Warning,
-    "error" => LogLevel.Error,
-    "fatal" => LogLevel.Critical,
-    _ => LogLevel.Information,
-});
+// The level is a switch, not a fixed minimum: SIGHUP may change it (daemon.json's log-level or debug).
+LogLevelSwitch.Set(options.LogLevel);
+builder.Logging.SetMinimumLevel(LogLevel.Trace);
+builder.Logging.AddFilter((_, level) => level >= LogLevelSwitch.Current);
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
 
@@ -94,9 +96,15 @@ builder.Services.AddSingleton<Berth.Engine.Volumes.VolumeService>();
 builder.Services.AddSingleton<Berth.Engine.Volumes.IVolumeBackend>(sp => sp.GetRequiredService<Berth.Engine.Volumes.VolumeService>());
 builder.Services.AddSingleton<ContainerService>();
 builder.Services.AddSingleton<IContainerBackend>(sp => sp.GetRequiredService<ContainerService>());
-builder.Services.AddSingleton<IExecBackend, ExecService>();
+builder.Services.AddSingleton<ExecService>();
+builder.Services.AddSingleton<IExecBackend>(sp => sp.GetRequiredService<ExecService>());
 builder.Services.AddSingleton<IImageBackend, ImageService>();
 builder.Services.AddSingleton<ISystemBackend, SystemService>();
+builder.Services.AddSingleton<IContainerLifecycleBackend>(sp => sp.GetRequiredService<ContainerService>());
+builder.Services.AddSingleton<Berth.Engine.Events.EventService>();
+builder.Services.AddSingleton<Berth.Engine.Events.IEventBackend>(sp => sp.GetRequiredService<Berth.Engine.Events.EventService>());
+builder.Services.AddSingleton<IDiskUsageBackend, DiskUsageService>();
+builder.Services.AddSingleton<HealthMonitor>();
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
 WebApplication app = builder.Build();
@@ -104,15 +112,22 @@ app.UseEngineApi(new ApiServerOptions(SystemService.MinApiVersion, SystemService
 
 ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("berthd");
 ContainerService containers = app.Services.GetRequiredService<ContainerService>();
+app.Services.GetRequiredService<HealthMonitor>().Start(); // before restore: it follows the starts restart policies make
 await containers.RestoreAsync(CancellationToken.None).ConfigureAwait(false);
 
 app.Lifetime.ApplicationStopping.Register(containers.BeginShutdown);
+app.Lifetime.ApplicationStopping.Register(app.Services.GetRequiredService<Berth.Engine.Events.EventService>().BeginShutdown);
 app.Lifetime.ApplicationStarted.Register(() =>
 {
     DaemonListeners.SecureSockets(unixSockets, options.Group);
     DaemonLog.Listening(logger, string.Join(", ", options.Hosts), options.DataRoot);
 });
 
+using System.Runtime.InteropServices.PosixSignalRegistration hangup = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, context =>
+{
+    context.Cancel = true; // a reload, not an exit
+    DaemonReload.Run(options, app.Services.GetRequiredService<Berth.Engine.Events.EventLog>(), logger);
+});
 await app.RunAsync().ConfigureAwait(false);
 DaemonLog.Stopped(logger);
 foreach (string socket in unixSockets)

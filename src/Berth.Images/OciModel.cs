@@ -88,6 +88,18 @@ public sealed record ImageRuntimeConfig
     public bool? ArgsEscaped { get; init; }
     public IReadOnlyList<string>? Shell { get; init; }
     public IReadOnlyList<string>? OnBuild { get; init; }
+    public ImageHealthConfig? Healthcheck { get; init; }
+}
+
+/// <summary>An image's HEALTHCHECK (durations in nanoseconds, as Docker writes them).</summary>
+public sealed record ImageHealthConfig
+{
+    public IReadOnlyList<string>? Test { get; init; }
+    public long Interval { get; init; }
+    public long Timeout { get; init; }
+    public int Retries { get; init; }
+    public long StartPeriod { get; init; }
+    public long StartInterval { get; init; }
 }
 
 public sealed record OciRootFs

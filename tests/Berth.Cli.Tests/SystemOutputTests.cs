@@ -136,3 +136,42 @@ public class SystemOutputTests
             sb.ToString());
     }
 }
+
+public class LifecycleOutputTests
+{
+    [Fact]
+    public void Event_lines_are_dockers()
+    {
+        var message = new Berth.Api.Types.EventMessage
+        {
+            Type = "container",
+            Action = "start",
+            Actor = new Berth.Api.Types.EventActor { ID = "abc", Attributes = new() { ["name"] = "x", ["image"] = "busybox" } },
+            Time = 1_795_957_200,
+            TimeNano = 1_795_957_200_123_456_789,
+        };
+
+        Assert.Equal("2026-11-29T13:00:00.123456789Z container start abc (image=busybox, name=x)", LifecycleCommands.EventText(message, TimeZoneInfo.Utc));
+    }
+
+    [Fact]
+    public void Disk_usage_summary_computes_reclaimable_as_docker()
+    {
+        var usage = new Berth.Api.Types.SystemDataUsage
+        {
+            LayersSize = 4_000_000,
+            Images = [new() { Id = "sha256:a", Size = 3_000_000, SharedSize = 1_000_000, Containers = 1 }, new() { Id = "sha256:b", Size = 2_000_000, SharedSize = 1_000_000, Containers = 0 }],
+            Containers = [new() { Id = "c1", State = "running", SizeRw = 1000 }, new() { Id = "c2", State = "exited", SizeRw = 3000 }],
+        };
+
+        string table = Berth.Cli.ListFormat.Render(DiskUsageRow.DefaultTable, DiskUsageRow.Summaries(usage), DiskUsageRow.Header);
+
+        Assert.Equal(
+            "TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE\n"
+            + "Images          2         1         4MB       2MB (50%)\n"
+            + "Containers      2         1         4kB       3kB (75%)\n"
+            + "Local Volumes   0         0         0B        0B\n"
+            + "Build Cache     0         0         0B        0B\n",
+            table);
+    }
+}

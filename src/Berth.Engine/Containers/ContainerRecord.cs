@@ -25,6 +25,9 @@ public sealed record ContainerStateRecord
     public bool OomKilled { get; init; }
     public DateTimeOffset? StartedAt { get; init; }
     public DateTimeOffset? FinishedAt { get; init; }
+
+    /// <summary>The health check's state while the container runs with one (Docker's <c>State.Health</c>).</summary>
+    public ContainerHealth? Health { get; init; }
 }
 
 /// <summary>
@@ -46,6 +49,9 @@ public sealed record ContainerRecord
     public required string ImageId { get; init; }
     public ContainerStateRecord State { get; init; } = new();
     public int RestartCount { get; init; }
+
+    /// <summary>Stopped or killed through the API: the restart policy leaves it be (and unless-stopped stays down at boot).</summary>
+    public bool HasBeenManuallyStopped { get; init; }
     public required string LogPath { get; init; }
 
     /// <summary>Volumes, binds and tmpfs mounts, resolved at create.</summary>

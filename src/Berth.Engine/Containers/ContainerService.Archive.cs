@@ -26,6 +26,7 @@ public sealed partial class ContainerService
         ContainerPathStat stat = StatOf(rootfs, hostPath, path);
         Stream output = await beforeWrite(stat).ConfigureAwait(false);
         await DirectoryTar.WritePathAsync(hostPath, stat.Name, output, cancellationToken).ConfigureAwait(false);
+        Emit(Lookup(nameOrId).Record, "archive-path", ("path", path));
     }
 
     /// <summary>Unpacks a tar into the directory <paramref name="path"/> of the container.</summary>
@@ -46,6 +47,7 @@ public sealed partial class ContainerService
         string inside = "/" + Path.GetRelativePath(rootfs, hostPath).Replace('\\', '/');
         var extraction = new LayerApplier.Extraction(inside == "/." ? "/" : inside, Whiteouts: false, KeepOwnership: copyOwnership, NoOverwriteDirNonDir: noOverwriteDirNonDir);
         await LayerApplier.ApplyAsync(archive, rootfs, extraction, cancellationToken).ConfigureAwait(false);
+        Emit(Lookup(nameOrId).Record, "extract-to-dir", ("path", path));
     }
 
     /// <summary>The container's mounted rootfs (mounting a stopped container's) and <paramref name="path"/> in it; 404 when it does not exist.</summary>

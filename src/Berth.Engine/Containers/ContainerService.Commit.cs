@@ -48,6 +48,7 @@ public sealed partial class ContainerService
             LayerWriter.WrittenLayer layer = await LayerWriter.WriteAsync(_images, lease, (output, ct) => DirectoryTar.WriteAsync(upper, output, TarSource.OverlayUpper, ct, path => IsMountpoint(upper, path)), cancellationToken).ConfigureAwait(false);
             var history = new OciHistory { CreatedBy = string.Join(' ', [record.Path, .. record.Args]), Comment = string.IsNullOrEmpty(comment) ? null : comment };
             ImageRecord committed = await ImageComposer.ComposeAsync(_images, image.Record, layer, runtime, history, string.IsNullOrEmpty(author) ? null : author, reference is null ? [] : [reference], cancellationToken).ConfigureAwait(false);
+            Emit(entry.Record, "commit", ("comment", comment ?? ""), ("imageID", committed.Id));
             LogCommitted(record.Id, committed.Id);
             return committed.Id;
         }
@@ -162,6 +163,7 @@ public sealed partial class ContainerService
     {
         ContainerEntry entry = Lookup(nameOrId);
         ContainerRecord record = entry.Record;
+        Emit(record, "export");
         if (entry.RootfsMounted)
         {
             await DirectoryTar.WriteAsync(Path.Combine(_options.ContainersDirectory, record.Id, "bundle", "rootfs"), output, TarSource.Plain, cancellationToken).ConfigureAwait(false);

@@ -13,6 +13,7 @@ public sealed partial class ContainerService
         ContainerEntry entry = Lookup(nameOrId);
         await StopAsync(entry.Record.Id, timeoutSeconds, signal, cancellationToken).ConfigureAwait(false);
         await StartAsync(entry.Record.Id, cancellationToken).ConfigureAwait(false);
+        Emit(entry.Record, "restart");
     }
 
     public async Task RenameAsync(string nameOrId, string newName, CancellationToken cancellationToken)
@@ -46,6 +47,7 @@ public sealed partial class ContainerService
             }
 
             entry.Publish(renamed);
+            Emit(renamed, "rename", ("oldName", record.Name));
             LogRenamed(record.Id, record.Name, name);
         }
         finally

@@ -25,6 +25,7 @@ public sealed partial class ContainerService
 
             await _runtime.PauseAsync(record.Id, cancellationToken).ConfigureAwait(false);
             SetPaused(entry, paused: true);
+            Emit(entry.Record, "pause");
             LogPaused(record.Id, paused: true);
         }
         finally
@@ -47,6 +48,7 @@ public sealed partial class ContainerService
 
             await _runtime.ResumeAsync(record.Id, cancellationToken).ConfigureAwait(false);
             SetPaused(entry, paused: false);
+            Emit(entry.Record, "unpause");
             LogPaused(record.Id, paused: false);
         }
         finally

@@ -23,24 +23,34 @@ public sealed partial class ContainerService
         }
 
         Task<int> exited = entry.NextExit.Task;
+        int stopSignal = Signals.Parse(signal ?? entry.Record.Config.StopSignal, Signals.SIGTERM);
+        int timeout = timeoutSeconds ?? entry.Record.Config.StopTimeout ?? 10;
+        if (await MarkStoppedByUserAsync(entry, cancellationToken).ConfigureAwait(false))
+        {
+            Emit(entry.Record, "stop");
+            return true; // it was waiting to restart: cancelling that stops it
+        }
+
         if (entry.Record.State.Status == ContainerStatus.Paused)
         {
             // A frozen process cannot handle the stop signal: Docker's stop of a paused container kills it.
+            Emit(entry.Record, "kill", ("signal", SignalText(Signals.SIGKILL)));
             await KillPausedAsync(entry, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
             await exited.WaitAsync(cancellationToken).ConfigureAwait(false);
+            Emit(entry.Record, "stop");
             return true;
         }
 
-        int stopSignal = Signals.Parse(signal ?? entry.Record.Config.StopSignal, Signals.SIGTERM);
-        int timeout = timeoutSeconds ?? entry.Record.Config.StopTimeout ?? 10;
+        Emit(entry.Record, "kill", ("signal", SignalText(stopSignal)));
         await _runtime.KillAsync(entry.Record.Id, stopSignal, all: false, cancellationToken).ConfigureAwait(false);
-        if (timeout >= 0 && await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(timeout), cancellationToken)).ConfigureAwait(false) == exited)
+        if (timeout < 0 || await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(timeout), cancellationToken)).ConfigureAwait(false) != exited)
         {
-            return true;
+            Emit(entry.Record, "kill", ("signal", SignalText(Signals.SIGKILL)));
+            await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
+            await exited.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
-        await exited.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Emit(entry.Record, "stop");
         return true;
     }
 
@@ -53,7 +63,23 @@ public sealed partial class ContainerService
         }
 
         int number = Signals.Parse(signal, Signals.SIGKILL);
-        if (entry.Record.State.Status == ContainerStatus.Paused)
+        bool paused = entry.Record.State.Status == ContainerStatus.Paused;
+        if (paused && number != Signals.SIGKILL)
+        {
+            await KillPausedAsync(entry, number, all: false, cancellationToken).ConfigureAwait(false); // refuses, as Docker does
+        }
+
+        if (number is Signals.SIGKILL or Signals.SIGTERM || number == Signals.Parse(entry.Record.Config.StopSignal, Signals.SIGTERM))
+        {
+            // Docker: a kill that ends the container is a stop by hand, which the restart policy does not undo.
+            if (await MarkStoppedByUserAsync(entry, cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+
+        Emit(entry.Record, "kill", ("signal", SignalText(number)));
+        if (paused)
         {
             await KillPausedAsync(entry, number, all: false, cancellationToken).ConfigureAwait(false);
             return;
@@ -65,6 +91,11 @@ public sealed partial class ContainerService
     public async Task RemoveAsync(string nameOrId, bool force, bool removeVolumes, CancellationToken cancellationToken)
     {
         ContainerEntry entry = Lookup(nameOrId);
+        if (force && entry.Record.IsRunning)
+        {
+            await MarkStoppedByUserAsync(entry, cancellationToken).ConfigureAwait(false);
+        }
+
         if (entry.Record.IsRunning)
         {
             if (!force)
@@ -73,6 +104,7 @@ public sealed partial class ContainerService
             }
 
             Task<int> exited = entry.NextExit.Task;
+            Emit(entry.Record, "kill", ("signal", SignalText(Signals.SIGKILL)));
             if (entry.Record.State.Status == ContainerStatus.Paused)
             {
                 await KillPausedAsync(entry, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
@@ -107,7 +139,10 @@ public sealed partial class ContainerService
                 pending.TrySetResult(null);
             }
 
+            CancelPendingRestart(record.Id);
+            _restarts.TryRemove(record.Id, out _);
             LogRemoved(record.Id);
+            Emit(record, "destroy");
         }
         finally
         {

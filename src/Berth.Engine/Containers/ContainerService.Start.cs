@@ -32,6 +32,7 @@ public sealed partial class ContainerService
                 throw EngineException.Conflict($"cannot start container {record.Id}: container is marked for removal");
             }
 
+            ResetRestartPolicy(entry);
             await StartLockedAsync(entry, cancellationToken).ConfigureAwait(false);
             return true;
         }
@@ -142,11 +143,12 @@ public sealed partial class ContainerService
             LogPhase(record.Id, "started", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
             record = record with
             {
-                State = new ContainerStateRecord { Status = ContainerStatus.Running, Pid = pid, StartedAt = DateTimeOffset.UtcNow },
+                State = new ContainerStateRecord { Status = ContainerStatus.Running, Pid = pid, StartedAt = DateTimeOffset.UtcNow, Health = HealthCheckOf(record) is null ? null : new ContainerHealth() },
             };
             entry.Publish(record);
             Persist(record);
             LogStarted(record.Id, pid);
+            Emit(record, "start");
             _ = WatchAsync(entry, state, monitorPid);
         }
         catch
@@ -259,6 +261,7 @@ public sealed partial class ContainerService
     {
         await entry.Transition.WaitAsync().ConfigureAwait(false);
         bool autoRemove;
+        PendingRestart? restart;
         try
         {
             ContainerRecord record = entry.Record with
@@ -273,10 +276,12 @@ public sealed partial class ContainerService
                 },
             };
             UnmountVolumes(record);
+            (record, restart) = ApplyRestartPolicy(record);
             UnmountRootfs(entry);
             entry.Publish(record);
             Persist(record);
             LogExited(record.Id, exit.ExitCode);
+            EmitDie(record, record.State.StartedAt, exit.ExitCode, exit.OomKilled);
             autoRemove = record.HostConfig.AutoRemove;
         }
         finally
@@ -285,6 +290,11 @@ public sealed partial class ContainerService
         }
 
         entry.SignalExit(exit.ExitCode);
+        if (restart is not null)
+        {
+            _ = RestartAfterBackoffAsync(entry, restart);
+        }
+
         if (autoRemove)
         {
             try

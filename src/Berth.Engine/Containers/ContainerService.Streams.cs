@@ -73,6 +73,7 @@ public sealed partial class ContainerService
             }
         }
 
+        Emit(entry.Record, "attach");
         try
         {
             Stream client = await openClient().ConfigureAwait(false);
@@ -126,6 +127,7 @@ public sealed partial class ContainerService
             throw EngineException.Invalid("invalid terminal size");
         }
 
+        Emit(entry.Record, "resize", ("height", height.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("width", width.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         if (!entry.Record.Config.Tty)
         {
             return; // Docker ignores a resize of a container without a TTY

@@ -26,12 +26,14 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
     private readonly EngineOptions _options;
     private readonly Volumes.VolumeService _volumes;
     private readonly ILogger<ContainerService> _logger;
+    private readonly Events.EventLog _events;
     private readonly CancellationTokenSource _shutdown = new();
     private int _disposed;
 
-    public ContainerService(MetadataStore metadata, ImageStore images, RuncDriver runtime, MonitorLauncher monitors, HostFacts host, EngineOptions options, Volumes.VolumeService volumes, ILogger<ContainerService> logger)
+    public ContainerService(MetadataStore metadata, ImageStore images, RuncDriver runtime, MonitorLauncher monitors, HostFacts host, EngineOptions options, Volumes.VolumeService volumes, ILogger<ContainerService> logger, Events.EventLog events)
     {
         _volumes = volumes;
+        _events = events;
         _metadata = metadata;
         _images = images;
         _runtime = runtime;
@@ -97,6 +99,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
 
         string id = Ids.NewId();
         HostConfig hostConfig = request.HostConfig ?? new HostConfig();
+        ValidateRestartPolicy(hostConfig);
         if (string.IsNullOrEmpty(hostConfig.NetworkMode))
         {
             hostConfig = hostConfig with { NetworkMode = "none" };
@@ -150,6 +153,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
 
         _containers[id] = new ContainerEntry(record);
         LogCreated(id, record.Name);
+        Emit(record, "create");
         return Task.FromResult(new ContainerCreateResponse { Id = id, Warnings = warnings });
     }
 
@@ -208,6 +212,11 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
         foreach (ContainerEntry entry in _containers.Values)
         {
             ContainerRecord record = entry.Record;
+            if (record.State.Status == ContainerStatus.Restarting)
+            {
+                record = SettleInterruptedRestart(entry);
+            }
+
             string state = _options.ContainerStateDirectory(record.Id);
             if (record.State.Status == ContainerStatus.Removing)
             {
@@ -242,6 +251,8 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
         {
             _images.Snapshots.Remove(key); // a crash between snapshot and metadata
         }
+
+        await StartByPolicyAtBootAsync(cancellationToken).ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- read side

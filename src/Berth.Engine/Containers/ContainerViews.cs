@@ -39,6 +39,7 @@ internal static class ContainerViews
                 "exited" => record.State.Status == ContainerStatus.Exited && values.Contains(record.State.ExitCode.ToString(CultureInfo.InvariantCulture)),
                 "label" => values.All(v => LabelMatches(record.Config.Labels, v)),
                 "ancestor" => values.Any(v => v == record.Config.Image || record.ImageId.Contains(v, StringComparison.Ordinal)),
+                "health" => values.Contains(HealthFilterValue(record)),
                 _ => throw EngineException.Invalid($"invalid filter '{key}'"),
             };
             if (!ok)
@@ -79,7 +80,7 @@ internal static class ContainerViews
         DateTimeOffset now = DateTimeOffset.UtcNow;
         return record.State.Status switch
         {
-            ContainerStatus.Running => "Up " + HumanTime.Duration(now - (record.State.StartedAt ?? now)),
+            ContainerStatus.Running => "Up " + HumanTime.Duration(now - (record.State.StartedAt ?? now)) + HealthSuffix(record.State.Health),
             ContainerStatus.Paused => "Up " + HumanTime.Duration(now - (record.State.StartedAt ?? now)) + " (Paused)",
             ContainerStatus.Restarting => $"Restarting ({record.State.ExitCode}) " + HumanTime.Duration(now - (record.State.FinishedAt ?? now)) + " ago",
             ContainerStatus.Exited when record.State.FinishedAt is { } finished => $"Exited ({record.State.ExitCode}) " + HumanTime.Duration(now - finished) + " ago",
@@ -88,6 +89,18 @@ internal static class ContainerViews
             _ => "Created",
         };
     }
+
+    /// <summary>Docker's ps: <c>(healthy)</c>, <c>(unhealthy)</c>, <c>(health: starting)</c>.</summary>
+    private static string HealthSuffix(ContainerHealth? health) => health?.Status switch
+    {
+        null => "",
+        "starting" => " (health: starting)",
+        string status => $" ({status})",
+    };
+
+    /// <summary>The value the <c>health</c> filter of ps compares: starting, healthy, unhealthy, or none without a check.</summary>
+    private static string HealthFilterValue(ContainerRecord record) =>
+        record.State.Status == ContainerStatus.Running && record.State.Health is { } health ? health.Status : "none";
 
     public static ContainerInspect Inspect(ContainerRecord record, EngineOptions options, ImageStore images)
     {
@@ -113,6 +126,7 @@ internal static class ContainerViews
                 Error = state.Error,
                 StartedAt = state.StartedAt is { } s ? Time(s) : ZeroTime,
                 FinishedAt = state.FinishedAt is { } f ? Time(f) : ZeroTime,
+                Health = state.Health,
             },
             Image = record.ImageId,
             ResolvConfPath = Path.Combine(directory, "resolv.conf"),

@@ -66,6 +66,7 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
 
         string id = Ids.NewId();
         _execs[id] = new ExecEntry(id, record.Id, request);
+        containers.Emit(record, ContainerService.ExecAction("exec_create", request.Cmd), ("execID", id));
         return new IdResponse { Id = id };
     }
 
@@ -138,6 +139,7 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
 
         exec.Running = true;
         LogStarted(exec.Id, record.Id);
+        containers.Emit(record, ContainerService.ExecAction("exec_start", request.Cmd!), ("execID", exec.Id));
         if (request.Tty && request.ConsoleSize is [uint height, uint width] && height > 0 && width > 0)
         {
             // Docker's CLI (API 1.42+) gives the initial size with the create; the monitor keeps it until the terminal exists.
@@ -285,6 +287,7 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
         exec.ExitCode = ExitCodeOf(exit);
         exec.Running = false;
         LogExited(exec.Id, exec.ExitCode.Value);
+        containers.Emit(exec.ContainerId, "exec_die", ("execID", exec.Id), ("exitCode", exec.ExitCode.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     private async Task FollowDetachedAsync(ExecEntry exec, Socket monitor)

@@ -40,8 +40,12 @@ public interface IImageBackend
     Task<string> BootstrapAsync(string name, IProgress<string> progress, CancellationToken cancellationToken);
 }
 
-public sealed class ImageService(ImageStore images, ContainerService containers) : IImageBackend
+public sealed class ImageService(ImageStore images, ContainerService containers, Events.EventLog events) : IImageBackend
 {
+    /// <summary>An image event as Docker reports it: the actor is the image id, <c>name</c> the reference concerned.</summary>
+    private void Emit(string action, string imageId, string name) =>
+        events.Publish("image", action, imageId, new Dictionary<string, string>(StringComparer.Ordinal) { ["name"] = name });
+
     public IReadOnlyList<ImageSummary> List(bool all, IReadOnlyDictionary<string, IReadOnlyList<string>> filters)
     {
         ImageFilters.Validate(filters);
@@ -79,6 +83,7 @@ public sealed class ImageService(ImageStore images, ContainerService containers)
         LayerWriter.WrittenLayer layer = await LayerWriter.ImportAsync(images, lease, archive, cancellationToken).ConfigureAwait(false);
         var history = new OciHistory { CreatedBy = "", Comment = string.IsNullOrEmpty(message) ? "Imported from -" : message };
         ImageRecord record = await ImageComposer.ComposeAsync(images, parent: null, layer, config, history, author: null, reference is null ? [] : [reference], cancellationToken).ConfigureAwait(false);
+        Emit("import", record.Id, reference?.FamiliarString ?? record.Id);
         return record.Id;
     }
 
@@ -104,6 +109,7 @@ public sealed class ImageService(ImageStore images, ContainerService containers)
         }
 
         await images.TagAsync(reference, view.Record.Id, cancellationToken).ConfigureAwait(false);
+        Emit("tag", view.Record.Id, reference.FamiliarString);
     }
 
     public IReadOnlyList<HistoryResponseItem> History(string nameOrId)
@@ -203,6 +209,7 @@ public sealed class ImageService(ImageStore images, ContainerService containers)
             ImageReference reference = ImageReference.Parse(nameOrId);
             await images.UntagAsync(reference, cancellationToken).ConfigureAwait(false);
             result.Add(new ImageDeleteResponseItem { Untagged = reference.FamiliarString });
+            Emit("untag", view.Record.Id, reference.FamiliarString);
             return result;
         }
 
@@ -225,12 +232,14 @@ public sealed class ImageService(ImageStore images, ContainerService containers)
             // Layers stay for other images and are collected by prune (images issue); the image itself goes.
             await images.DeleteAsync(view.Record, cancellationToken).ConfigureAwait(false);
             result.Add(new ImageDeleteResponseItem { Deleted = view.Record.Id });
+            EmitRemoval(view);
         }
         else
         {
             foreach (ImageReference tag in view.Tags)
             {
                 await images.UntagAsync(tag, cancellationToken).ConfigureAwait(false);
+                Emit("untag", view.Record.Id, tag.FamiliarString);
             }
         }
 
@@ -250,7 +259,14 @@ public sealed class ImageService(ImageStore images, ContainerService containers)
             items.AddRange(ResolveForSave(name));
         }
 
-        return (output, cancellationToken) => ImageArchive.SaveAsync(images, items, output, cancellationToken);
+        return async (output, cancellationToken) =>
+        {
+            await ImageArchive.SaveAsync(images, items, output, cancellationToken).ConfigureAwait(false);
+            foreach (SaveItem item in items)
+            {
+                Emit("save", item.Image.Id, item.Tags.Count > 0 ? item.Tags[0].FamiliarString : item.Image.Id);
+            }
+        };
     }
 
     /// <summary>Docker's rules: an id saves the image untagged, <c>repo:tag</c> that tag, a bare <c>repo</c> every tag of it.</summary>
@@ -272,8 +288,23 @@ public sealed class ImageService(ImageStore images, ContainerService containers)
         return [new SaveItem(view.Record, byReference ? [ImageReference.Parse(name)] : [])];
     }
 
-    public Task<IReadOnlyList<string>> LoadAsync(Stream archive, CancellationToken cancellationToken) =>
-        ImageArchive.LoadAsync(images, archive, cancellationToken);
+    public async Task<IReadOnlyList<string>> LoadAsync(Stream archive, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> loaded = await ImageArchive.LoadAsync(images, archive, cancellationToken).ConfigureAwait(false);
+        foreach (string line in loaded)
+        {
+            // "Loaded image: busybox:latest" or "Loaded image ID: sha256:..."
+            string name = line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
+            if (name.Length > 0 && images.Find(name) is { } view)
+            {
+                Emit("load", view.Record.Id, name);
+            }
+        }
+
+        return loaded;
+    }
+
+    private void EmitRemoval(ImageView view) => Emit("delete", view.Record.Id, view.Record.Id);
 
     public async Task<ImagePruneResponse> PruneAsync(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, CancellationToken cancellationToken)
     {
@@ -295,6 +326,12 @@ public sealed class ImageService(ImageStore images, ContainerService containers)
             }
 
             await images.DeleteAsync(view.Record, cancellationToken).ConfigureAwait(false);
+            foreach (ImageReference tag in view.Tags)
+            {
+                Emit("untag", view.Record.Id, tag.FamiliarString);
+            }
+
+            EmitRemoval(view);
             deleted.AddRange(view.Tags.Select(t => new ImageDeleteResponseItem { Untagged = t.FamiliarString }));
             deleted.Add(new ImageDeleteResponseItem { Deleted = view.Record.Id });
         }
@@ -313,6 +350,7 @@ public sealed class ImageService(ImageStore images, ContainerService containers)
         }
 
         ImageRecord record = await new BusyboxBootstrap(images).RunAsync(reference, progress, cancellationToken).ConfigureAwait(false);
+        Emit("pull", reference.FamiliarString, reference.FamiliarName);
         return record.Id;
     }
 }

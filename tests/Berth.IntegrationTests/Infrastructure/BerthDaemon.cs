@@ -77,6 +77,9 @@ public sealed class BerthDaemon : IAsyncDisposable
 
     public int? Pid => _process is { HasExited: false } p ? p.Id : null;
 
+    /// <summary>More berthd flags for the next start (e.g. --config-file).</summary>
+    public IReadOnlyList<string> ExtraArgs { get; set; } = [];
+
     /// <summary>Where disposing keeps berthd's log (beside the test assembly) once the temp root is gone.</summary>
     public string KeptLogPath => Path.Combine(AppContext.BaseDirectory, "berthd-logs", $"{_name}.log");
 
@@ -111,11 +114,12 @@ public sealed class BerthDaemon : IAsyncDisposable
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add("exec \"$@\" </dev/null >>\"$BERTH_TEST_LOG\" 2>&1");
         info.ArgumentList.Add("sh");
-        foreach (string arg in new[]
-                 {
-                     binaries.Daemon, "--monitor", binaries.Monitor, "--data-root", DataRoot, "--exec-root", ExecRoot,
-                     "-H", "unix://" + SocketPath, "--log-level", "debug",
-                 })
+        string[] args =
+        [
+            binaries.Daemon, "--monitor", binaries.Monitor, "--data-root", DataRoot, "--exec-root", ExecRoot,
+            "-H", "unix://" + SocketPath, "--log-level", "debug", .. ExtraArgs,
+        ];
+        foreach (string arg in args)
         {
             info.ArgumentList.Add(arg);
         }

@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using Berth.IntegrationTests.Infrastructure;
+
+namespace Berth.IntegrationTests;
+
+/// <summary>The lifecycle tests that restart their daemon or prune everything: a berthd of their own, alone.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LifecycleDaemonCollection : ICollectionFixture<LifecycleDaemon>
+{
+    public const string Name = "lifecycle (own daemon, alone)";
+}
+
+public sealed class LifecycleDaemon : IAsyncLifetime
+{
+    private BerthDaemon? _daemon;
+
+    public BerthDaemon Daemon => _daemon ?? throw new InvalidOperationException("the lifecycle berthd did not start");
+
+    /// <summary>The daemon.json this berthd was started with.</summary>
+    public string ConfigFile { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        _daemon = BerthDaemon.Create("lifecycle");
+        ConfigFile = Path.Combine(_daemon.Root, "daemon.json");
+        File.WriteAllText(ConfigFile, "{\"labels\": [\"tier=before\"], \"registry-mirrors\": [\"https://mirror.example\"], \"live-restore\": true}");
+        _daemon.ExtraArgs = ["--config-file", ConfigFile];
+        await _daemon.StartAsync();
+        await _daemon.BootstrapAsync("busybox");
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_daemon is not null)
+        {
+            await _daemon.DisposeAsync();
+        }
+    }
+}
+
+[Collection(LifecycleDaemonCollection.Name)]
+public sealed class LifecycleDaemonTests(LifecycleDaemon fixture)
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+    private readonly BerthDaemon _daemon = fixture.Daemon;
+    private DockerCli Docker => _daemon.Docker;
+
+    [Fact]
+    public async Task After_a_daemon_restart_always_containers_come_back_and_unless_stopped_ones_stopped_by_hand_stay_down()
+    {
+        string alwaysStopped = Names.Unique("alw-stop");
+        string alwaysDied = Names.Unique("alw-died");
+        string unlessStopped = Names.Unique("unl-stop");
+        string unlessDied = Names.Unique("unl-died");
+        string plain = Names.Unique("no-policy");
+        string[] all = [alwaysStopped, alwaysDied, unlessStopped, unlessDied, plain];
+        await EnsureStartedAsync();
+        try
+        {
+            // A shell that ends at once on SIGTERM, so stops are quick.
+            string[] command = ["busybox", "sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"];
+            await Docker.SucceedAsync(["run", "-d", "--name", alwaysStopped, "--restart", "always", .. command]);
+            await BerthSucceedAsync(["run", "-d", "--name", alwaysDied, "--restart", "always", .. command]);
+            await BerthSucceedAsync(["run", "-d", "--name", unlessStopped, "--restart", "unless-stopped", .. command]);
+            await Docker.SucceedAsync(["run", "-d", "--name", unlessDied, "--restart", "unless-stopped", .. command]);
+            await Docker.SucceedAsync(["run", "-d", "--name", plain, .. command]);
+            await Docker.SucceedAsync("stop", alwaysStopped, unlessStopped);
+            Assert.Equal("exited", await InspectAsync(alwaysStopped, "{{.State.Status}}")); // a stop by hand is not undone while the daemon runs
+
+            string[] dying = [alwaysDied, unlessDied, plain];
+            var ids = new Dictionary<string, string>();
+            foreach (string name in dying)
+            {
+                ids[name] = await InspectAsync(name, "{{.Id}}");
+            }
+
+            Assert.Equal(0, await _daemon.StopAsync());
+            // While berthd is down, two containers and the policy-less one die (not by the API's hand).
+            foreach (string name in dying)
+            {
+                string id = ids[name];
+                CommandResult kill = await ProcessRunner.RunAsync("runc", ["--root", _daemon.RuntimeRoot, "kill", id, "KILL"]);
+                Assert.True(kill.ExitCode == 0, kill.ToString());
+                string exitFile = Path.Combine(_daemon.ExecRoot, "c", id, "exit.json");
+                await WaitUntilAsync(() => Task.FromResult(File.Exists(exitFile)), exitFile);
+            }
+
+            await _daemon.StartAsync();
+
+            await WaitUntilAsync(async () => await InspectAsync(alwaysStopped, "{{.State.Status}}") == "running", $"{alwaysStopped} to run again");
+            await WaitUntilAsync(async () => await InspectAsync(alwaysDied, "{{.State.Status}}") == "running", $"{alwaysDied} to run again");
+            await WaitUntilAsync(async () => await BerthInspectAsync(unlessDied, "{{.State.Status}}") == "running", $"{unlessDied} to run again");
+            Assert.Equal("exited", await BerthInspectAsync(unlessStopped, "{{.State.Status}}"));
+            Assert.Equal("exited 137", await InspectAsync(plain, "{{.State.Status}} {{.State.ExitCode}}"));
+            // The one that died while the daemon was down was restarted by its policy: counted.
+            Assert.Equal("1", await InspectAsync(alwaysDied, "{{.RestartCount}}"));
+
+            CommandResult ps = await Docker.SucceedAsync("ps", "--format", "{{.Names}}");
+            Assert.Contains(alwaysStopped, ps.Stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain(unlessStopped, ps.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await RemoveQuietlyAsync(all);
+        }
+    }
+
+    [Fact]
+    public async Task System_prune_all_frees_what_system_df_said_was_reclaimable()
+    {
+        string name = Names.Unique("dfprune");
+        await EnsureStartedAsync();
+        try
+        {
+            await Docker.SucceedAsync("run", "--name", name, "busybox", "dd", "if=/dev/zero", "of=/filler", "bs=1024", "count=2048");
+
+            // Containers: df's reclaimable is the stopped container's writable layer; container prune frees exactly that.
+            CommandResult df = await Docker.SucceedAsync("system", "df", "--format", "{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}|{{.Reclaimable}}");
+            string containers = Line(df.Stdout, "Containers|");
+            Assert.StartsWith("Containers|1|0|2.097MB|2.097MB (100%)", containers, StringComparison.Ordinal);
+            string containerReclaimable = containers.Split('|')[4].Split(' ')[0];
+            CommandResult berthDf = await BerthSucceedAsync("system", "df");
+            CommandResult dockerDf = await Docker.SucceedAsync("system", "df");
+            Assert.Equal(dockerDf.Stdout, berthDf.Stdout);
+
+            CommandResult containerPrune = await Docker.SucceedAsync("container", "prune", "-f");
+            Assert.EndsWith($"Total reclaimed space: {containerReclaimable}\n", containerPrune.Stdout, StringComparison.Ordinal);
+
+            // Images: with no container left, busybox is unused; prune -a frees what df called reclaimable.
+            CommandResult images = await Docker.SucceedAsync("system", "df", "--format", "{{.Type}}|{{.Reclaimable}}");
+            string imageReclaimable = Line(images.Stdout, "Images|").Split('|')[1];
+            Assert.EndsWith("(100%)", imageReclaimable, StringComparison.Ordinal);
+            CommandResult prune = await BerthSucceedAsync("system", "prune", "-a", "-f");
+            Assert.Contains("Deleted Images:\nuntagged: busybox:latest\n", prune.Stdout, StringComparison.Ordinal);
+            Assert.EndsWith($"Total reclaimed space: {imageReclaimable.Split(' ')[0]}\n", prune.Stdout, StringComparison.Ordinal);
+
+            CommandResult after = await BerthSucceedAsync("system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Size}}");
+            Assert.Contains("Images 0 0B", after.Stdout, StringComparison.Ordinal);
+            Assert.Contains("Containers 0 0B", after.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await RemoveQuietlyAsync([name]);
+            await _daemon.BootstrapAsync("busybox"); // for the other tests of this daemon
+        }
+    }
+
+    [Fact]
+    public async Task Sighup_reloads_the_labels_from_daemon_json_and_reports_a_daemon_reload_event()
+    {
+        await EnsureStartedAsync();
+        string since = LifecycleTests.UnixNow();
+        await File.WriteAllTextAsync(fixture.ConfigFile, "{\"labels\": [\"tier=after\"], \"registry-mirrors\": [\"https://mirror.example\"]}");
+        CommandResult hup = await ProcessRunner.RunAsync("kill", ["-HUP", _daemon.Pid!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        Assert.True(hup.ExitCode == 0, hup.ToString());
+
+        await WaitUntilAsync(async () => (await Docker.SucceedAsync("events", "--since", since, "--until", LifecycleTests.UnixNow(), "--filter", "type=daemon", "--format", "{{.Action}}")).Stdout.Contains("reload", StringComparison.Ordinal), "the reload event");
+        CommandResult events = await BerthSucceedAsync("events", "--since", since, "--until", LifecycleTests.UnixNow(), "--filter", "type=daemon", "--format", "{{.Action}} {{.Actor.Attributes.labels}}");
+        Assert.Equal("reload [tier=after]\n", events.Stdout);
+        Assert.NotNull(_daemon.Pid); // a reload, not an exit
+        Assert.Contains("configuration reloaded: log-level debug, labels [tier=after]", _daemon.LogTail(200), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Validate_checks_daemon_json_as_dockerd_does()
+    {
+        string directory = Path.Combine(_daemon.Root, "validate");
+        Directory.CreateDirectory(directory);
+        string good = Path.Combine(directory, "good.json");
+        await File.WriteAllTextAsync(good, "{\"data-root\": \"/tmp/none\", \"debug\": true, \"insecure-registries\": [\"10.0.0.0/8\"], \"default-address-pools\": [{\"base\": \"10.10.0.0/16\", \"size\": 24}]}");
+        CommandResult ok = await ProcessRunner.RunAsync(Binaries.Current.Daemon, ["--validate", "--config-file", good]);
+        Assert.True(ok.ExitCode == 0, ok.ToString());
+        Assert.Equal("configuration OK\n", ok.Stdout);
+
+        CommandResult both = await ProcessRunner.RunAsync(Binaries.Current.Daemon, ["--validate", "--config-file", good, "--data-root", "/tmp/other"]);
+        Assert.True(both.ExitCode == 1, both.ToString());
+        Assert.Contains("the following directives are specified both as a flag and in the configuration file: data-root: (from flag: /tmp/other, from file: /tmp/none)", both.Stderr, StringComparison.Ordinal);
+
+        string unknown = Path.Combine(directory, "unknown.json");
+        await File.WriteAllTextAsync(unknown, "{\"colour\": \"red\"}");
+        CommandResult bad = await ProcessRunner.RunAsync(Binaries.Current.Daemon, ["--validate", "--config-file", unknown]);
+        Assert.True(bad.ExitCode == 1, bad.ToString());
+        Assert.Contains("the following directives don't match any configuration option: colour", bad.Stderr, StringComparison.Ordinal);
+
+        CommandResult missing = await ProcessRunner.RunAsync(Binaries.Current.Daemon, ["--validate", "--config-file", Path.Combine(directory, "missing.json")]);
+        Assert.True(missing.ExitCode == 1, missing.ToString());
+        Assert.Contains("no such file or directory", missing.Stderr, StringComparison.Ordinal);
+    }
+
+    private static string Line(string text, string prefix) =>
+        text.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal)) ?? throw new InvalidOperationException($"no line {prefix} in\n{text}");
+
+    private async Task<string> InspectAsync(string name, string format) =>
+        (await Docker.SucceedAsync("inspect", "--format", format, name)).Stdout.Trim();
+
+    private async Task<string> BerthInspectAsync(string name, string format) =>
+        (await BerthSucceedAsync("inspect", "--format", format, name)).Stdout.Trim();
+
+    private async Task<CommandResult> BerthSucceedAsync(params string[] args)
+    {
+        CommandResult result = await ProcessRunner.RunAsync(Binaries.Cli, ["-H", "unix://" + _daemon.SocketPath, .. args]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return result;
+    }
+
+    private async Task EnsureStartedAsync()
+    {
+        if (_daemon.Pid is null)
+        {
+            await _daemon.StartAsync();
+        }
+    }
+
+    private async Task RemoveQuietlyAsync(string[] names)
+    {
+        if (_daemon.Pid is not null)
+        {
+            await Docker.RemoveQuietlyAsync(names);
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(clock.Elapsed < Bound, $"timed out after {Bound.TotalSeconds:F0} s waiting for {what}");
+            await Task.Delay(50); // state written by other processes: poll, bounded
+        }
+    }
+}
