@@ -31,6 +31,7 @@ internal static class BerthCli
             Group = "Management Commands",
             Subcommands =
             [
+                AttachCommand.Create("attach", ["berth container attach", "berth attach"]),
                 ChangeCommands.Commit("commit", ["berth container commit", "berth commit"]),
                 CopyCommand.Create("cp", ["berth container cp", "berth cp"]),
                 RunCommand.CreateCreate("create", ["berth container create", "berth create"]),
@@ -108,6 +109,7 @@ internal static class BerthCli
                 container,
                 image,
                 system,
+                AttachCommand.Create("attach", ["berth container attach", "berth attach"]),
                 ChangeCommands.Commit("commit", ["berth container commit", "berth commit"]),
                 CopyCommand.Create("cp", ["berth container cp", "berth cp"]),
                 VolumeCommands.Group(),

@@ -147,3 +147,42 @@ internal static class ContainerControlCommands
 
 
 }
+
+/// <summary><c>attach</c>: the local terminal's streams to a running container's.</summary>
+internal static class AttachCommand
+{
+    public static CommandSpec Create(string name, string[] aliasPaths) => new()
+    {
+        Name = name,
+        AliasPaths = aliasPaths,
+        Usage = "[OPTIONS] CONTAINER",
+        Summary = "Attach local standard input, output, and error streams to a running container",
+        MinArgs = 1,
+        MaxArgs = 1,
+        DefineFlags = f => f
+            .String("detach-keys", null, "Override the key sequence for detaching a container")
+            .Bool("no-stdin", null, "Do not attach STDIN")
+            .Bool("sig-proxy", null, "Proxy all received signals to the process", defaultValue: true),
+        Handler = async (ctx, p) =>
+        {
+            ContainerInspect container = await ctx.Client.InspectContainerAsync(p.Positionals[0], ctx.Cancellation).ConfigureAwait(false);
+            if (container.State?.Running != true)
+            {
+                throw new StatusException(1, "You cannot attach to a stopped container, start it first");
+            }
+
+            if (container.State.Paused)
+            {
+                throw new StatusException(1, "You cannot attach to a paused container, unpause it first");
+            }
+
+            bool tty = container.Config?.Tty == true;
+            bool stdin = !p.Bool("no-stdin") && container.Config?.OpenStdin == true;
+            var session = new AttachSession(ctx, container.Id, tty, stdin, stdout: true, stderr: true, p.String("detach-keys"))
+            {
+                SignalProxy = p.Bool("sig-proxy"),
+            };
+            return await session.RunAsync(WaitCondition.NextExit, _ => Task.CompletedTask).ConfigureAwait(false);
+        },
+    };
+}
