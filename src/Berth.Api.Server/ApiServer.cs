@@ -16,6 +16,7 @@ public static class ApiServer
         ContainerEndpoints.Map(app);
         ExecEndpoints.Map(app);
         ImageEndpoints.Map(app);
+        NetworkEndpoints.Map(app);
         app.MapFallback((HttpContext context) => ApiErrors.WriteAsync(context, StatusCodes.Status404NotFound, "page not found"));
     }
 }

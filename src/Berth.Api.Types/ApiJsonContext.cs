@@ -29,4 +29,11 @@ namespace Berth.Api.Types;
 [JsonSerializable(typeof(IdResponse))]
 [JsonSerializable(typeof(ExecStartRequest))]
 [JsonSerializable(typeof(ExecInspect))]
+[JsonSerializable(typeof(NetworkCreateRequest))]
+[JsonSerializable(typeof(NetworkCreateResponse))]
+[JsonSerializable(typeof(NetworkInspect))]
+[JsonSerializable(typeof(IReadOnlyList<NetworkInspect>))]
+[JsonSerializable(typeof(NetworkConnectRequest))]
+[JsonSerializable(typeof(NetworkDisconnectRequest))]
+[JsonSerializable(typeof(NetworkPruneResponse))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -11,6 +11,8 @@ public sealed record DaemonOptions
     public string? MonitorPath { get; set; }
     public string Group { get; set; } = "berth";
     public string LogLevel { get; set; } = "info";
+    public string BridgeName { get; set; } = "berth0";
+    public bool InterContainerCommunication { get; set; } = true;
 
     public const string Usage = """
         Usage:  berthd [OPTIONS]
@@ -28,6 +30,8 @@ public sealed record DaemonOptions
           -G, --group string       Group for the unix socket (default "berth"; root only if it does not exist)
           -l, --log-level string   debug, info, warn, error (default "info")
           -D, --debug              Same as --log-level debug
+              --bridge-name string Linux bridge of the default network (default "berth0")
+              --icc                Inter-container traffic on the default bridge (default true; --icc=false)
           -h, --help               Print usage
         """;
 
@@ -57,6 +61,8 @@ public sealed record DaemonOptions
                 case "-G" or "--group": options.Group = Value(); break;
                 case "-l" or "--log-level": options.LogLevel = Value(); break;
                 case "-D" or "--debug": options.LogLevel = "debug"; break;
+                case "--bridge-name": options.BridgeName = Value(); break;
+                case "--icc": options.InterContainerCommunication = inline is null || inline is "true" or "1"; break;
                 default: throw new ArgumentException($"unknown flag: {arg}");
             }
         }

@@ -63,7 +63,7 @@ builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
 
 List<string> unixSockets = DaemonListeners.Configure(builder.WebHost, options.Hosts);
 
-var engineOptions = new EngineOptions { DataRoot = options.DataRoot, ExecRoot = options.ExecRoot };
+var engineOptions = new EngineOptions { DataRoot = options.DataRoot, ExecRoot = options.ExecRoot, DefaultBridgeName = options.BridgeName, InterContainerCommunication = options.InterContainerCommunication };
 try
 {
     engineOptions.Validate();
@@ -90,6 +90,9 @@ builder.Services.AddSingleton<Berth.Engine.Events.EventLog>();
 builder.Services.AddSingleton<ImageStore>();
 builder.Services.AddSingleton<RuncDriver>();
 builder.Services.AddSingleton<MonitorLauncher>();
+builder.Services.AddSingleton<Berth.Engine.Networking.Firewall>();
+builder.Services.AddSingleton<Berth.Engine.Networking.NetworkService>();
+builder.Services.AddSingleton<Berth.Engine.Networking.INetworkBackend, Berth.Engine.Networking.NetworkBackend>();
 builder.Services.AddSingleton<ContainerService>();
 builder.Services.AddSingleton<IContainerBackend>(sp => sp.GetRequiredService<ContainerService>());
 builder.Services.AddSingleton<IExecBackend, ExecService>();
@@ -102,7 +105,10 @@ app.UseEngineApi(new ApiServerOptions(SystemService.MinApiVersion, SystemService
 
 ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("berthd");
 ContainerService containers = app.Services.GetRequiredService<ContainerService>();
+Berth.Engine.Networking.NetworkService networks = app.Services.GetRequiredService<Berth.Engine.Networking.NetworkService>();
+await networks.InitializeAsync(CancellationToken.None).ConfigureAwait(false);
 await containers.RestoreAsync(CancellationToken.None).ConfigureAwait(false);
+networks.ReleaseStaleEndpoints(containers.Records.Where(r => r.IsRunning).Select(r => r.Id).ToHashSet(StringComparer.Ordinal));
 
 app.Lifetime.ApplicationStopping.Register(containers.BeginShutdown);
 app.Lifetime.ApplicationStarted.Register(() =>

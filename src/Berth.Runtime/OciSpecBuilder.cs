@@ -23,6 +23,9 @@ public sealed record ContainerRunSpec
     public long CpuShares { get; init; }
     public long? PidsLimit { get; init; }
     public long ShmSize { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>The network namespace to join (a pinned path); null for a fresh one with only loopback; <c>host</c> for the host's.</summary>
+    public string? NetworkNamespacePath { get; init; }
 }
 
 /// <summary>
@@ -68,8 +71,13 @@ public static class OciSpecBuilder
 
         var namespaces = new List<OciNamespace>
         {
-            new() { Type = "pid" }, new() { Type = "ipc" }, new() { Type = "uts" }, new() { Type = "mount" }, new() { Type = "network" },
+            new() { Type = "pid" }, new() { Type = "ipc" }, new() { Type = "uts" }, new() { Type = "mount" },
         };
+        if (run.NetworkNamespacePath != "host")
+        {
+            namespaces.Add(new OciNamespace { Type = "network", Path = run.NetworkNamespacePath });
+        }
+
         if (host.CgroupVersion == 2)
         {
             namespaces.Add(new OciNamespace { Type = "cgroup" });

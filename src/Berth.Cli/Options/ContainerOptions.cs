@@ -168,7 +168,11 @@ internal static class ContainerOptions
             {
                 EndpointsConfig = new Dictionary<string, EndpointSettings>(StringComparer.Ordinal)
                 {
-                    [networkMode] = new EndpointSettings { Aliases = aliases.Count > 0 ? aliases : null },
+                    [networkMode] = new EndpointSettings
+                    {
+                        Aliases = aliases.Count > 0 ? aliases : null,
+                        IPAMConfig = string.IsNullOrEmpty(p.String("ip")) ? null : new EndpointIpamConfig { IPv4Address = p.String("ip") },
+                    },
                 },
             };
         }

@@ -48,6 +48,9 @@ public sealed record ContainerRecord
     public int RestartCount { get; init; }
     public required string LogPath { get; init; }
 
+    /// <summary>The networks the container is configured on (network name → endpoint settings); null for none/host/container: modes.</summary>
+    public Dictionary<string, EndpointSettings>? Networks { get; init; }
+
     [JsonIgnore]
     public bool IsRunning => State.Status is ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Restarting;
 }

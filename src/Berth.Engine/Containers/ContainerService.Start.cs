@@ -76,7 +76,8 @@ public sealed partial class ContainerService
 
         try
         {
-            IReadOnlyList<(string, string)> etc = WriteEtcFiles(directory, record);
+            NetworkPlan network = await SetUpNetworkAsync(record, cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<(string, string)> etc = WriteEtcFiles(directory, record, network.HostNetwork, NetworkEtc(record));
             (uint uid, uint gid) = ResolveUser(rootfs, record.Config.User);
             var spec = OciSpecBuilder.Build(new ContainerRunSpec
             {
@@ -96,6 +97,7 @@ public sealed partial class ContainerService
                 CpuShares = record.HostConfig.CpuShares,
                 PidsLimit = record.HostConfig.PidsLimit,
                 ShmSize = record.HostConfig.ShmSize is > 0 ? record.HostConfig.ShmSize.Value : 64L * 1024 * 1024,
+                NetworkNamespacePath = network.HostNetwork ? "host" : network.NamespacePath,
             }, _host);
             if (!string.IsNullOrEmpty(spec.Process.Cwd) && spec.Process.Cwd != "/")
             {
@@ -152,6 +154,7 @@ public sealed partial class ContainerService
             if (!entry.Record.IsRunning)
             {
                 UnmountRootfs(entry);
+                await TearDownNetworkAsync(record.Id).ConfigureAwait(false);
             }
 
             throw;
@@ -168,7 +171,7 @@ public sealed partial class ContainerService
         }
     }
 
-    private static IReadOnlyList<(string, string)> WriteEtcFiles(string directory, ContainerRecord record)
+    private static IReadOnlyList<(string, string)> WriteEtcFiles(string directory, ContainerRecord record, bool hostNetwork, (string? OwnAddress, List<string> Hosts) network)
     {
         string hostname = record.Config.Hostname ?? record.Id[..12];
         string hostnamePath = Path.Combine(directory, "hostname");
@@ -177,23 +180,19 @@ public sealed partial class ContainerService
         File.WriteAllText(hostnamePath, hostname + "\n");
         var hosts = new System.Text.StringBuilder();
         hosts.Append("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-        hosts.Append("127.0.1.1\t").Append(hostname).Append('\n');
-        foreach (string extra in record.HostConfig.ExtraHosts ?? [])
+        foreach (string line in network.Hosts)
         {
-            string[] parts = extra.Split(':', 2);
-            if (parts.Length == 2)
-            {
-                hosts.Append(parts[1]).Append('\t').Append(parts[0]).Append('\n');
-            }
+            hosts.Append(line).Append('\n');
         }
 
-        File.WriteAllText(hostsPath, hosts.ToString());
-        File.WriteAllText(resolvPath, ResolvConf(record.HostConfig.Dns));
+        hosts.Append(network.OwnAddress ?? "127.0.1.1").Append('\t').Append(hostname).Append('\n');
+        File.WriteAllText(hostsPath, hostNetwork && File.Exists("/etc/hosts") ? File.ReadAllText("/etc/hosts") : hosts.ToString());
+        File.WriteAllText(resolvPath, hostNetwork && File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : ResolvConf(record.HostConfig.Dns, record.HostConfig.DnsSearch, record.HostConfig.DnsOptions));
         return [(hostsPath, "/etc/hosts"), (hostnamePath, "/etc/hostname"), (resolvPath, "/etc/resolv.conf")];
     }
 
     /// <summary>The host's resolv.conf without loopback resolvers (unreachable from a container), as Docker does.</summary>
-    private static string ResolvConf(IReadOnlyList<string>? dns)
+    private static string ResolvConf(IReadOnlyList<string>? dns, IReadOnlyList<string>? search, IReadOnlyList<string>? options)
     {
         var lines = new List<string>();
         if (dns is { Count: > 0 })
@@ -210,8 +209,23 @@ public sealed partial class ContainerService
                     continue;
                 }
 
+                if ((trimmed.StartsWith("search", StringComparison.Ordinal) && search is { Count: > 0 }) || (trimmed.StartsWith("options", StringComparison.Ordinal) && options is { Count: > 0 }))
+                {
+                    continue;
+                }
+
                 lines.Add(trimmed);
             }
+        }
+
+        if (search is { Count: > 0 })
+        {
+            lines.Add("search " + string.Join(' ', search));
+        }
+
+        if (options is { Count: > 0 })
+        {
+            lines.Add("options " + string.Join(' ', options));
         }
 
         if (!lines.Any(l => l.StartsWith("nameserver", StringComparison.Ordinal)))
@@ -318,6 +332,7 @@ public sealed partial class ContainerService
                 },
             };
             UnmountRootfs(entry);
+            await TearDownNetworkAsync(record.Id).ConfigureAwait(false);
             entry.Publish(record);
             Persist(record);
             LogExited(record.Id, exit.ExitCode);

@@ -23,13 +23,15 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
     private readonly RuncDriver _runtime;
     private readonly MonitorLauncher _monitors;
     private readonly HostFacts _host;
+    private readonly Networking.NetworkService _networks;
     private readonly EngineOptions _options;
     private readonly ILogger<ContainerService> _logger;
     private readonly CancellationTokenSource _shutdown = new();
     private int _disposed;
 
-    public ContainerService(MetadataStore metadata, ImageStore images, RuncDriver runtime, MonitorLauncher monitors, HostFacts host, EngineOptions options, ILogger<ContainerService> logger)
+    public ContainerService(MetadataStore metadata, ImageStore images, RuncDriver runtime, MonitorLauncher monitors, HostFacts host, EngineOptions options, ILogger<ContainerService> logger, Networking.NetworkService networks)
     {
+        _networks = networks;
         _metadata = metadata;
         _images = images;
         _runtime = runtime;
@@ -91,16 +93,9 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
 
         string id = Ids.NewId();
         HostConfig hostConfig = request.HostConfig ?? new HostConfig();
-        if (string.IsNullOrEmpty(hostConfig.NetworkMode))
-        {
-            hostConfig = hostConfig with { NetworkMode = "none" };
-        }
-
+        hostConfig = hostConfig with { NetworkMode = NormalizeNetworkMode(hostConfig.NetworkMode) };
         var warnings = new List<string>();
-        if (hostConfig.NetworkMode is not ("none" or "default" or "bridge"))
-        {
-            warnings.Add($"network mode {hostConfig.NetworkMode} is not supported yet; the container gets its own network namespace with loopback only");
-        }
+        Dictionary<string, EndpointSettings>? networks = ConfigureNetworks(hostConfig, request.NetworkingConfig);
 
         config = config with { Hostname = string.IsNullOrEmpty(config.Hostname) ? id[..12] : config.Hostname, Image = request.Image };
         string directory = Path.Combine(_options.ContainersDirectory, id);
@@ -116,6 +111,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
             HostConfig = hostConfig,
             ImageId = image.Record.Id,
             LogPath = Path.Combine(directory, id + "-json.log"),
+            Networks = networks,
         };
 
         _images.Snapshots.Prepare(id, _images.LowerChain(image.Record));
@@ -230,10 +226,13 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
     // ---------------------------------------------------------------- read side
 
     public IReadOnlyList<ContainerSummary> List(bool all, int limit, IReadOnlyDictionary<string, IReadOnlyList<string>> filters) =>
-        ContainerViews.List(Records, _images, all, limit, filters);
+        [.. ContainerViews.List(Records, _images, all, limit, filters).Select(s => _containers.TryGetValue(s.Id, out ContainerEntry? e) ? WithNetwork(s, e.Record) : s)];
 
-    public ContainerInspect Inspect(string nameOrId) =>
-        ContainerViews.Inspect(Lookup(nameOrId).Record, _options, _images);
+    public ContainerInspect Inspect(string nameOrId)
+    {
+        ContainerRecord record = Lookup(nameOrId).Record;
+        return ContainerViews.Inspect(record, _options, _images) with { NetworkSettings = NetworkSettingsFor(record) };
+    }
 
     /// <summary>Whether an image is used by any container (image removal asks).</summary>
     public IEnumerable<ContainerRecord> UsingImage(string imageId) => Records.Where(r => r.ImageId == imageId);
