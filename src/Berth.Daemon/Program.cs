@@ -91,6 +91,7 @@ builder.Services.AddSingleton<ImageStore>();
 builder.Services.AddSingleton<RuncDriver>();
 builder.Services.AddSingleton<MonitorLauncher>();
 builder.Services.AddSingleton<Berth.Engine.Networking.Firewall>();
+builder.Services.AddSingleton<Berth.Engine.Networking.EmbeddedDns>();
 builder.Services.AddSingleton<Berth.Engine.Networking.NetworkService>();
 builder.Services.AddSingleton<Berth.Engine.Networking.INetworkBackend, Berth.Engine.Networking.NetworkBackend>();
 builder.Services.AddSingleton<ContainerService>();

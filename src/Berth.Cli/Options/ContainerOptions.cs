@@ -171,7 +171,7 @@ internal static class ContainerOptions
                     [networkMode] = new EndpointSettings
                     {
                         Aliases = aliases.Count > 0 ? aliases : null,
-                        IPAMConfig = string.IsNullOrEmpty(p.String("ip")) ? null : new EndpointIpamConfig { IPv4Address = p.String("ip") },
+                        IPAMConfig = p.Changed("ip") && !string.IsNullOrEmpty(p.String("ip")) ? new EndpointIpamConfig { IPv4Address = p.String("ip") } : null,
                     },
                 },
             };

@@ -138,7 +138,7 @@ public sealed partial class ContainerService
     }
 
     /// <summary>/etc/hosts lines and resolv.conf inputs that depend on the container's networks.</summary>
-    private (string? OwnAddress, List<string> Hosts) NetworkEtc(ContainerRecord record)
+    private (string? OwnAddress, List<string> Hosts, string? Nameserver) NetworkEtc(ContainerRecord record)
     {
         var hosts = new List<string>();
         List<(NetworkRecord Network, EndpointRecord Endpoint)> endpoints = _networks.EndpointsOf(record.Id);
@@ -174,7 +174,7 @@ public sealed partial class ContainerService
             }
         }
 
-        return (own, hosts);
+        return (own, hosts, _networks.NameserverFor(record.Id));
     }
 
     // ---------------------------------------------------------------- connect / disconnect

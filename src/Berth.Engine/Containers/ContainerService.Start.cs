@@ -171,7 +171,7 @@ public sealed partial class ContainerService
         }
     }
 
-    private static IReadOnlyList<(string, string)> WriteEtcFiles(string directory, ContainerRecord record, bool hostNetwork, (string? OwnAddress, List<string> Hosts) network)
+    private static IReadOnlyList<(string, string)> WriteEtcFiles(string directory, ContainerRecord record, bool hostNetwork, (string? OwnAddress, List<string> Hosts, string? Nameserver) network)
     {
         string hostname = record.Config.Hostname ?? record.Id[..12];
         string hostnamePath = Path.Combine(directory, "hostname");
@@ -187,7 +187,10 @@ public sealed partial class ContainerService
 
         hosts.Append(network.OwnAddress ?? "127.0.1.1").Append('\t').Append(hostname).Append('\n');
         File.WriteAllText(hostsPath, hostNetwork && File.Exists("/etc/hosts") ? File.ReadAllText("/etc/hosts") : hosts.ToString());
-        File.WriteAllText(resolvPath, hostNetwork && File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : ResolvConf(record.HostConfig.Dns, record.HostConfig.DnsSearch, record.HostConfig.DnsOptions));
+        File.WriteAllText(resolvPath, hostNetwork && File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : ResolvConf(
+            record.HostConfig.Dns is { Count: > 0 } || network.Nameserver is null ? record.HostConfig.Dns : [network.Nameserver],
+            record.HostConfig.DnsSearch,
+            record.HostConfig.DnsOptions is { Count: > 0 } || network.Nameserver is null ? record.HostConfig.DnsOptions : ["ndots:0"]));
         return [(hostsPath, "/etc/hosts"), (hostnamePath, "/etc/hostname"), (resolvPath, "/etc/resolv.conf")];
     }
 

@@ -27,9 +27,11 @@ public sealed partial class NetworkService : IDisposable
     private readonly Lock _hostLinkLock = new();
     private readonly RouteNetlink _hostLinks = new();
     private readonly PortPublisher _ports;
+    private readonly EmbeddedDns _dns;
 
-    public NetworkService(MetadataStore metadata, Firewall firewall, EngineOptions options, EventLog events, ILogger<NetworkService> logger)
+    public NetworkService(MetadataStore metadata, Firewall firewall, EngineOptions options, EventLog events, EmbeddedDns dns, ILogger<NetworkService> logger)
     {
+        _dns = dns;
         _metadata = metadata;
         _firewall = firewall;
         _options = options;
@@ -110,6 +112,7 @@ public sealed partial class NetworkService : IDisposable
         foreach (NetworkRecord network in Snapshot().Where(n => n.IsBridge))
         {
             EnsureBridge(network);
+            StartDns(network);
             await _firewall.RemoveAsync(NetworkTag(network), cancellationToken).ConfigureAwait(false);
             await _firewall.AddAsync(NetworkTag(network), NetworkRules(network), cancellationToken).ConfigureAwait(false);
         }
@@ -199,6 +202,41 @@ public sealed partial class NetworkService : IDisposable
 
         // 127.0.0.1 published ports: DNAT from loopback to the bridge is routed only with route_localnet.
         WriteSysctl($"/proc/sys/net/ipv4/conf/{network.BridgeName}/route_localnet", "1");
+    }
+
+    /// <summary>User networks resolve their containers by name through the embedded DNS on their gateway.</summary>
+    private void StartDns(NetworkRecord network)
+    {
+        if (!network.IsDefault)
+        {
+            string id = network.Id;
+            _dns.Start(id, IPAddress.Parse(network.Gateway), name => ResolveOn(id, name));
+        }
+    }
+
+    /// <summary>The addresses of the containers on a network known by <paramref name="name"/> (name, id, short id, alias).</summary>
+    private List<IPAddress> ResolveOn(string networkId, string name)
+    {
+        lock (_gate)
+        {
+            if (!_networks.TryGetValue(networkId, out NetworkRecord? network))
+            {
+                return [];
+            }
+
+            return [.. network.Endpoints.Values
+                .Where(e => string.Equals(e.ContainerName, name, StringComparison.OrdinalIgnoreCase) || e.ContainerId == name
+                    || (name.Length == 12 && e.ContainerId.StartsWith(name, StringComparison.Ordinal))
+                    || e.Aliases.Any(a => string.Equals(a, name, StringComparison.OrdinalIgnoreCase)))
+                .Select(e => IPAddress.Parse(e.IPAddress))];
+        }
+    }
+
+    /// <summary>The nameserver a container's resolv.conf names: its first user network's embedded DNS, or null.</summary>
+    public string? NameserverFor(string containerId)
+    {
+        List<(NetworkRecord Network, EndpointRecord Endpoint)> endpoints = EndpointsOf(containerId);
+        return endpoints.Count > 0 && !endpoints[0].Network.IsDefault ? endpoints[0].Network.Gateway : null;
     }
 
     private static void WriteSysctl(string path, string value)
@@ -371,6 +409,7 @@ public sealed partial class NetworkService : IDisposable
         try
         {
             EnsureBridge(network);
+            StartDns(network);
             await _firewall.AddAsync(NetworkTag(network), NetworkRules(network), cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -409,6 +448,7 @@ public sealed partial class NetworkService : IDisposable
             _networks.Remove(network.Id);
         }
 
+        _dns.Stop(network.Id);
         await _firewall.RemoveAsync(NetworkTag(network), cancellationToken).ConfigureAwait(false);
         lock (_hostLinkLock)
         {
