@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 RUNS=${1:-30}
 REQUESTS=${2:-20000}
 BIN=${BERTH_BIN_DIR:-$PWD/artifacts/test-bin}
-WORK=$(mktemp -d /tmp/berth-netbench.XXXXXX)
+WORK=$(mktemp -d /tmp/bnb.XXXXXX)
 SOCK=$WORK/berth.sock
 BRIDGE=btbench0
 PID=""
@@ -41,7 +41,8 @@ fi
 "$BIN/berthd" --monitor "$BIN/berth-monitor" --data-root "$WORK/d" --exec-root "$WORK/x" -H "unix://$SOCK" \
   --bridge-name "$BRIDGE" --log-level warn >"$WORK/berthd.log" 2>&1 &
 PID=$!
-for _ in $(seq 300); do berth version >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 600); do berth version >/dev/null 2>&1 && break; sleep 0.1; done
+berth version >/dev/null 2>&1 || { tail -20 "$WORK/berthd.log"; exit 1; }
 berth image bootstrap busybox >/dev/null
 
 echo "== run --rm busybox true: default bridge vs --network none ($RUNS runs each)"

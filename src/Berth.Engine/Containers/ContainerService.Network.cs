@@ -200,7 +200,7 @@ public sealed partial class ContainerService
 
             EndpointSettings settings = request.EndpointConfig ?? new EndpointSettings();
             string? pin = record.IsRunning ? _networks.NamespacePath(record.Id) : null;
-            await _networks.ConnectAsync(target.Name, record.Id, record.Name, settings, pin, cancellationToken).ConfigureAwait(false);
+            await _networks.ConnectAsync(target.Name, record.Id, record.Name, settings, pin).ConfigureAwait(false);
             var networks = new Dictionary<string, EndpointSettings>(record.Networks ?? [], StringComparer.Ordinal) { [target.Name] = settings };
             record = record with { Networks = networks };
             entry.Publish(record);

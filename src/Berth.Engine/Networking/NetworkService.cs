@@ -516,6 +516,11 @@ public sealed partial class NetworkService : IDisposable
             throw;
         }
 
+        foreach ((NetworkRecord network, _) in attached)
+        {
+            PublishEndpointEvent("connect", network, containerId);
+        }
+
         return pin;
     }
 
@@ -530,6 +535,7 @@ public sealed partial class NetworkService : IDisposable
                 var endpoints = new Dictionary<string, EndpointRecord>(network.Endpoints, StringComparer.Ordinal);
                 endpoints.Remove(containerId);
                 Save(network with { Endpoints = endpoints });
+                PublishEndpointEvent("disconnect", network, containerId);
             }
         }
 
@@ -554,7 +560,7 @@ public sealed partial class NetworkService : IDisposable
     }
 
     /// <summary>Connects a container to a network: recorded now; plumbed at once when the container runs (<paramref name="pin"/>).</summary>
-    public async Task ConnectAsync(string nameOrId, string containerId, string containerName, EndpointSettings? settings, string? pin, CancellationToken cancellationToken)
+    public async Task ConnectAsync(string nameOrId, string containerId, string containerName, EndpointSettings? settings, string? pin)
     {
         NetworkRecord network = Lookup(nameOrId);
         if (pin is null)
@@ -578,9 +584,11 @@ public sealed partial class NetworkService : IDisposable
             throw;
         }
 
-        _events.Publish("network", "connect", target.Id, new Dictionary<string, string> { ["name"] = target.Name, ["type"] = target.Driver, ["container"] = containerId });
-        await Task.CompletedTask.WaitAsync(cancellationToken).ConfigureAwait(false);
+        PublishEndpointEvent("connect", target, containerId);
     }
+
+    private void PublishEndpointEvent(string action, NetworkRecord network, string containerId) =>
+        _events.Publish("network", action, network.Id, new Dictionary<string, string> { ["name"] = network.Name, ["type"] = network.Driver, ["container"] = containerId });
 
     /// <summary>Removes a running container's endpoint on a network (its veth goes with it).</summary>
     public void Disconnect(NetworkRecord network, string containerId)
@@ -594,7 +602,7 @@ public sealed partial class NetworkService : IDisposable
             }
         }
 
-        _events.Publish("network", "disconnect", network.Id, new Dictionary<string, string> { ["name"] = network.Name, ["type"] = network.Driver, ["container"] = containerId });
+        PublishEndpointEvent("disconnect", network, containerId);
     }
 
     private EndpointRecord? Release(string networkId, string containerId)
