@@ -109,7 +109,7 @@ ContainerService containers = app.Services.GetRequiredService<ContainerService>(
 Berth.Engine.Networking.NetworkService networks = app.Services.GetRequiredService<Berth.Engine.Networking.NetworkService>();
 await networks.InitializeAsync(CancellationToken.None).ConfigureAwait(false);
 await containers.RestoreAsync(CancellationToken.None).ConfigureAwait(false);
-networks.ReleaseStaleEndpoints(containers.Records.Where(r => r.IsRunning).Select(r => r.Id).ToHashSet(StringComparer.Ordinal));
+await networks.RestoreEndpointsAsync(containers.Records.Where(r => r.IsRunning).Select(r => r.Id).ToHashSet(StringComparer.Ordinal), CancellationToken.None).ConfigureAwait(false);
 
 app.Lifetime.ApplicationStopping.Register(containers.BeginShutdown);
 app.Lifetime.ApplicationStarted.Register(() =>

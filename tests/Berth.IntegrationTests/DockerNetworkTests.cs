@@ -349,7 +349,7 @@ public sealed class DockerNetworkTests(DaemonFixture fixture)
     }
 
     /// <summary>GET with a bounded retry loop: the server in the container may not listen yet.</summary>
-    private static async Task<string> GetAsync(string url)
+    internal static async Task<string> GetAsync(string url)
     {
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
         var clock = Stopwatch.StartNew();

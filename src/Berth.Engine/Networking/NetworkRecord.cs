@@ -59,6 +59,9 @@ public sealed record EndpointRecord
 
     /// <summary>The address was asked for (--ip): it stays the container's across restarts.</summary>
     public bool StaticAddress { get; init; }
+
+    /// <summary>Host ports published to this endpoint (the first of its container): a restarted daemon publishes them again.</summary>
+    public IReadOnlyList<PublishedPort>? Published { get; init; }
 }
 
 /// <summary>An IPv4 network in host byte order: parse, contain, overlap, enumerate.</summary>

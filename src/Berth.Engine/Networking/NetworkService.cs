@@ -118,8 +118,43 @@ public sealed partial class NetworkService : IDisposable
         }
     }
 
-    /// <summary>After the containers' restore: endpoints of containers that no longer run are released.</summary>
-    public void ReleaseStaleEndpoints(IReadOnlySet<string> runningContainers)
+    private void RecordPublished(string networkId, string containerId, IReadOnlyList<PublishedPort> published)
+    {
+        lock (_gate)
+        {
+            if (_networks.TryGetValue(networkId, out NetworkRecord? network) && network.Endpoints.TryGetValue(containerId, out EndpointRecord? endpoint))
+            {
+                var endpoints = new Dictionary<string, EndpointRecord>(network.Endpoints, StringComparer.Ordinal) { [containerId] = endpoint with { Published = published } };
+                Save(network with { Endpoints = endpoints });
+            }
+        }
+    }
+
+    /// <summary>
+    /// After the containers' restore: endpoints of containers that no longer run are released; the published ports
+    /// of the ones still running (live restore) are reserved and forwarded again, on the same host ports.
+    /// </summary>
+    public async Task RestoreEndpointsAsync(IReadOnlySet<string> runningContainers, CancellationToken cancellationToken)
+    {
+        ReleaseStaleEndpoints(runningContainers);
+        foreach (NetworkRecord network in Snapshot())
+        {
+            foreach (EndpointRecord endpoint in network.Endpoints.Values.Where(e => e.Published is { Count: > 0 }))
+            {
+                List<PortRequest> requests = [.. endpoint.Published!.Select(p => new PortRequest(p.ContainerPort, p.Protocol, p.HostIp, p.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture)))];
+                try
+                {
+                    await _ports.PublishAsync(endpoint.ContainerId, endpoint.ContainerName, network.BridgeName, endpoint.IPAddress, requests, cancellationToken).ConfigureAwait(false);
+                }
+                catch (EngineException e)
+                {
+                    LogRepublishFailed(endpoint.ContainerId, e);
+                }
+            }
+        }
+    }
+
+    private void ReleaseStaleEndpoints(IReadOnlySet<string> runningContainers)
     {
         lock (_gate)
         {
@@ -508,6 +543,7 @@ public sealed partial class NetworkService : IDisposable
             {
                 (NetworkRecord network, EndpointRecord endpoint) = attached[0];
                 await _ports.PublishAsync(containerId, containerName, network.BridgeName, endpoint.IPAddress, ports, cancellationToken).ConfigureAwait(false);
+                RecordPublished(network.Id, containerId, _ports.Of(containerId));
             }
         }
         catch
@@ -743,6 +779,9 @@ public sealed partial class NetworkService : IDisposable
 
     [LoggerMessage(EventId = 611, Level = LogLevel.Information, Message = "network {Name} ({Id}) removed")]
     private partial void LogRemoved(string name, string id);
+
+    [LoggerMessage(EventId = 613, Level = LogLevel.Warning, Message = "publishing the ports of restored container {Id} again failed")]
+    private partial void LogRepublishFailed(string id, Exception exception);
 
     [LoggerMessage(EventId = 612, Level = LogLevel.Warning, Message = "releasing network namespace {Path} failed")]
     private partial void LogPinRelease(string path, Exception exception);
