@@ -78,6 +78,24 @@ public sealed class DockerNetworkTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task An_internal_network_has_no_way_out()
+    {
+        string net = Names.Unique("internal");
+        try
+        {
+            await _docker.SucceedAsync("network", "create", "--internal", net);
+            CommandResult routes = await _docker.SucceedAsync("run", "--rm", "--network", net, "busybox", "ip", "route");
+            Assert.DoesNotContain("default", routes.Stdout, StringComparison.Ordinal);
+            Assert.Contains("dev eth0", routes.Stdout, StringComparison.Ordinal);
+            Assert.Equal("true", (await _docker.SucceedAsync("network", "inspect", "-f", "{{.Internal}}", net)).Stdout.Trim());
+        }
+        finally
+        {
+            await _docker.RunAsync("network", "rm", net);
+        }
+    }
+
+    [Fact]
     public async Task Network_none_has_only_loopback()
     {
         CommandResult result = await _docker.SucceedAsync("run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net");
