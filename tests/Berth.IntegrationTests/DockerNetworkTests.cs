@@ -294,6 +294,31 @@ public sealed class DockerNetworkTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task Prune_removes_unused_networks_matching_the_filter_and_names_are_unique()
+    {
+        string label = "prune-" + Guid.NewGuid().ToString("N")[..8];
+        string unused = Names.Unique("unused"), used = Names.Unique("used"), c = Names.Unique("c");
+        try
+        {
+            await _docker.SucceedAsync("network", "create", "--label", label, unused);
+            await _docker.SucceedAsync("network", "create", "--label", label, used);
+            CommandResult duplicate = await _docker.RunAsync("network", "create", unused);
+            Assert.Contains($"network with name {unused} already exists", duplicate.Stderr, StringComparison.Ordinal);
+            await _docker.SucceedAsync("run", "-d", "--name", c, "--network", used, "busybox", "sleep", "300");
+
+            CommandResult pruned = await _docker.SucceedAsync("network", "prune", "-f", "--filter", "label=" + label);
+            Assert.Equal($"Deleted Networks:\n{unused}", pruned.Stdout.TrimEnd('\n'));
+            string left = (await _docker.SucceedAsync("network", "ls", "--filter", "label=" + label, "--format", "{{.Name}}")).Stdout;
+            Assert.Equal(used + "\n", left);
+        }
+        finally
+        {
+            await _docker.RemoveQuietlyAsync(c);
+            await _docker.RunAsync("network", "rm", unused, used);
+        }
+    }
+
+    [Fact]
     public async Task The_berth_cli_manages_networks_and_ports()
     {
         string net = Names.Unique("bcli"), web = Names.Unique("bweb");
