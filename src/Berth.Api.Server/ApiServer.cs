@@ -18,6 +18,7 @@ public static class ApiServer
         ImageEndpoints.Map(app);
         VolumeEndpoints.Map(app);
         LifecycleEndpoints.Map(app);
+        NetworkEndpoints.Map(app);
         app.MapFallback((HttpContext context) => ApiErrors.WriteAsync(context, StatusCodes.Status404NotFound, "page not found"));
     }
 }

@@ -41,4 +41,11 @@ namespace Berth.Api.Types;
 [JsonSerializable(typeof(ContainerUpdateResponse))]
 [JsonSerializable(typeof(ContainerPruneResponse))]
 [JsonSerializable(typeof(SystemDataUsage))]
+[JsonSerializable(typeof(NetworkCreateRequest))]
+[JsonSerializable(typeof(NetworkCreateResponse))]
+[JsonSerializable(typeof(NetworkInspect))]
+[JsonSerializable(typeof(IReadOnlyList<NetworkInspect>))]
+[JsonSerializable(typeof(NetworkConnectRequest))]
+[JsonSerializable(typeof(NetworkDisconnectRequest))]
+[JsonSerializable(typeof(NetworkPruneResponse))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

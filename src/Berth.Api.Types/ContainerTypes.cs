@@ -132,7 +132,10 @@ public sealed record NetworkingConfig
 
 public sealed record EndpointSettings
 {
+    public EndpointIpamConfig? IPAMConfig { get; init; }
+    public IReadOnlyList<string>? Links { get; init; }
     public IReadOnlyList<string>? Aliases { get; init; }
+    public IReadOnlyList<string>? DNSNames { get; init; }
     public string? NetworkID { get; init; }
     public string? EndpointID { get; init; }
     public string? Gateway { get; init; }

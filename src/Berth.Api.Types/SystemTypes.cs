@@ -59,6 +59,7 @@ public sealed record SystemInfo
     public string SystemTime { get; init; } = "";
     public string LoggingDriver { get; init; } = "json-file";
     public string CgroupDriver { get; init; } = "cgroupfs";
+    public FirewallInfo? FirewallBackend { get; init; }
     public string CgroupVersion { get; init; } = "1";
     public int NEventsListener { get; init; }
     public string KernelVersion { get; init; } = "";
@@ -171,4 +172,11 @@ public sealed record EventActor
 {
     public string ID { get; init; } = "";
     public Dictionary<string, string> Attributes { get; init; } = [];
+}
+
+/// <summary>Info.FirewallBackend: which packet filter the daemon programs.</summary>
+public sealed record FirewallInfo
+{
+    public string Driver { get; init; } = "";
+    public IReadOnlyList<IReadOnlyList<string>>? Info { get; init; }
 }

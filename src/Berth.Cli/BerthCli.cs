@@ -53,6 +53,7 @@ internal static class BerthCli
                 ContainerControlCommands.Top("top", ["berth container top", "berth top"]),
                 ContainerControlCommands.Unpause("unpause", ["berth container unpause", "berth unpause"]),
                 LifecycleCommands.Update("update", ["berth container update", "berth update"]),
+                Commands.NetworkCommands.Port("port", ["berth container port", "berth port"]),
                 ContainerCommands.Wait("wait", ["berth container wait", "berth wait"]),
             ],
         };
@@ -108,6 +109,7 @@ internal static class BerthCli
                 SystemCommands.Info("info", ["berth system info", "berth info"]) with { Group = "Common Commands" },
                 container,
                 image,
+                Commands.NetworkCommands.Group(),
                 system,
                 AttachCommand.Create("attach", ["berth container attach", "berth attach"]),
                 ChangeCommands.Commit("commit", ["berth container commit", "berth commit"]),
@@ -126,6 +128,7 @@ internal static class BerthCli
                 ContainerControlCommands.Pause("pause", ["berth container pause", "berth pause"]),
                 ContainerControlCommands.Rename("rename", ["berth container rename", "berth rename"]),
                 ContainerControlCommands.Restart("restart", ["berth container restart", "berth restart"]),
+                Commands.NetworkCommands.Port("port", ["berth container port", "berth port"]),
                 ContainerCommands.Rm("rm", [], rmPaths),
                 ImageCommands.Remove("rmi", [], rmiPaths),
                 ImageCommands.Save("save", savePaths),

@@ -11,6 +11,8 @@ public sealed record DaemonOptions
     public string? MonitorPath { get; set; }
     public string Group { get; set; } = "berth";
     public string LogLevel { get; set; } = "info";
+    public string BridgeName { get; set; } = "berth0";
+    public bool InterContainerCommunication { get; set; } = true;
 
     /// <summary>--config-file: null means the default path, where a missing file is no error.</summary>
     public string? ConfigFile { get; set; }
@@ -58,6 +60,8 @@ public sealed record DaemonOptions
           -D, --debug              Same as --log-level debug
               --config-file string Daemon configuration file (default "/etc/berth/daemon.json")
               --validate           Validate the configuration and exit
+              --bridge-name string Linux bridge of the default network (default "berth0")
+              --icc                Inter-container traffic on the default bridge (default true; --icc=false)
           -h, --help               Print usage
         """;
 
@@ -89,6 +93,8 @@ public sealed record DaemonOptions
                 case "-D" or "--debug": options.LogLevel = "debug"; options.FlagsSet.Add("debug"); break;
                 case "--config-file": options.ConfigFile = Value(); break;
                 case "--validate": options.ValidateOnly = true; break;
+                case "--bridge-name": options.BridgeName = Value(); break;
+                case "--icc": options.InterContainerCommunication = inline is null || inline is "true" or "1"; break;
                 default: throw new ArgumentException($"unknown flag: {arg}");
             }
         }

@@ -65,7 +65,7 @@ builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
 
 List<string> unixSockets = DaemonListeners.Configure(builder.WebHost, options.Hosts);
 
-var engineOptions = new EngineOptions { DataRoot = options.DataRoot, ExecRoot = options.ExecRoot };
+var engineOptions = new EngineOptions { DataRoot = options.DataRoot, ExecRoot = options.ExecRoot, DefaultBridgeName = options.BridgeName, InterContainerCommunication = options.InterContainerCommunication };
 try
 {
     engineOptions.Validate();
@@ -94,6 +94,10 @@ builder.Services.AddSingleton<RuncDriver>();
 builder.Services.AddSingleton<MonitorLauncher>();
 builder.Services.AddSingleton<Berth.Engine.Volumes.VolumeService>();
 builder.Services.AddSingleton<Berth.Engine.Volumes.IVolumeBackend>(sp => sp.GetRequiredService<Berth.Engine.Volumes.VolumeService>());
+builder.Services.AddSingleton<Berth.Engine.Networking.Firewall>();
+builder.Services.AddSingleton<Berth.Engine.Networking.EmbeddedDns>();
+builder.Services.AddSingleton<Berth.Engine.Networking.NetworkService>();
+builder.Services.AddSingleton<Berth.Engine.Networking.INetworkBackend, Berth.Engine.Networking.NetworkBackend>();
 builder.Services.AddSingleton<ContainerService>();
 builder.Services.AddSingleton<IContainerBackend>(sp => sp.GetRequiredService<ContainerService>());
 builder.Services.AddSingleton<ExecService>();
@@ -112,8 +116,11 @@ app.UseEngineApi(new ApiServerOptions(SystemService.MinApiVersion, SystemService
 
 ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("berthd");
 ContainerService containers = app.Services.GetRequiredService<ContainerService>();
+Berth.Engine.Networking.NetworkService networks = app.Services.GetRequiredService<Berth.Engine.Networking.NetworkService>();
+await networks.InitializeAsync(CancellationToken.None).ConfigureAwait(false);
 app.Services.GetRequiredService<HealthMonitor>().Start(); // before restore: it follows the starts restart policies make
 await containers.RestoreAsync(CancellationToken.None).ConfigureAwait(false);
+await networks.RestoreEndpointsAsync(containers.Records.Where(r => r.IsRunning).Select(r => r.Id).ToHashSet(StringComparer.Ordinal), CancellationToken.None).ConfigureAwait(false);
 
 app.Lifetime.ApplicationStopping.Register(containers.BeginShutdown);
 app.Lifetime.ApplicationStopping.Register(app.Services.GetRequiredService<Berth.Engine.Events.EventService>().BeginShutdown);

@@ -9,6 +9,12 @@ public sealed record EngineOptions
     /// <summary>Runtime state that dies with the machine: monitor sockets, runc state (default /run/berth).</summary>
     public required string ExecRoot { get; init; }
 
+    /// <summary>The Linux bridge of the default <c>bridge</c> network (berthd <c>--bridge-name</c>; unique per daemon on a host).</summary>
+    public string DefaultBridgeName { get; init; } = "berth0";
+
+    /// <summary>Traffic between containers on the default bridge (berthd <c>--icc</c>).</summary>
+    public bool InterContainerCommunication { get; init; } = true;
+
     public string ContainersDirectory => Path.Combine(DataRoot, "containers");
 
     /// <summary>A container's monitor state (short on purpose: its socket path must fit a unix address).</summary>

@@ -26,6 +26,9 @@ public sealed record ContainerRunSpec
 
     /// <summary>The container's volumes, binds and tmpfs mounts, parents first; they replace a default mount at the same place.</summary>
     public IReadOnlyList<RunMount> Mounts { get; init; } = [];
+
+    /// <summary>The network namespace to join (a pinned path); null for a fresh one with only loopback; <c>host</c> for the host's.</summary>
+    public string? NetworkNamespacePath { get; init; }
 }
 
 /// <summary>cgroup limits and rlimits, already validated against the host (what it cannot honour is left out).</summary>
@@ -150,8 +153,13 @@ public static class OciSpecBuilder
 
         var namespaces = new List<OciNamespace>
         {
-            new() { Type = "pid" }, new() { Type = "ipc" }, new() { Type = "uts" }, new() { Type = "mount" }, new() { Type = "network" },
+            new() { Type = "pid" }, new() { Type = "ipc" }, new() { Type = "uts" }, new() { Type = "mount" },
         };
+        if (run.NetworkNamespacePath != "host")
+        {
+            namespaces.Add(new OciNamespace { Type = "network", Path = run.NetworkNamespacePath });
+        }
+
         if (host.CgroupVersion == 2)
         {
             namespaces.Add(new OciNamespace { Type = "cgroup" });

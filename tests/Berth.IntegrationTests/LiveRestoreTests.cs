@@ -84,6 +84,29 @@ public sealed class LiveRestoreTests(LiveRestoreDaemon fixture)
     }
 
     [Fact]
+    public async Task Published_ports_of_a_running_container_answer_again_after_a_daemon_crash()
+    {
+        string name = Names.Unique("ports");
+        await EnsureStartedAsync();
+        try
+        {
+            await Docker.SucceedAsync("run", "-d", "--name", name, "-p", "127.0.0.1:0:80", "busybox", "sh", "-c", "echo still-here > /tmp/index.html; httpd -f -p 80 -h /tmp");
+            string mapping = (await Docker.SucceedAsync("port", name, "80")).Stdout.Trim();
+            Assert.Contains("still-here", await DockerNetworkTests.GetAsync($"http://{mapping}/index.html"), StringComparison.Ordinal);
+
+            await _daemon.KillAsync();
+            await _daemon.StartAsync();
+
+            Assert.Equal(mapping, (await Docker.SucceedAsync("port", name, "80")).Stdout.Trim());
+            Assert.Contains("still-here", await DockerNetworkTests.GetAsync($"http://{mapping}/index.html"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await RemoveQuietlyAsync(name);
+        }
+    }
+
+    [Fact]
     public async Task A_container_that_exits_while_the_daemon_is_down_is_shown_exited_with_its_code()
     {
         string name = Names.Unique("downexit");

@@ -231,6 +231,18 @@ internal static class LifecycleCommands
         ContainerPruneResponse containers = await ctx.Client.PruneContainersAsync(filters, ctx.Cancellation).ConfigureAwait(false);
         AppendDeletedContainers(sb, containers);
         long reclaimed = containers.SpaceReclaimed;
+        NetworkPruneResponse networks = await ctx.Client.PruneNetworksAsync(Filters(p), ctx.Cancellation).ConfigureAwait(false);
+        if (networks.NetworksDeleted is { Count: > 0 } deletedNetworks)
+        {
+            sb.Append("Deleted Networks:\n");
+            foreach (string network in deletedNetworks)
+            {
+                sb.Append(network).Append('\n');
+            }
+
+            sb.Append('\n');
+        }
+
         if (p.Bool("volumes"))
         {
             // As docker: anonymous volumes no container uses (named ones stay, even with -a).

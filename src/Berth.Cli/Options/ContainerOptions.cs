@@ -168,7 +168,11 @@ internal static class ContainerOptions
             {
                 EndpointsConfig = new Dictionary<string, EndpointSettings>(StringComparer.Ordinal)
                 {
-                    [networkMode] = new EndpointSettings { Aliases = aliases.Count > 0 ? aliases : null },
+                    [networkMode] = new EndpointSettings
+                    {
+                        Aliases = aliases.Count > 0 ? aliases : null,
+                        IPAMConfig = p.Changed("ip") && !string.IsNullOrEmpty(p.String("ip")) ? new EndpointIpamConfig { IPv4Address = p.String("ip") } : null,
+                    },
                 },
             };
         }

@@ -57,6 +57,9 @@ public sealed record ContainerRecord
     /// <summary>Volumes, binds and tmpfs mounts, resolved at create.</summary>
     public IReadOnlyList<Volumes.ContainerMount> Mounts { get; init; } = [];
 
+    /// <summary>The networks the container is configured on (network name → endpoint settings); null for none/host/container: modes.</summary>
+    public Dictionary<string, EndpointSettings>? Networks { get; init; }
+
     [JsonIgnore]
     public bool IsRunning => State.Status is ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Restarting;
 }

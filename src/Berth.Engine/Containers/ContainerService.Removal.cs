@@ -128,6 +128,11 @@ public sealed partial class ContainerService
             ContainerRecord record = entry.Record;
             entry.Publish(record with { State = record.State with { Status = ContainerStatus.Removing } });
             UnmountRootfs(entry);
+            if (!record.IsRunning)
+            {
+                await TearDownNetworkAsync(record.Id).ConfigureAwait(false);
+            }
+
             _metadata.DeleteContainer(record.Id);
             _containers.TryRemove(record.Id, out _);
             ReleaseMounts(record.Id, record.Mounts, removeVolumes);

@@ -77,7 +77,8 @@ public sealed partial class ContainerService
 
         try
         {
-            IReadOnlyList<(string, string)> etc = WriteEtcFiles(directory, record);
+            NetworkPlan network = await SetUpNetworkAsync(record, cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<(string, string)> etc = WriteEtcFiles(directory, record, network.HostNetwork, NetworkEtc(record));
             (uint uid, uint gid) = ContainerUser.Resolve(rootfs, record.Config.User);
             IReadOnlyList<uint> groups = ContainerUser.SupplementaryGroups(rootfs, record.Config.User, uid, gid, record.HostConfig.GroupAdd);
             List<RunMount> mounts = SetUpMounts(record, rootfs);
@@ -99,6 +100,7 @@ public sealed partial class ContainerService
                 Limits = RuntimeSettings.LimitsFor(record.HostConfig, _host),
                 Security = RuntimeSettings.SecurityFor(record.HostConfig, _host, groups),
                 ShmSize = record.HostConfig.ShmSize is > 0 ? record.HostConfig.ShmSize.Value : 64L * 1024 * 1024,
+                NetworkNamespacePath = network.HostNetwork ? "host" : network.NamespacePath,
             }, _host);
             if (!string.IsNullOrEmpty(spec.Process.Cwd) && spec.Process.Cwd != "/")
             {
@@ -157,6 +159,7 @@ public sealed partial class ContainerService
             {
                 UnmountVolumes(entry.Record);
                 UnmountRootfs(entry);
+                await TearDownNetworkAsync(record.Id).ConfigureAwait(false);
             }
 
             throw;
@@ -173,7 +176,7 @@ public sealed partial class ContainerService
         }
     }
 
-    private static IReadOnlyList<(string, string)> WriteEtcFiles(string directory, ContainerRecord record)
+    private static IReadOnlyList<(string, string)> WriteEtcFiles(string directory, ContainerRecord record, bool hostNetwork, (string? OwnAddress, List<string> Hosts, string? Nameserver) network)
     {
         string hostname = record.Config.Hostname ?? record.Id[..12];
         string hostnamePath = Path.Combine(directory, "hostname");
@@ -182,23 +185,22 @@ public sealed partial class ContainerService
         File.WriteAllText(hostnamePath, hostname + "\n");
         var hosts = new System.Text.StringBuilder();
         hosts.Append("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-        hosts.Append("127.0.1.1\t").Append(hostname).Append('\n');
-        foreach (string extra in record.HostConfig.ExtraHosts ?? [])
+        foreach (string line in network.Hosts)
         {
-            string[] parts = extra.Split(':', 2);
-            if (parts.Length == 2)
-            {
-                hosts.Append(parts[1]).Append('\t').Append(parts[0]).Append('\n');
-            }
+            hosts.Append(line).Append('\n');
         }
 
-        File.WriteAllText(hostsPath, hosts.ToString());
-        File.WriteAllText(resolvPath, ResolvConf(record.HostConfig.Dns));
+        hosts.Append(network.OwnAddress ?? "127.0.1.1").Append('\t').Append(hostname).Append('\n');
+        File.WriteAllText(hostsPath, hostNetwork && File.Exists("/etc/hosts") ? File.ReadAllText("/etc/hosts") : hosts.ToString());
+        File.WriteAllText(resolvPath, hostNetwork && File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : ResolvConf(
+            record.HostConfig.Dns is { Count: > 0 } || network.Nameserver is null ? record.HostConfig.Dns : [network.Nameserver],
+            record.HostConfig.DnsSearch,
+            record.HostConfig.DnsOptions is { Count: > 0 } || network.Nameserver is null ? record.HostConfig.DnsOptions : ["ndots:0"]));
         return [(hostsPath, "/etc/hosts"), (hostnamePath, "/etc/hostname"), (resolvPath, "/etc/resolv.conf")];
     }
 
     /// <summary>The host's resolv.conf without loopback resolvers (unreachable from a container), as Docker does.</summary>
-    private static string ResolvConf(IReadOnlyList<string>? dns)
+    private static string ResolvConf(IReadOnlyList<string>? dns, IReadOnlyList<string>? search, IReadOnlyList<string>? options)
     {
         var lines = new List<string>();
         if (dns is { Count: > 0 })
@@ -215,8 +217,23 @@ public sealed partial class ContainerService
                     continue;
                 }
 
+                if ((trimmed.StartsWith("search", StringComparison.Ordinal) && search is { Count: > 0 }) || (trimmed.StartsWith("options", StringComparison.Ordinal) && options is { Count: > 0 }))
+                {
+                    continue;
+                }
+
                 lines.Add(trimmed);
             }
+        }
+
+        if (search is { Count: > 0 })
+        {
+            lines.Add("search " + string.Join(' ', search));
+        }
+
+        if (options is { Count: > 0 })
+        {
+            lines.Add("options " + string.Join(' ', options));
         }
 
         if (!lines.Any(l => l.StartsWith("nameserver", StringComparison.Ordinal)))
@@ -278,6 +295,7 @@ public sealed partial class ContainerService
             UnmountVolumes(record);
             (record, restart) = ApplyRestartPolicy(record);
             UnmountRootfs(entry);
+            await TearDownNetworkAsync(record.Id).ConfigureAwait(false);
             entry.Publish(record);
             Persist(record);
             LogExited(record.Id, exit.ExitCode);

@@ -23,6 +23,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
     private readonly RuncDriver _runtime;
     private readonly MonitorLauncher _monitors;
     private readonly HostFacts _host;
+    private readonly Networking.NetworkService _networks;
     private readonly EngineOptions _options;
     private readonly Volumes.VolumeService _volumes;
     private readonly ILogger<ContainerService> _logger;
@@ -30,10 +31,11 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private int _disposed;
 
-    public ContainerService(MetadataStore metadata, ImageStore images, RuncDriver runtime, MonitorLauncher monitors, HostFacts host, EngineOptions options, Volumes.VolumeService volumes, ILogger<ContainerService> logger, Events.EventLog events)
+    public ContainerService(MetadataStore metadata, ImageStore images, RuncDriver runtime, MonitorLauncher monitors, HostFacts host, EngineOptions options, Volumes.VolumeService volumes, ILogger<ContainerService> logger, Events.EventLog events, Networking.NetworkService networks)
     {
         _volumes = volumes;
         _events = events;
+        _networks = networks;
         _metadata = metadata;
         _images = images;
         _runtime = runtime;
@@ -100,17 +102,10 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
         string id = Ids.NewId();
         HostConfig hostConfig = request.HostConfig ?? new HostConfig();
         ValidateRestartPolicy(hostConfig);
-        if (string.IsNullOrEmpty(hostConfig.NetworkMode))
-        {
-            hostConfig = hostConfig with { NetworkMode = "none" };
-        }
-
+        hostConfig = hostConfig with { NetworkMode = NormalizeNetworkMode(hostConfig.NetworkMode) };
         (hostConfig, IReadOnlyList<string> settingWarnings) = RuntimeSettings.Validate(hostConfig, _host);
         var warnings = new List<string>(settingWarnings);
-        if (hostConfig.NetworkMode is not ("none" or "default" or "bridge"))
-        {
-            warnings.Add($"network mode {hostConfig.NetworkMode} is not supported yet; the container gets its own network namespace with loopback only");
-        }
+        Dictionary<string, EndpointSettings>? networks = ConfigureNetworks(hostConfig, request.NetworkingConfig);
 
         (IReadOnlyList<Volumes.ContainerMount> mounts, IReadOnlyList<string> mountWarnings) = PrepareMounts(id, config, hostConfig, image.Record.Config.Config);
         warnings.AddRange(mountWarnings);
@@ -129,6 +124,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
             ImageId = image.Record.Id,
             LogPath = Path.Combine(directory, id + "-json.log"),
             Mounts = mounts,
+            Networks = networks,
         };
 
         _images.Snapshots.Prepare(id, _images.LowerChain(image.Record));
@@ -258,10 +254,13 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
     // ---------------------------------------------------------------- read side
 
     public IReadOnlyList<ContainerSummary> List(bool all, int limit, IReadOnlyDictionary<string, IReadOnlyList<string>> filters) =>
-        ContainerViews.List(Records, _images, all, limit, filters);
+        [.. ContainerViews.List(Records, _images, all, limit, filters).Select(s => _containers.TryGetValue(s.Id, out ContainerEntry? e) ? WithNetwork(s, e.Record) : s)];
 
-    public ContainerInspect Inspect(string nameOrId) =>
-        ContainerViews.Inspect(Lookup(nameOrId).Record, _options, _images);
+    public ContainerInspect Inspect(string nameOrId)
+    {
+        ContainerRecord record = Lookup(nameOrId).Record;
+        return ContainerViews.Inspect(record, _options, _images) with { NetworkSettings = NetworkSettingsFor(record) };
+    }
 
     /// <summary>Whether an image is used by any container (image removal asks).</summary>
     public IEnumerable<ContainerRecord> UsingImage(string imageId) => Records.Where(r => r.ImageId == imageId);

@@ -76,6 +76,7 @@ public sealed class SystemService(ContainerService containers, ImageStore images
         return new SystemInfo
         {
             ID = MachineId(),
+            FirewallBackend = new FirewallInfo { Driver = Networking.Firewall.Backend },
             Containers = all.Length,
             ContainersRunning = running,
             ContainersPaused = paused,

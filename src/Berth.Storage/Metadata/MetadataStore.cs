@@ -42,6 +42,7 @@ public sealed class MetadataStore : IDisposable
             CREATE TABLE IF NOT EXISTS tags (reference TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id));
             CREATE TABLE IF NOT EXISTS layers (chain_id TEXT PRIMARY KEY, doc TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS volumes (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS networks (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
             """);
     }
 
@@ -268,5 +269,49 @@ public sealed class MetadataStore : IDisposable
         }
 
         return command.ExecuteNonQuery();
+    }
+
+    // ---- networks ----
+
+    /// <summary>Inserts a new network; false when the name is taken.</summary>
+    public bool TryInsertNetwork(string id, string name, string doc)
+    {
+        using SqliteConnection connection = Open();
+        try
+        {
+            Execute(connection, "INSERT INTO networks (id, name, doc) VALUES ($a, $b, $c)", id, name, doc);
+            return true;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19)
+        {
+            return false;
+        }
+    }
+
+    public void UpdateNetwork(string id, string doc)
+    {
+        using SqliteConnection connection = Open();
+        Execute(connection, "UPDATE networks SET doc = $a WHERE id = $b", doc, id);
+    }
+
+    public void DeleteNetwork(string id)
+    {
+        using SqliteConnection connection = Open();
+        Execute(connection, "DELETE FROM networks WHERE id = $a", id);
+    }
+
+    public List<(string Id, string Doc)> ListNetworks()
+    {
+        using SqliteConnection connection = Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT id, doc FROM networks";
+        using SqliteDataReader reader = command.ExecuteReader();
+        var rows = new List<(string, string)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1)));
+        }
+
+        return rows;
     }
 }

@@ -69,6 +69,9 @@ public sealed class BerthDaemon : IAsyncDisposable
 
     public string LogPath => Path.Combine(Root, "berthd.log");
 
+    /// <summary>This daemon's default bridge (unique per daemon: daemons of parallel tests must not share one).</summary>
+    public string BridgeName => "bt" + Path.GetFileName(Root)["bi-".Length..];
+
     /// <summary>The real docker CLI, pointed at this daemon.</summary>
     public DockerCli Docker { get; }
 
@@ -117,7 +120,7 @@ public sealed class BerthDaemon : IAsyncDisposable
         string[] args =
         [
             binaries.Daemon, "--monitor", binaries.Monitor, "--data-root", DataRoot, "--exec-root", ExecRoot,
-            "-H", "unix://" + SocketPath, "--log-level", "debug", .. ExtraArgs,
+            "-H", "unix://" + SocketPath, "--log-level", "debug", "--bridge-name", BridgeName, .. ExtraArgs,
         ];
         foreach (string arg in args)
         {
@@ -267,6 +270,7 @@ public sealed class BerthDaemon : IAsyncDisposable
         }
 
         HostCleanup.RunAsync(Root, RuntimeRoot, _ => { }).Wait(TimeSpan.FromSeconds(20));
+        HostCleanup.RemoveNetworkingAsync(BridgeName, _ => { }).Wait(TimeSpan.FromSeconds(20));
     }
 
     public async ValueTask DisposeAsync()
@@ -294,6 +298,7 @@ public sealed class BerthDaemon : IAsyncDisposable
         }
 
         _api?.Dispose();
+        await HostCleanup.RemoveNetworkingAsync(BridgeName, notes.Add);
         await HostCleanup.RunAsync(Root, RuntimeRoot, notes.Add, beforeDelete: KeepLog);
         void KeepLog()
         {

@@ -23,6 +23,44 @@ public static class HostCleanup
         DeleteDirectory(root, log);
     }
 
+    /// <summary>
+    /// Removes what a daemon left in the host's network: its iptables rules (tagged <c>berth:BRIDGE:</c>) and the
+    /// links they name (its default bridge and user-network bridges). Berth's shared chains stay (other daemons use them).
+    /// </summary>
+    public static async Task RemoveNetworkingAsync(string bridge, Action<string> log)
+    {
+        var links = new HashSet<string>(StringComparer.Ordinal) { bridge };
+        foreach (string table in new[] { "nat", "filter" })
+        {
+            CommandResult saved = await ProcessRunner.RunAsync("iptables-save", ["-t", table], timeout: TimeSpan.FromSeconds(15));
+            List<string> ours = [.. saved.Stdout.Split('\n').Where(l => l.StartsWith("-A ", StringComparison.Ordinal) && l.Contains($"berth:{bridge}:", StringComparison.Ordinal))];
+            foreach (string rule in ours)
+            {
+                string[] words = rule.Split(' ');
+                for (int i = 0; i + 1 < words.Length; i++)
+                {
+                    if (words[i] is "-i" or "-o" && words[i + 1].StartsWith("br", StringComparison.Ordinal) || words[i] is "-i" or "-o" && words[i + 1] == bridge)
+                    {
+                        links.Add(words[i + 1]);
+                    }
+                }
+            }
+
+            if (ours.Count > 0)
+            {
+                string script = $"*{table}\n" + string.Concat(ours.Select(r => "-D" + r[2..] + "\n")) + "COMMIT\n";
+                CommandResult restore = await ProcessRunner.RunAsync("iptables-restore", ["--noflush", "--wait"], stdin: script, timeout: TimeSpan.FromSeconds(15));
+                log($"cleanup: removed {ours.Count} {table} rules of {bridge}: {restore.ExitCode}");
+            }
+        }
+
+        foreach (string link in links.Where(l => Directory.Exists("/sys/class/net/" + l)))
+        {
+            CommandResult deleted = await ProcessRunner.RunAsync("ip", ["link", "del", link], timeout: TimeSpan.FromSeconds(15));
+            log($"cleanup: deleted link {link}: {deleted.ExitCode}");
+        }
+    }
+
     /// <summary><c>runc list</c>, then <c>runc delete --force</c> each (it kills what still runs).</summary>
     private static async Task DeleteRuntimeContainersAsync(string runtimeRoot, Action<string> log)
     {

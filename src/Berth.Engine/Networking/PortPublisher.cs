@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Berth.Primitives;
+
+namespace Berth.Engine.Networking;
+
+/// <summary>A port binding a container asks for: <c>[ip:][hostPort|range|empty]:containerPort/proto</c>, parsed.</summary>
+public sealed record PortRequest(int ContainerPort, string Protocol, string HostIp, string HostPort);
+
+/// <summary>A host port bound to a container port.</summary>
+public sealed record PublishedPort(int ContainerPort, string Protocol, string HostIp, int HostPort);
+
+/// <summary>
+/// Published ports: each host port is reserved by a socket bound to it (so conflicts get Docker's error and
+/// ephemeral ports are really free), then reached through DNAT in PREROUTING (other hosts) and OUTPUT (this host,
+/// 127.0.0.1 included through route_localnet) with no proxy process in the data path.
+/// </summary>
+internal sealed class PortPublisher(Firewall firewall, string tagScope) : IDisposable
+{
+    private readonly ConcurrentDictionary<string, Published> _byContainer = new(StringComparer.Ordinal);
+
+    private sealed record Published(IReadOnlyList<PublishedPort> Ports, IReadOnlyList<Socket> Reservations);
+
+    private string Tag(string containerId) => tagScope + "port:" + containerId[..12];
+
+    public IReadOnlyList<PublishedPort> Of(string containerId) => _byContainer.TryGetValue(containerId, out Published? p) ? p.Ports : [];
+
+    public async Task PublishAsync(string containerId, string containerName, string bridge, string containerIp, IReadOnlyList<PortRequest> requests, CancellationToken cancellationToken)
+    {
+        var sockets = new List<Socket>();
+        var ports = new List<PublishedPort>();
+        try
+        {
+            foreach (PortRequest request in requests)
+            {
+                (Socket socket, int port) = Reserve(request, containerId, containerName);
+                sockets.Add(socket);
+                ports.Add(new PublishedPort(request.ContainerPort, request.Protocol, string.IsNullOrEmpty(request.HostIp) ? "0.0.0.0" : request.HostIp, port));
+            }
+
+            var rules = new List<(string, string)>();
+            foreach (PublishedPort port in ports)
+            {
+                string destination = port.HostIp == "0.0.0.0" ? "" : $"-d {port.HostIp}/32 ";
+                string proto = port.Protocol;
+                rules.Add(("nat", $"BERTH {destination}-p {proto} -m {proto} --dport {port.HostPort} -j DNAT --to-destination {containerIp}:{port.ContainerPort}"));
+                rules.Add(("nat", $"BERTH-POSTROUTING -s {containerIp}/32 -d {containerIp}/32 -p {proto} -m {proto} --dport {port.ContainerPort} -j MASQUERADE"));
+                rules.Add(("filter", $"BERTH -d {containerIp}/32 ! -i {bridge} -o {bridge} -p {proto} -m {proto} --dport {port.ContainerPort} -j ACCEPT"));
+            }
+
+            _byContainer[containerId] = new Published(ports, sockets);
+            await firewall.AddAsync(Tag(containerId), rules, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _byContainer.TryRemove(containerId, out _);
+            sockets.ForEach(s => s.Dispose());
+            throw;
+        }
+    }
+
+    public async Task UnpublishAsync(string containerId, CancellationToken cancellationToken)
+    {
+        if (_byContainer.TryRemove(containerId, out Published? published))
+        {
+            await firewall.RemoveAsync(Tag(containerId), cancellationToken).ConfigureAwait(false);
+            foreach (Socket socket in published.Reservations)
+            {
+                socket.Dispose();
+            }
+        }
+    }
+
+    private static (Socket, int) Reserve(PortRequest request, string containerId, string containerName)
+    {
+        IPAddress ip = string.IsNullOrEmpty(request.HostIp) ? IPAddress.Any
+            : IPAddress.TryParse(request.HostIp, out IPAddress? parsed) && parsed.AddressFamily == AddressFamily.InterNetwork ? parsed
+            : throw EngineException.Invalid($"invalid host IP for port binding: {request.HostIp}");
+        (int first, int last) = ParseRange(request.HostPort);
+        bool udp = request.Protocol == "udp";
+        SocketException? failure = null;
+        for (int port = first; port <= last; port++)
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, udp ? SocketType.Dgram : SocketType.Stream, udp ? ProtocolType.Udp : ProtocolType.Tcp);
+            try
+            {
+                // No SO_REUSEADDR, and a TCP reservation listens: then every other bind of the port fails, as it would
+                // against Docker's proxy. Nothing is ever accepted: DNAT takes the packets before local delivery.
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, false);
+                socket.Bind(new IPEndPoint(ip, port));
+                if (!udp)
+                {
+                    socket.Listen(1);
+                }
+
+                return (socket, ((IPEndPoint)socket.LocalEndPoint!).Port);
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                failure = e;
+            }
+        }
+
+        string shown = first == last ? first.ToString(CultureInfo.InvariantCulture) : $"{first}-{last}";
+        string reason = failure?.SocketErrorCode == SocketError.AddressAlreadyInUse ? "port is already allocated" : failure?.Message ?? "no port";
+        throw new EngineException(ErrorKind.Internal, $"driver failed programming external connectivity on endpoint {containerName.TrimStart('/')} ({containerId}): Bind for {ip}:{shown} failed: {reason}");
+    }
+
+    private static (int First, int Last) ParseRange(string hostPort)
+    {
+        if (string.IsNullOrEmpty(hostPort) || hostPort == "0")
+        {
+            return (0, 0);
+        }
+
+        string[] parts = hostPort.Split('-', 2);
+        if (!int.TryParse(parts[0], out int first) || first is < 0 or > 65535)
+        {
+            throw EngineException.Invalid($"invalid port specification: \"{hostPort}\"");
+        }
+
+        int last = first;
+        if (parts.Length == 2 && (!int.TryParse(parts[1], out last) || last < first || last > 65535))
+        {
+            throw EngineException.Invalid($"invalid port specification: \"{hostPort}\"");
+        }
+
+        return (first, last);
+    }
+
+    public void Dispose()
+    {
+        foreach (Published published in _byContainer.Values)
+        {
+            foreach (Socket socket in published.Reservations)
+            {
+                socket.Dispose();
+            }
+        }
+    }
+}
