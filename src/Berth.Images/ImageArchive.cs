@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Berth.Primitives;
@@ -283,7 +282,7 @@ public static class ImageArchive
     private static async Task<ArchiveContents> ReadArchiveAsync(ContentStore content, BlobLease lease, Stream input, CancellationToken cancellationToken)
     {
         var contents = new ArchiveContents();
-        Stream source = await DecompressAsync(input, cancellationToken).ConfigureAwait(false);
+        Stream source = await LayerCompression.DecompressAsync(input, cancellationToken).ConfigureAwait(false);
         await using var reader = new TarReader(source, leaveOpen: false);
         while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
         {
@@ -504,10 +503,10 @@ public static class ImageArchive
         for (int i = 0; i < layers.Count; i++)
         {
             Digest diffId = Digest.Parse(config.RootFs.DiffIds[i]);
-            bool compressed;
+            string mediaType;
             await using (Stream blob = content.OpenRead(layers[i].Digest))
             {
-                compressed = await IsGzipAsync(blob, cancellationToken).ConfigureAwait(false);
+                mediaType = await LayerMediaTypeAsync(blob, cancellationToken).ConfigureAwait(false);
             }
 
             if (layers[i].Digest != diffId)
@@ -526,7 +525,7 @@ public static class ImageArchive
 
             descriptors.Add(new OciDescriptor
             {
-                MediaType = compressed ? MediaTypes.OciLayerGzip : MediaTypes.OciLayer,
+                MediaType = mediaType,
                 Digest = layers[i].Digest.ToString(),
                 Size = layers[i].Size,
             });
@@ -540,17 +539,20 @@ public static class ImageArchive
         return new PendingImage(configBytes, config, manifest, tags);
     }
 
-    private static async Task<bool> IsGzipAsync(Stream stream, CancellationToken cancellationToken)
+    /// <summary>The OCI layer media type of a blob by its magic number: gzip, zstd or a plain tar.</summary>
+    private static async Task<string> LayerMediaTypeAsync(Stream stream, CancellationToken cancellationToken)
     {
-        byte[] magic = new byte[2];
-        int read = await stream.ReadAtLeastAsync(magic, 2, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-        return read == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        byte[] magic = new byte[4];
+        int read = await stream.ReadAtLeastAsync(magic, 4, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        return read >= 2 && magic[0] == 0x1f && magic[1] == 0x8b ? MediaTypes.OciLayerGzip
+            : read == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd ? MediaTypes.OciLayerZstd
+            : MediaTypes.OciLayer;
     }
 
     /// <summary>Copies the (possibly gzip-compressed) content to <paramref name="target"/> uncompressed; returns its digest.</summary>
     private static async Task<Digest> CopyDecompressedAsync(Stream source, Stream target, CancellationToken cancellationToken)
     {
-        Stream plain = await DecompressAsync(source, cancellationToken).ConfigureAwait(false);
+        Stream plain = await LayerCompression.DecompressAsync(source, cancellationToken).ConfigureAwait(false);
         await using (plain.ConfigureAwait(false))
         {
             using var hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -564,26 +566,5 @@ public static class ImageArchive
 
             return Digest.FromSha256Hash(hasher.GetHashAndReset());
         }
-    }
-
-    /// <summary>A gzip stream is decompressed; bzip2, xz and zstd are refused by name; anything else is taken as a plain tar.</summary>
-    private static async Task<Stream> DecompressAsync(Stream input, CancellationToken cancellationToken)
-    {
-        byte[] magic = new byte[6];
-        int read = await input.ReadAtLeastAsync(magic, magic.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-        Stream rest = new PrefixedStream(magic.AsMemory(0, read), input);
-        if (read >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-        {
-            return new GZipStream(rest, CompressionMode.Decompress);
-        }
-
-        if ((read >= 3 && magic[0] == 'B' && magic[1] == 'Z' && magic[2] == 'h')
-            || (read >= 6 && magic[0] == 0xfd && magic[1] == '7' && magic[2] == 'z' && magic[3] == 'X' && magic[4] == 'Z' && magic[5] == 0)
-            || (read >= 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd))
-        {
-            throw EngineException.Invalid("unsupported compression: only plain and gzip-compressed archives can be loaded");
-        }
-
-        return rest;
     }
 }

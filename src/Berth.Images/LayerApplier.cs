@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using System.IO.Compression;
 using Berth.Interop;
 using Berth.Primitives;
 using Berth.Storage.Filesystem;
@@ -15,7 +14,7 @@ namespace Berth.Images;
 /// </summary>
 public static class LayerApplier
 {
-    /// <summary>Unpacks a (possibly gzip-compressed) layer; returns its uncompressed size in bytes.</summary>
+    /// <summary>Unpacks a (plain, gzip or zstd) layer; returns its uncompressed size in bytes.</summary>
     public static Task<long> ApplyAsync(Stream layer, string root, CancellationToken cancellationToken) =>
         ApplyAsync(layer, root, Extraction.Layer, cancellationToken);
 
@@ -24,7 +23,7 @@ public static class LayerApplier
     {
         ArgumentNullException.ThrowIfNull(extraction);
         string[] prefix = [.. ScopedPath.Split(extraction.Directory)];
-        Stream source = await MaybeDecompressAsync(layer, cancellationToken).ConfigureAwait(false);
+        Stream source = await LayerCompression.DecompressAsync(layer, cancellationToken).ConfigureAwait(false);
         await using var reader = new TarReader(source, leaveOpen: false);
         long size = 0;
         var directoryTimes = new List<(string Path, DateTimeOffset Time)>();
@@ -210,15 +209,5 @@ public static class LayerApplier
         {
             Directory.Delete(path, recursive: true);
         }
-    }
-
-    internal static async Task<Stream> MaybeDecompressAsync(Stream layer, CancellationToken cancellationToken)
-    {
-        var buffered = new BufferedStream(layer, 1 << 16);
-        byte[] magic = new byte[2];
-        int read = await buffered.ReadAsync(magic, cancellationToken).ConfigureAwait(false);
-        // BufferedStream keeps what it read; seek back within its buffer only works on seekable streams, so re-wrap.
-        Stream rest = new PrefixedStream(magic.AsMemory(0, read), buffered);
-        return read == 2 && magic[0] == 0x1f && magic[1] == 0x8b ? new GZipStream(rest, CompressionMode.Decompress) : rest;
     }
 }

@@ -46,11 +46,11 @@ public static class LayerWriter
         }
     }
 
-    /// <summary>Copies a (plain or gzip) tar stream into a layer blob: <c>import</c>.</summary>
+    /// <summary>Copies a (plain, gzip or zstd) tar stream into a layer blob: <c>import</c>.</summary>
     public static Task<WrittenLayer> ImportAsync(ImageStore images, BlobLease lease, Stream archive, CancellationToken cancellationToken) =>
         WriteAsync(images, lease, async (output, ct) =>
         {
-            Stream plain = await LayerApplier.MaybeDecompressAsync(archive, ct).ConfigureAwait(false);
+            Stream plain = await LayerCompression.DecompressAsync(archive, ct).ConfigureAwait(false);
             await using (plain.ConfigureAwait(false))
             {
                 await plain.CopyToAsync(output, ct).ConfigureAwait(false);

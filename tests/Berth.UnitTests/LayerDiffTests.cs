@@ -125,3 +125,76 @@ public class ConfigChangesTests
         Assert.Equal("FROM is not a valid change command", Assert.Throws<Berth.Primitives.EngineException>(() => ConfigChanges.Apply(new ImageRuntimeConfig(), ["FROM x"])).Message);
     }
 }
+
+public sealed class LayerCompressionTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Zstd_layers_are_read()
+    {
+        byte[] tar = new LayerBuilder().File("hello", "zstd world\n").Tar();
+        using var compressor = new ZstdSharp.Compressor();
+        byte[] zstd = compressor.Wrap(tar).ToArray();
+        Assert.Equal(0x28, zstd[0]);
+        await LayerApplier.ApplyAsync(new MemoryStream(zstd), _dir.Path, CancellationToken.None);
+        Assert.Equal("zstd world\n", File.ReadAllText(_dir.Combine("hello")));
+    }
+
+    [Fact]
+    public async Task A_decompression_bomb_is_refused_before_it_fills_the_disk()
+    {
+        // 512 MiB of zeros in a file entry: gzip makes it about 0.5 MB, a ratio of about 1000.
+        using var compressed = new MemoryStream();
+        await using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true))
+        await using (var writer = new System.Formats.Tar.TarWriter(gzip, System.Formats.Tar.TarEntryFormat.Pax, leaveOpen: true))
+        {
+            var zeros = new ZeroStream(512L << 20);
+            await writer.WriteEntryAsync(new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, "bomb") { DataStream = zeros });
+        }
+
+        Assert.True(compressed.Length < (512L << 20) / LayerCompression.BombRatio, $"the test's bomb is only {(512L << 20) / compressed.Length}x");
+        compressed.Position = 0;
+        var error = await Assert.ThrowsAsync<Berth.Primitives.EngineException>(() => LayerApplier.ApplyAsync(compressed, _dir.Path, CancellationToken.None));
+        Assert.Contains("decompression bomb", error.Message, StringComparison.Ordinal);
+        Assert.True(new FileInfo(_dir.Combine("bomb")).Length <= LayerCompression.BombFloor * 2, "the bomb was written too far");
+    }
+
+    /// <summary>A readable stream of <c>length</c> zero bytes, made on the fly (seekable, so the tar writer knows its size).</summary>
+    private sealed class ZeroStream(long length) : Stream
+    {
+        private long _position;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => true;
+        public override bool CanWrite => false;
+        public override long Length => length;
+
+        public override long Position
+        {
+            get => _position;
+            set => _position = value;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            int n = (int)Math.Min(count, length - _position);
+            Array.Clear(buffer, offset, n);
+            _position += n;
+            return n;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) =>
+            _position = origin switch { SeekOrigin.Begin => offset, SeekOrigin.Current => _position + offset, _ => length + offset };
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
