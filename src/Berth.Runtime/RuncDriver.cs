@@ -14,7 +14,11 @@ public sealed class RuncDriver(RuntimeOptions options)
         (int code, string error) = await RunAsync(["start", id], cancellationToken).ConfigureAwait(false);
         // runc start removes exec.fifo only after the container's init has read it, i.e. after the process started.
         // A container that exits at once may already be deleted by its monitor (runc delete) by then: still a start.
-        if (code != 0 && !error.Contains("exec.fifo: no such file or directory", StringComparison.Ordinal))
+        // Under load runc 1.1 polls the init every 100 ms, and when it finds it gone and the fifo deleted it says
+        // "container process is already dead": the same race, also a start (the monitor reports the real exit).
+        if (code != 0
+            && !error.Contains("exec.fifo: no such file or directory", StringComparison.Ordinal)
+            && !error.Contains("container process is already dead", StringComparison.Ordinal))
         {
             throw new EngineException(ErrorKind.Internal, $"runtime start failed: {LastMessage(error)}");
         }

@@ -114,7 +114,6 @@ public sealed partial class ContainerService : IContainerLifecycleBackend
             return; // the daemon is stopping: the next start decides by the policy
         }
 
-        bool ranAndDied = false;
         try
         {
             if (pending.IsCancellationRequested || entry.Record.State.Status != ContainerStatus.Restarting || !_containers.ContainsKey(entry.Record.Id))
@@ -124,17 +123,6 @@ public sealed partial class ContainerService : IContainerLifecycleBackend
 
             LogRestarting(entry.Record.Id, entry.Record.RestartCount, pending.Delay.TotalMilliseconds);
             await StartLockedAsync(entry, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (EngineException e) when (e.Message.Contains("container process is already dead", StringComparison.Ordinal))
-        {
-            // runc 1.1's start race: a process that exits at once can be gone before `runc start` sees the fifo
-            // opened, yet it ran. Its monitor has its exit: follow it like a started run, so the policy goes on.
-            ContainerRecord record = entry.Record;
-            record = record with { State = new ContainerStateRecord { Status = ContainerStatus.Running, StartedAt = DateTimeOffset.UtcNow } };
-            entry.Publish(record);
-            Persist(record);
-            Emit(record, "start");
-            ranAndDied = true;
         }
         catch (Exception e) when (e is EngineException or IOException or UnauthorizedAccessException or NativeException or TimeoutException)
         {
@@ -148,11 +136,6 @@ public sealed partial class ContainerService : IContainerLifecycleBackend
         finally
         {
             entry.Transition.Release();
-        }
-
-        if (ranAndDied)
-        {
-            await WatchAsync(entry, _options.ContainerStateDirectory(entry.Record.Id), monitorPid: null).ConfigureAwait(false);
         }
     }
 
