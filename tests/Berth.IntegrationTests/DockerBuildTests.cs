@@ -25,6 +25,9 @@ public sealed class DockerBuildTests(DaemonFixture fixture)
         public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
     }
 
+    private Task<CommandResult> BerthAsync(params string[] args) =>
+        ProcessRunner.RunAsync(Binaries.Cli, ["-H", "unix://" + fixture.Daemon.SocketPath, .. args]);
+
     private static int Count(string text, string what) => Regex.Count(text, Regex.Escape(what));
 
     [Fact]
@@ -140,5 +143,68 @@ public sealed class DockerBuildTests(DaemonFixture fixture)
         CommandResult result = await _docker.RunAsync("build", context.Directory);
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("Dockerfile:3: unknown instruction: RUNN", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Berth_build_honours_dockerignore_dockerfile_outside_the_context_copy_flags_add_archives_and_stays_inside_the_context()
+    {
+        string tag = Names.Unique("berthbuild");
+        using var context = new Context()
+            .Write(".dockerignore", "# build junk\n*.log\nsecret/**\n!secret/public.txt\n")
+            .Write("keep.txt", "kept")
+            .Write("debug.log", "ignored")
+            .Write("secret/key.pem", "hidden")
+            .Write("secret/public.txt", "public")
+            .Write("lib/a.conf", "a")
+            .Write("lib/b.conf", "b")
+            .Write("lib/c.txt", "c");
+        using var outside = new Context().Write("Build.dockerfile", """
+            FROM busybox
+            COPY keep.txt /keep/
+            COPY --chown=1000:1001 --chmod=600 lib/*.conf /conf/
+            COPY secret /secret/
+            ADD files.tar /unpacked/
+            RUN ls /secret > /secret.list; stat -c '%u:%g %a' /conf/a.conf > /conf.stat
+            CMD ["sh", "-c", "cat /keep/keep.txt /secret.list /conf.stat /unpacked/inner.txt; ls /conf; ls /debug.log 2>&1; true"]
+            """)
+            .Write("Escape.dockerfile", "FROM busybox\nCOPY escape /escape\n")
+            .Write("Parent.dockerfile", "FROM busybox\nCOPY ../host-secret /escape\n");
+        // A tar to ADD (auto-extracted) and a symlink that points out of the context, at a file outside it.
+        string tarSource = Path.Combine(outside.Directory, "tarsrc");
+        Directory.CreateDirectory(tarSource);
+        File.WriteAllText(Path.Combine(tarSource, "inner.txt"), "from-tar");
+        System.Formats.Tar.TarFile.CreateFromDirectory(tarSource, Path.Combine(context.Directory, "files.tar"), includeBaseDirectory: false);
+        outside.Write("host-secret", "must-not-leak");
+        File.CreateSymbolicLink(Path.Combine(context.Directory, "escape"), Path.Combine(outside.Directory, "host-secret"));
+        try
+        {
+            string iid = Path.Combine(outside.Directory, "iid");
+            CommandResult build = await BerthAsync("build", "-t", tag, "-f", Path.Combine(outside.Directory, "Build.dockerfile"), "--iidfile", iid, context.Directory);
+            Assert.True(build.ExitCode == 0, build.ToString());
+            Assert.Contains("Step 1/7 : FROM busybox", build.Stdout, StringComparison.Ordinal);
+            Assert.Matches("^sha256:[0-9a-f]{64}$", File.ReadAllText(iid));
+            string output = (await _docker.SucceedAsync("run", "--rm", tag)).Stdout;
+            Assert.Contains("kept", output, StringComparison.Ordinal);
+            Assert.Contains("public.txt", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("key.pem", output, StringComparison.Ordinal);
+            Assert.Contains("1000:1001 600", output, StringComparison.Ordinal);
+            Assert.Contains("from-tar", output, StringComparison.Ordinal);
+            // Only the wildcard's matches: lib/c.txt is not among them.
+            Assert.Contains("a.conf\nb.conf\nls:", output, StringComparison.Ordinal);
+            Assert.Contains("No such file", output, StringComparison.Ordinal);
+
+            // A symlink pointing out of the context, and a ../ source, resolve inside it: nothing outside can be read.
+            foreach (string dockerfile in new[] { "Escape.dockerfile", "Parent.dockerfile" })
+            {
+                CommandResult escape = await BerthAsync("build", "-f", Path.Combine(outside.Directory, dockerfile), context.Directory);
+                Assert.Equal(1, escape.ExitCode);
+                Assert.Contains("file not found in build context", escape.Stderr, StringComparison.Ordinal);
+                Assert.DoesNotContain("must-not-leak", escape.Stdout + escape.Stderr, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            await _docker.RunAsync("rmi", tag);
+        }
     }
 }
