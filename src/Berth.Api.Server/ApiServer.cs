@@ -19,6 +19,7 @@ public static class ApiServer
         VolumeEndpoints.Map(app);
         LifecycleEndpoints.Map(app);
         NetworkEndpoints.Map(app);
+        BuildEndpoints.Map(app);
         app.MapFallback((HttpContext context) => ApiErrors.WriteAsync(context, StatusCodes.Status404NotFound, "page not found"));
     }
 }

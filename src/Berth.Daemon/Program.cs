@@ -103,6 +103,8 @@ builder.Services.AddSingleton<IContainerBackend>(sp => sp.GetRequiredService<Con
 builder.Services.AddSingleton<ExecService>();
 builder.Services.AddSingleton<IExecBackend>(sp => sp.GetRequiredService<ExecService>());
 builder.Services.AddSingleton<IImageBackend, ImageService>();
+builder.Services.AddSingleton<Berth.Engine.Build.BuildCache>();
+builder.Services.AddSingleton<Berth.Engine.Build.IBuildBackend, Berth.Engine.Build.BuildService>();
 builder.Services.AddSingleton<ISystemBackend, SystemService>();
 builder.Services.AddSingleton<IContainerLifecycleBackend>(sp => sp.GetRequiredService<ContainerService>());
 builder.Services.AddSingleton<Berth.Engine.Events.EventService>();

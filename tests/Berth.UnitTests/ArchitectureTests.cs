@@ -13,12 +13,12 @@ public class ArchitectureTests
     private static readonly string[] ProductFiles =
     [
         "Berth.Primitives.dll", "Berth.Interop.dll", "Berth.Storage.dll", "Berth.Images.dll", "Berth.Runtime.dll",
-        "Berth.Engine.dll", "Berth.Api.Types.dll", "Berth.Api.Client.dll", "Berth.Api.Server.dll",
+        "Berth.Build.dll", "Berth.Engine.dll", "Berth.Api.Types.dll", "Berth.Api.Client.dll", "Berth.Api.Server.dll",
         "berth.dll", "berth-monitor.dll", "berthd.dll",
     ];
 
     private static readonly string[] Core =
-        ["Berth.Engine", "Berth.Images", "Berth.Runtime", "Berth.Storage", "Berth.Primitives", "Berth.Interop"];
+        ["Berth.Engine", "Berth.Build", "Berth.Images", "Berth.Runtime", "Berth.Storage", "Berth.Primitives", "Berth.Interop"];
 
     private static readonly Lazy<IReadOnlyDictionary<string, Assembly>> Loaded = new(LoadProduct);
 

@@ -12,6 +12,8 @@ public sealed class DockerCli(string socketPath, string configDirectory)
         ["DOCKER_TLS_VERIFY"] = null,
         ["DOCKER_CERT_PATH"] = null,
         ["DOCKER_CLI_HINTS"] = "false",
+        // The classic builder: `docker build` speaks the /build JSON stream instead of BuildKit's session protocol.
+        ["DOCKER_BUILDKIT"] = "0",
     };
 
     public Task<CommandResult> RunAsync(params string[] args) => RunAsync(args, stdin: null);

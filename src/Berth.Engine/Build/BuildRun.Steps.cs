@@ -1,0 +1,269 @@
+using System.Buffers.Binary;
+using Berth.Api.Types;
+using Berth.Build;
+using Berth.Engine.Containers;
+using Berth.Images;
+using Berth.Interop;
+using Berth.Primitives;
+
+namespace Berth.Engine.Build;
+
+/// <summary>The steps that change the filesystem: RUN (a real container, its changes committed) and COPY/ADD.</summary>
+internal sealed partial class BuildRun
+{
+    private async Task RunStepAsync(Instruction instruction, StageState state, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> shell = state.Config.Shell ?? BuildServiceShell;
+        IReadOnlyList<string> command;
+        if (instruction.Json is { } json)
+        {
+            command = json;
+        }
+        else if (instruction.Heredocs.Count == 1 && instruction.Arguments.Trim().StartsWith("<<", StringComparison.Ordinal) && !instruction.Arguments.Trim().Contains(' ', StringComparison.Ordinal))
+        {
+            // RUN <<EOF: the here-document is the script.
+            command = [.. shell, instruction.Heredocs[0].Content];
+        }
+        else
+        {
+            // The shell reads here-documents itself: hand it the line and the documents as written.
+            string script = instruction.Arguments + string.Concat(instruction.Heredocs.Select(h => "\n" + h.Content + h.Name));
+            command = [.. shell, script];
+        }
+
+        List<KeyValuePair<string, string>> args = [.. ArgsInScope(state)];
+        string createdBy = (args.Count > 0 ? $"|{args.Count} {string.Join(' ', args.Select(a => a.Key + "=" + a.Value))} " : "") + string.Join(' ', command);
+        string key = BuildCache.Key(state.Image?.Id, createdBy, args, null);
+        if (await TryCachedAsync(state, key).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        ImageRecord image = state.Image ?? throw new DockerfileException("RUN needs a base image: FROM scratch has no shell (no such file or directory)");
+        var env = new List<string>(state.Config.Env ?? []);
+        foreach (KeyValuePair<string, string> arg in state.Args)
+        {
+            if (!env.Any(e => e.StartsWith(arg.Key + "=", StringComparison.Ordinal)))
+            {
+                env.Add(arg.Key + "=" + arg.Value);
+            }
+        }
+
+        ContainerService containers = service.Containers;
+        var create = new ContainerCreateRequest
+        {
+            Image = image.Id,
+            Cmd = command,
+            Entrypoint = [],
+            Env = env,
+            User = state.Config.User,
+            WorkingDir = state.Config.WorkingDir,
+            AttachStdout = true,
+            AttachStderr = true,
+            // The host's network, as `docker build --network=host`: no bridge plumbing per step.
+            HostConfig = new HostConfig { NetworkMode = "host" },
+        };
+        string id = (await containers.CreateAsync(null, create, cancellationToken).ConfigureAwait(false)).Id;
+        try
+        {
+            await progress.WriteAsync($" ---> Running in {id[..12]}\n").ConfigureAwait(false);
+            await containers.StartAsync(id, cancellationToken).ConfigureAwait(false);
+            ContainerWaitResponse exit = await containers.WaitAsync(id, "not-running", cancellationToken).ConfigureAwait(false);
+            await WriteOutputAsync(containers, id, cancellationToken).ConfigureAwait(false);
+            if (exit.StatusCode != 0)
+            {
+                throw new DockerfileException($"The command '{string.Join(' ', command)}' returned a non-zero code: {exit.StatusCode}");
+            }
+
+            using BlobLease lease = service.Images.Lease();
+            LayerWriter.WrittenLayer layer = await containers.WriteChangesAsync(id, lease, cancellationToken).ConfigureAwait(false);
+            ImageRecord committed = await ImageComposer.ComposeAsync(service.Images, image, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken).ConfigureAwait(false);
+            await progress.WriteAsync($"Removing intermediate container {id[..12]}\n").ConfigureAwait(false);
+            await FinishStepAsync(state, key, committed, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await containers.RemoveAsync(id, force: true, removeVolumes: true, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The step container's output (stdout and stderr, demultiplexed) into the build stream.</summary>
+    private async Task WriteOutputAsync(ContainerService containers, string id, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        await containers.LogsAsync(id, new LogsOptions(Stdout: true, Stderr: true, Follow: false, Timestamps: false, Tail: null, Since: 0, Until: 0), buffer, cancellationToken).ConfigureAwait(false);
+        byte[] bytes = buffer.ToArray();
+        using var text = new MemoryStream();
+        int offset = 0;
+        while (offset + 8 <= bytes.Length)
+        {
+            int size = (int)BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(offset + 4, 4));
+            int length = Math.Min(size, bytes.Length - offset - 8);
+            text.Write(bytes, offset + 8, length);
+            offset += 8 + size;
+        }
+
+        if (text.Length > 0)
+        {
+            await progress.WriteAsync(System.Text.Encoding.UTF8.GetString(text.ToArray())).ConfigureAwait(false);
+        }
+    }
+
+    private async Task CopyStepAsync(Instruction instruction, StageState state, List<Stage> stages, Stage stage, CancellationToken cancellationToken)
+    {
+        char escape = document.EscapeToken;
+        Func<string, string?> lookup = name => Lookup(state, name);
+        bool isAdd = instruction.Keyword == "ADD";
+        if (instruction.Heredocs.Count > 0)
+        {
+            throw new DockerfileException($"{instruction.Keyword} with a here-document is not supported yet");
+        }
+
+        IReadOnlyList<string> words = instruction.Json is { } json ? [.. json.Select(j => ShellWords.SubstituteOnly(j, lookup, escape))] : ShellWords.Split(instruction.Arguments, lookup, escape);
+        if (words.Count < 2)
+        {
+            throw new DockerfileException($"{instruction.Keyword} requires at least two arguments, but only one was provided. Destination could not be determined.");
+        }
+
+        string destination = words[^1];
+        IReadOnlyList<string> sources = words.Take(words.Count - 1).ToList();
+        if (sources.Count > 1 && !destination.EndsWith('/'))
+        {
+            throw new DockerfileException($"When using {instruction.Keyword} with more than one source file, the destination must be a directory and end with a /");
+        }
+
+        foreach (string source in sources)
+        {
+            if (source.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || source.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || source.StartsWith("git@", StringComparison.Ordinal))
+            {
+                throw new DockerfileException($"ADD from a URL ({source}) needs network access: Berth's builder works offline; download the file into the build context instead");
+            }
+        }
+
+        string? from = instruction.Flag("from") is { } fromFlag ? ShellWords.Word(fromFlag, lookup, escape) : null;
+        ImageRecord? fromImage = null;
+        if (from is not null)
+        {
+            fromImage = FindStage(from, stages, stage.Index) is { } source
+                ? _stageResults[source.Index]
+                : (service.Images.Find(from) ?? throw EngineException.NotFound($"pull access denied for {from}, repository does not exist or may require 'docker login'")).Record;
+        }
+
+        string? chown = instruction.Flag("chown") is { } chownFlag ? ShellWords.Word(chownFlag, lookup, escape) : null;
+        string? chmod = instruction.Flag("chmod") is { } chmodFlag ? ShellWords.Word(chmodFlag, lookup, escape) : null;
+        string workdir = state.Config.WorkingDir is { Length: > 0 } w ? w : "/";
+        string absoluteDestination = destination.StartsWith('/') ? destination : Path.Combine(workdir, destination) + (destination.EndsWith('/') || destination == "." ? "/" : "");
+
+        await using ImageMount root = fromImage is null ? ImageMount.Of(contextRoot) : ImageMount.Mount(service, fromImage, cancellationToken);
+        var resolved = new List<(string Name, string Path)>();
+        foreach (string source in sources)
+        {
+            IReadOnlyList<(string Name, string Path)> matches = CopySources.Resolve(root.Root, source);
+            if (matches.Count == 0)
+            {
+                throw new DockerfileException(from is null
+                    ? $"COPY failed: file not found in build context or excluded by .dockerignore: stat {source}: file does not exist"
+                    : $"COPY failed: stat {source}: file does not exist");
+            }
+
+            resolved.AddRange(matches);
+        }
+
+        string checksum = BuildService.Checksum(resolved);
+        string flags = string.Concat((from is null ? "" : $"--from={from} ") + (chown is null ? "" : $"--chown={chown} ") + (chmod is null ? "" : $"--chmod={chmod} "));
+        string createdBy = $"/bin/sh -c #(nop) {instruction.Keyword} {flags}{(resolved.Count == 1 ? "file" : "multi")}:{checksum} in {absoluteDestination} ";
+        string key = BuildCache.Key(state.Image?.Id, createdBy, ArgsInScope(state), checksum);
+        if (await TryCachedAsync(state, key).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        IReadOnlyList<string> layers = LayerDirectories(state);
+        (int Uid, int Gid)? owner = chown is null ? null : CopySources.Owner(chown, layers);
+        int? mode = chmod is null ? null : BuildService.ParseOctal(chmod);
+        bool intoDirectory = absoluteDestination.EndsWith('/') || resolved.Count > 1 || sources.Any(CopySources.HasWildcard) || IsDirectoryInImage(layers, absoluteDestination);
+        string staging = Path.Combine(Path.GetDirectoryName(contextRoot)!, "stage-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(staging);
+        try
+        {
+            var copier = new CopySources.Copier(staging, layers, owner, mode);
+            foreach ((string name, string path) in resolved)
+            {
+                FileStatus status = FileStatus.TryRead(path) ?? throw new FileNotFoundException(name);
+                string destinationDirectory = intoDirectory ? absoluteDestination.TrimEnd('/') : Path.GetDirectoryName(absoluteDestination.TrimEnd('/'))!;
+                if (status.Type == FileStatus.S_IFDIR)
+                {
+                    // A directory's contents are copied, not the directory itself, as Docker does.
+                    copier.CopyContents(path, absoluteDestination.TrimEnd('/'));
+                }
+                else if (isAdd && from is null && status.Type == FileStatus.S_IFREG && CopySources.IsArchive(path))
+                {
+                    string target = absoluteDestination.TrimEnd('/');
+                    copier.EnsureDirectory(target);
+                    await using FileStream archive = File.OpenRead(path);
+                    await LayerApplier.ApplyAsync(archive, staging, new LayerApplier.Extraction(target.Length == 0 ? "/" : target, Whiteouts: false, KeepOwnership: true, NoOverwriteDirNonDir: false), cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    string target = intoDirectory ? destinationDirectory + "/" + Path.GetFileName(name) : absoluteDestination;
+                    copier.EnsureDirectory(Path.GetDirectoryName(target)!);
+                    copier.CopyEntry(path, target);
+                }
+            }
+
+            using BlobLease lease = service.Images.Lease();
+            LayerWriter.WrittenLayer layer = await LayerWriter.WriteAsync(service.Images, lease, (output, ct) => DirectoryTar.WriteAsync(staging, output, TarSource.Plain, ct), cancellationToken).ConfigureAwait(false);
+            ImageRecord committed = await ImageComposer.ComposeAsync(service.Images, state.Image, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken).ConfigureAwait(false);
+            await FinishStepAsync(state, key, committed, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    /// <summary>A directory tree to copy from: the build context, or an image's root filesystem mounted read-only.</summary>
+    private sealed class ImageMount : IAsyncDisposable
+    {
+        private string? _mountpoint;
+        private bool _mounted;
+
+        public string Root { get; private init; } = "";
+
+        public static ImageMount Of(string directory) => new() { Root = directory };
+
+        public static ImageMount Mount(BuildService service, ImageRecord image, CancellationToken cancellationToken)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            IReadOnlyList<string> lowers = [.. service.Images.LowerChain(image).Select(service.Images.Snapshots.LayerDirectory)];
+            if (lowers.Count == 1)
+            {
+                return new ImageMount { Root = lowers[0] };
+            }
+
+            string mountpoint = Path.Combine(Path.GetTempPath(), "berth-from-" + Guid.NewGuid().ToString("N")[..12]);
+            Directory.CreateDirectory(mountpoint);
+            if (lowers.Count > 1)
+            {
+                Interop.Mount.Attach("overlay", mountpoint, "overlay", Interop.Mount.MS_RDONLY, "lowerdir=" + string.Join(':', lowers));
+            }
+
+            return new ImageMount { Root = mountpoint, _mountpoint = mountpoint, _mounted = lowers.Count > 1 };
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            if (_mountpoint is not null)
+            {
+                if (_mounted)
+                {
+                    Interop.Mount.Detach(_mountpoint, lazy: true);
+                }
+
+                Directory.Delete(_mountpoint);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,531 @@
+using System.Globalization;
+using Berth.Api.Types;
+using Berth.Build;
+using Berth.Images;
+using Berth.Interop;
+using Berth.Primitives;
+using Berth.Storage.Filesystem;
+
+namespace Berth.Engine.Build;
+
+/// <summary>One build: the stages of one Dockerfile evaluated in order, step by step.</summary>
+internal sealed partial class BuildRun(BuildService service, BuildRequest request, DockerfileDocument document, string contextRoot, BuildService.Progress progress)
+{
+    /// <summary>One FROM and the instructions up to the next.</summary>
+    private sealed record Stage(int Index, string? Name, Instruction From, List<Instruction> Body);
+
+    /// <summary>Where a stage is while it is built.</summary>
+    private sealed class StageState
+    {
+        public ImageRecord? Image { get; set; }
+        public ImageRuntimeConfig Config { get; set; } = new();
+        public string? Author { get; set; }
+        public Dictionary<string, string> Args { get; } = new(StringComparer.Ordinal);
+        public bool CmdSet { get; set; }
+    }
+
+    private readonly Dictionary<string, string> _globalArgs = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, ImageRecord?> _stageResults = [];
+    private int _step;
+    private int _totalSteps;
+
+    public int StepsRun { get; private set; }
+
+    public int StepsCached { get; private set; }
+
+    private static readonly IReadOnlySet<string> PredefinedArgs = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy",
+    };
+
+    public async Task<string> ExecuteAsync(CancellationToken cancellationToken)
+    {
+        var globalArgs = new List<Instruction>();
+        var stages = new List<Stage>();
+        foreach (Instruction instruction in document.Instructions)
+        {
+            if (instruction.Keyword == "FROM")
+            {
+                IReadOnlyList<string> words = ShellWords.SplitRaw(instruction.Arguments, document.EscapeToken);
+                string? name = words.Count == 3 && words[1].Equals("AS", StringComparison.OrdinalIgnoreCase) ? words[2].ToLowerInvariant()
+                    : words.Count == 1 ? null
+                    : throw DockerfileException.AtLine(instruction.Line, "FROM requires either one or three arguments");
+                stages.Add(new Stage(stages.Count, name, instruction, []));
+            }
+            else if (stages.Count == 0)
+            {
+                if (instruction.Keyword != "ARG")
+                {
+                    throw DockerfileException.AtLine(instruction.Line, "no build stage in current context");
+                }
+
+                globalArgs.Add(instruction);
+            }
+            else
+            {
+                stages[^1].Body.Add(instruction);
+            }
+        }
+
+        if (stages.Count == 0)
+        {
+            throw new DockerfileException("the Dockerfile (Dockerfile) cannot be empty");
+        }
+
+        foreach (Instruction arg in globalArgs)
+        {
+            foreach (KeyValuePair<string, string?> pair in ShellWords.Pairs(arg.Arguments, n => _globalArgs.GetValueOrDefault(n), document.EscapeToken, legacyAllowed: false, valueOptional: true))
+            {
+                string? value = request.BuildArgs.TryGetValue(pair.Key, out string? given) && given is not null ? given : pair.Value;
+                if (value is not null)
+                {
+                    _globalArgs[pair.Key] = value;
+                }
+            }
+        }
+
+        Stage target = stages[^1];
+        if (!string.IsNullOrEmpty(request.Target))
+        {
+            target = stages.FirstOrDefault(s => string.Equals(s.Name, request.Target, StringComparison.OrdinalIgnoreCase))
+                ?? throw EngineException.Invalid($"failed to reach build target {request.Target} in Dockerfile");
+        }
+
+        HashSet<int> needed = [];
+        Need(target, stages, needed);
+        List<Stage> toBuild = [.. stages.Where(s => needed.Contains(s.Index))];
+        _totalSteps = globalArgs.Count + toBuild.Sum(s => 1 + s.Body.Count);
+        foreach (Instruction arg in globalArgs)
+        {
+            await StepHeaderAsync(arg).ConfigureAwait(false);
+        }
+
+        ImageRecord? result = null;
+        foreach (Stage stage in toBuild)
+        {
+            result = await BuildStageAsync(stage, stages, stage == target, cancellationToken).ConfigureAwait(false);
+            _stageResults[stage.Index] = result;
+        }
+
+        return result?.Id ?? throw EngineException.Invalid("No image was generated. Is your Dockerfile empty?");
+    }
+
+    /// <summary>The stages <paramref name="stage"/> needs (its FROM and COPY --from), so unused stages are skipped.</summary>
+    private void Need(Stage stage, List<Stage> stages, HashSet<int> needed)
+    {
+        if (!needed.Add(stage.Index))
+        {
+            return;
+        }
+
+        IEnumerable<string> references = [ShellWords.Word(ShellWords.SplitRaw(stage.From.Arguments, document.EscapeToken)[0], n => _globalArgs.GetValueOrDefault(n), document.EscapeToken),
+            .. stage.Body.Where(i => i.Keyword == "COPY" && i.Flag("from") is not null).Select(i => i.Flag("from")!)];
+        foreach (string reference in references)
+        {
+            if (FindStage(reference, stages, stage.Index) is { } dependency)
+            {
+                Need(dependency, stages, needed);
+            }
+        }
+    }
+
+    private static Stage? FindStage(string reference, List<Stage> stages, int before) =>
+        int.TryParse(reference, NumberStyles.None, CultureInfo.InvariantCulture, out int index) && index < before
+            ? stages[index]
+            : stages.Take(before).FirstOrDefault(s => string.Equals(s.Name, reference, StringComparison.OrdinalIgnoreCase));
+
+    private async Task StepHeaderAsync(Instruction instruction)
+    {
+        _step++;
+        await progress.WriteAsync($"Step {_step}/{_totalSteps} : {instruction.Original}\n").ConfigureAwait(false);
+    }
+
+    private async Task<ImageRecord?> BuildStageAsync(Stage stage, List<Stage> stages, bool isTarget, CancellationToken cancellationToken)
+    {
+        await StepHeaderAsync(stage.From).ConfigureAwait(false);
+        var state = new StageState();
+        string baseName = ShellWords.Word(ShellWords.SplitRaw(stage.From.Arguments, document.EscapeToken)[0], n => _globalArgs.GetValueOrDefault(n), document.EscapeToken);
+        if (FindStage(baseName, stages, stage.Index) is { } parentStage)
+        {
+            state.Image = _stageResults[parentStage.Index];
+        }
+        else if (!baseName.Equals("scratch", StringComparison.OrdinalIgnoreCase))
+        {
+            state.Image = (service.Images.Find(baseName)
+                ?? throw EngineException.NotFound($"pull access denied for {baseName}, repository does not exist or may require 'docker login' (Berth builds offline: load or bootstrap the image first)")).Record;
+        }
+
+        state.Config = (state.Image?.Config.Config ?? new ImageRuntimeConfig()) with { OnBuild = null };
+        await progress.WriteAsync(state.Image is null ? " ---> \n" : $" ---> {BuildService.Short(state.Image.Id)}\n").ConfigureAwait(false);
+
+        // The base image's ONBUILD triggers run first, as if written right after FROM.
+        IReadOnlyList<string> triggers = state.Image?.Config.Config.OnBuild ?? [];
+        if (triggers.Count > 0)
+        {
+            await progress.WriteAsync($"# Executing {triggers.Count} build trigger{(triggers.Count == 1 ? "" : "s")}\n").ConfigureAwait(false);
+            foreach (string trigger in triggers)
+            {
+                Instruction parsed = DockerfileParser.Parse(trigger).Instructions.Single() with { Line = stage.From.Line };
+                await ExecuteAsync(parsed, state, stages, stage, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        foreach (Instruction instruction in stage.Body)
+        {
+            await StepHeaderAsync(instruction).ConfigureAwait(false);
+            await ExecuteAsync(instruction, state, stages, stage, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (isTarget && request.Labels.Count > 0)
+        {
+            var labels = new Dictionary<string, string>(state.Config.Labels ?? [], StringComparer.Ordinal);
+            foreach (KeyValuePair<string, string> label in request.Labels)
+            {
+                labels[label.Key] = label.Value;
+            }
+
+            await ConfigStepAsync(state, state.Config with { Labels = labels }, "LABEL " + string.Join(' ', request.Labels.Select(l => $"{l.Key}={l.Value}")), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (state.Image is null)
+        {
+            // FROM scratch with nothing else: an image with no layers, as Docker makes it.
+            await ConfigStepAsync(state, state.Config, "FROM scratch", cancellationToken).ConfigureAwait(false);
+        }
+
+        return state.Image;
+    }
+
+    private string? Lookup(StageState state, string name)
+    {
+        foreach (string entry in state.Config.Env ?? [])
+        {
+            if (entry.Length > name.Length && entry[name.Length] == '=' && entry.StartsWith(name, StringComparison.Ordinal))
+            {
+                return entry[(name.Length + 1)..];
+            }
+        }
+
+        return state.Args.GetValueOrDefault(name);
+    }
+
+    private async Task ExecuteAsync(Instruction instruction, StageState state, List<Stage> stages, Stage stage, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ExecuteCoreAsync(instruction, state, stages, stage, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DockerfileException e) when (!e.Message.StartsWith("Dockerfile:", StringComparison.Ordinal) && !e.Message.StartsWith("The command", StringComparison.Ordinal))
+        {
+            throw DockerfileException.AtLine(instruction.Line, e.Message);
+        }
+    }
+
+    private async Task ExecuteCoreAsync(Instruction instruction, StageState state, List<Stage> stages, Stage stage, CancellationToken cancellationToken)
+    {
+        char escape = document.EscapeToken;
+        Func<string, string?> lookup = name => Lookup(state, name);
+        ImageRuntimeConfig config = state.Config;
+        string args = instruction.Arguments;
+        switch (instruction.Keyword)
+        {
+            case "RUN":
+                await RunStepAsync(instruction, state, cancellationToken).ConfigureAwait(false);
+                return;
+            case "COPY" or "ADD":
+                await CopyStepAsync(instruction, state, stages, stage, cancellationToken).ConfigureAwait(false);
+                return;
+            case "ENV":
+                {
+                    var env = new List<string>(config.Env ?? []);
+                    foreach (KeyValuePair<string, string?> pair in ShellWords.Pairs(args, lookup, escape, legacyAllowed: true, valueOptional: false))
+                    {
+                        env.RemoveAll(e => e.StartsWith(pair.Key + "=", StringComparison.Ordinal));
+                        env.Add(pair.Key + "=" + pair.Value);
+                        // Later pairs of the same ENV see earlier ones.
+                        state.Config = state.Config with { Env = env.ToList() };
+                    }
+
+                    await ConfigStepAsync(state, config with { Env = env }, "ENV " + string.Join(' ', env.Except(config.Env ?? [])), cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+            case "ARG":
+                foreach (KeyValuePair<string, string?> pair in ShellWords.Pairs(args, lookup, escape, legacyAllowed: false, valueOptional: true))
+                {
+                    string? value = request.BuildArgs.TryGetValue(pair.Key, out string? given) && given is not null ? given
+                        : pair.Value ?? _globalArgs.GetValueOrDefault(pair.Key);
+                    if (value is not null)
+                    {
+                        state.Args[pair.Key] = value;
+                    }
+                }
+
+                await ConfigStepAsync(state, config, "ARG " + args, cancellationToken).ConfigureAwait(false);
+                return;
+            case "LABEL":
+                {
+                    var labels = new Dictionary<string, string>(config.Labels ?? [], StringComparer.Ordinal);
+                    foreach (KeyValuePair<string, string?> pair in ShellWords.Pairs(args, lookup, escape, legacyAllowed: true, valueOptional: false))
+                    {
+                        labels[pair.Key] = pair.Value ?? "";
+                    }
+
+                    await ConfigStepAsync(state, config with { Labels = labels }, "LABEL " + args, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+            case "MAINTAINER":
+                state.Author = ShellWords.Word(args, lookup, escape);
+                await ConfigStepAsync(state, config, "MAINTAINER " + state.Author, cancellationToken).ConfigureAwait(false);
+                return;
+            case "WORKDIR":
+                {
+                    string dir = ShellWords.Word(args, lookup, escape);
+                    string workdir = dir.StartsWith('/') ? dir : Path.Combine(config.WorkingDir is { Length: > 0 } w ? w : "/", dir);
+                    await ConfigStepAsync(state, config with { WorkingDir = workdir }, "WORKDIR " + workdir, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+            case "USER":
+                {
+                    string user = ShellWords.Word(args, lookup, escape);
+                    await ConfigStepAsync(state, config with { User = user }, "USER " + user, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+            case "STOPSIGNAL":
+                {
+                    string signal = ShellWords.Word(args, lookup, escape);
+                    await ConfigStepAsync(state, config with { StopSignal = signal }, "STOPSIGNAL " + signal, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+            case "EXPOSE":
+                {
+                    var ports = new Dictionary<string, Dictionary<string, string>>(config.ExposedPorts ?? [], StringComparer.Ordinal);
+                    var added = new List<string>();
+                    foreach (string word in ShellWords.Split(args, lookup, escape))
+                    {
+                        string port = word.Contains('/', StringComparison.Ordinal) ? word.ToLowerInvariant() : word + "/tcp";
+                        if (!int.TryParse(port.Split('/')[0].Split('-')[0], NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                        {
+                            throw new DockerfileException($"invalid containerPort: {word}");
+                        }
+
+                        ports[port] = [];
+                        added.Add(port);
+                    }
+
+                    await ConfigStepAsync(state, config with { ExposedPorts = ports }, "EXPOSE " + string.Join(' ', added), cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+            case "VOLUME":
+                {
+                    var volumes = new Dictionary<string, Dictionary<string, string>>(config.Volumes ?? [], StringComparer.Ordinal);
+                    IReadOnlyList<string> paths = instruction.Json is { } json ? [.. json.Select(j => ShellWords.SubstituteOnly(j, lookup, escape))] : ShellWords.Split(args, lookup, escape);
+                    foreach (string path in paths)
+                    {
+                        volumes[path] = [];
+                    }
+
+                    await ConfigStepAsync(state, config with { Volumes = volumes }, "VOLUME [" + string.Join(' ', paths) + "]", cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+            case "CMD":
+                {
+                    IReadOnlyList<string> command = instruction.Json ?? [.. config.Shell ?? BuildServiceShell, args];
+                    state.CmdSet = true;
+                    await ConfigStepAsync(state, config with { Cmd = command }, "CMD [" + string.Join(' ', command.Select(c => "\"" + c + "\"")) + "]", cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+            case "ENTRYPOINT":
+                {
+                    IReadOnlyList<string> entrypoint = instruction.Json ?? [.. config.Shell ?? BuildServiceShell, args];
+                    // An ENTRYPOINT resets the CMD inherited from the base image (not one set in this stage).
+                    ImageRuntimeConfig next = config with { Entrypoint = entrypoint, Cmd = state.CmdSet ? config.Cmd : null };
+                    await ConfigStepAsync(state, next, "ENTRYPOINT [" + string.Join(' ', entrypoint.Select(c => "\"" + c + "\"")) + "]", cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+            case "SHELL":
+                {
+                    IReadOnlyList<string> shell = instruction.Json ?? throw new DockerfileException("SHELL requires the arguments to be in JSON form");
+                    await ConfigStepAsync(state, config with { Shell = shell }, "SHELL [" + string.Join(' ', shell.Select(c => "\"" + c + "\"")) + "]", cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+            case "HEALTHCHECK":
+                await ConfigStepAsync(state, config with { Healthcheck = ParseHealthcheck(instruction, config) }, "HEALTHCHECK " + args, cancellationToken).ConfigureAwait(false);
+                return;
+            case "ONBUILD":
+                {
+                    string trigger = args.Trim();
+                    string keyword = trigger.Split(' ', 2)[0].ToUpperInvariant();
+                    if (keyword is "ONBUILD" or "FROM" or "MAINTAINER")
+                    {
+                        throw new DockerfileException($"{keyword} isn't allowed as an ONBUILD trigger");
+                    }
+
+                    await ConfigStepAsync(state, config with { OnBuild = [.. config.OnBuild ?? [], trigger] }, "ONBUILD " + trigger, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+            default:
+                throw new DockerfileException($"unknown instruction: {instruction.Keyword}");
+        }
+    }
+
+    private static readonly IReadOnlyList<string> BuildServiceShell = ["/bin/sh", "-c"];
+
+    private ImageHealthConfig ParseHealthcheck(Instruction instruction, ImageRuntimeConfig config)
+    {
+        string args = instruction.Arguments.Trim();
+        if (args.Equals("NONE", StringComparison.OrdinalIgnoreCase))
+        {
+            return new ImageHealthConfig { Test = ["NONE"] };
+        }
+
+        string[] parts = args.Split((char[]?)null, 2, StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length < 2 || !parts[0].Equals("CMD", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new DockerfileException("Unknown type \"" + parts[0] + "\" in HEALTHCHECK (try CMD)");
+        }
+
+        IReadOnlyList<string> test = DockerfileParser.TryParseJsonArray(parts[1]) is { } json ? ["CMD", .. json] : ["CMD-SHELL", parts[1]];
+        _ = config;
+        return new ImageHealthConfig
+        {
+            Test = test,
+            Interval = Duration(instruction.Flag("interval")),
+            Timeout = Duration(instruction.Flag("timeout")),
+            StartPeriod = Duration(instruction.Flag("start-period")),
+            StartInterval = Duration(instruction.Flag("start-interval")),
+            Retries = instruction.Flag("retries") is { } retries ? int.Parse(retries, CultureInfo.InvariantCulture) : 0,
+        };
+    }
+
+    /// <summary>A Go duration ("30s", "1m30s", "500ms") in nanoseconds; 0 when absent.</summary>
+    internal static long Duration(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return 0;
+        }
+
+        long total = 0;
+        int i = 0;
+        while (i < text.Length)
+        {
+            int start = i;
+            while (i < text.Length && (char.IsAsciiDigit(text[i]) || text[i] == '.'))
+            {
+                i++;
+            }
+
+            int unitStart = i;
+            while (i < text.Length && char.IsAsciiLetter(text[i]))
+            {
+                i++;
+            }
+
+            if (start == unitStart || !double.TryParse(text[start..unitStart], NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
+            {
+                throw new DockerfileException($"time: invalid duration \"{text}\"");
+            }
+
+            long unit = text[unitStart..i] switch
+            {
+                "ns" => 1L,
+                "us" or "µs" => 1_000L,
+                "ms" => 1_000_000L,
+                "s" => 1_000_000_000L,
+                "m" => 60_000_000_000L,
+                "h" => 3_600_000_000_000L,
+                _ => throw new DockerfileException($"time: missing unit in duration \"{text}\""),
+            };
+            total += (long)(value * unit);
+        }
+
+        return total;
+    }
+
+    /// <summary>The build args in scope (declared in this stage and given a value): they key the cache, as Docker's do.</summary>
+    private static IEnumerable<KeyValuePair<string, string>> ArgsInScope(StageState state) =>
+        state.Args.Where(a => !PredefinedArgs.Contains(a.Key));
+
+    /// <summary>A config-only step: an empty-layer history entry, or the cached image of an identical step.</summary>
+    private async Task ConfigStepAsync(StageState state, ImageRuntimeConfig next, string description, CancellationToken cancellationToken)
+    {
+        string createdBy = "/bin/sh -c #(nop)  " + description;
+        string key = BuildCache.Key(state.Image?.Id, createdBy + "\nauthor=" + state.Author, ArgsInScope(state), null);
+        if (await TryCachedAsync(state, key).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        ImageRecord image = await ImageComposer.ComposeAsync(service.Images, state.Image, null, next, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken).ConfigureAwait(false);
+        await FinishStepAsync(state, key, image, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<bool> TryCachedAsync(StageState state, string key)
+    {
+        if (request.NoCache || service.Cache.Lookup(key) is not { } cachedId || service.Images.Snapshot.GetValueOrDefault(cachedId) is not { } cached)
+        {
+            return false;
+        }
+
+        state.Image = cached.Record;
+        state.Config = cached.Record.Config.Config;
+        StepsCached++;
+        await progress.WriteAsync($" ---> Using cache\n ---> {BuildService.Short(cached.Record.Id)}\n").ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task FinishStepAsync(StageState state, string key, ImageRecord image, CancellationToken cancellationToken)
+    {
+        await service.Cache.StoreAsync(key, image.Id, cancellationToken).ConfigureAwait(false);
+        state.Image = image;
+        state.Config = image.Config.Config;
+        StepsRun++;
+        await progress.WriteAsync($" ---> {BuildService.Short(image.Id)}\n").ConfigureAwait(false);
+    }
+
+    /// <summary>The stage's image filesystem, for checks (is the destination a directory?): each layer directory, top first.</summary>
+    private IReadOnlyList<string> LayerDirectories(StageState state) =>
+        state.Image is null ? [] : [.. service.Images.LowerChain(state.Image).Select(service.Images.Snapshots.LayerDirectory)];
+
+    private static bool IsDirectoryInImage(IReadOnlyList<string> layers, string path)
+    {
+        string relative = path.TrimStart('/');
+        foreach (string layer in layers)
+        {
+            string candidate = Path.Combine(layer, relative);
+            if (FileStatus.TryRead(candidate) is { } status)
+            {
+                return status.Type == FileStatus.S_IFDIR;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The mode and owner an image directory has, so a layer that passes through it does not change it.</summary>
+    private static FileStatus? ImageDirectory(IReadOnlyList<string> layers, string relative)
+    {
+        foreach (string layer in layers)
+        {
+            if (FileStatus.TryRead(Path.Combine(layer, relative)) is { Type: FileStatus.S_IFDIR } status)
+            {
+                return status;
+            }
+        }
+
+        return null;
+    }
+
+    internal static string ResolveInside(string root, string path) => ScopedPath.Resolve(root, path, followFinal: false);
+}
