@@ -103,6 +103,7 @@ builder.Services.AddSingleton<IContainerBackend>(sp => sp.GetRequiredService<Con
 builder.Services.AddSingleton<ExecService>();
 builder.Services.AddSingleton<IExecBackend>(sp => sp.GetRequiredService<ExecService>());
 builder.Services.AddSingleton<IImageBackend, ImageService>();
+builder.Services.AddSingleton<IRegistryBackend, RegistryService>();
 builder.Services.AddSingleton<ISystemBackend, SystemService>();
 builder.Services.AddSingleton<IContainerLifecycleBackend>(sp => sp.GetRequiredService<ContainerService>());
 builder.Services.AddSingleton<Berth.Engine.Events.EventService>();

@@ -188,6 +188,30 @@ public sealed class ImageStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Records <c>NAME@DIGEST</c> (the manifest digest a registry knows the image by, after a pull or push) in the
+    /// image's RepoDigests, replacing an older digest of the same repository.
+    /// </summary>
+    public async Task AddRepoDigestAsync(string imageId, string repoDigest, CancellationToken cancellationToken)
+    {
+        string name = repoDigest[..repoDigest.IndexOf('@', StringComparison.Ordinal)];
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ImageView view = Snapshot.GetValueOrDefault(imageId) ?? throw EngineException.NotFound($"No such image: {imageId}");
+            ImageRecord record = view.Record with
+            {
+                RepoDigests = [.. view.Record.RepoDigests.Where(d => !d.StartsWith(name + "@", StringComparison.Ordinal)), repoDigest],
+            };
+            _metadata.PutImage(record.Id, JsonSerializer.Serialize(record, ImageJsonContext.Default.ImageRecord), []);
+            Reload();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
     /// <summary>The recorded (uncompressed) size of an unpacked layer; 0 when it is unknown.</summary>
     public long LayerSize(string chainId) =>
         _metadata.GetLayer(chainId) is { } doc ? JsonSerializer.Deserialize(doc, ImageJsonContext.Default.LayerRecord)!.Size : 0;
