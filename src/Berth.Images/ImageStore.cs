@@ -55,9 +55,11 @@ public sealed class ImageStore : IDisposable
         if (ImageReference.TryParse(nameOrId, out ImageReference? reference))
         {
             string key = reference.ToString();
+            // NAME@DIGEST also names the image a registry knows by that manifest digest (its RepoDigests).
+            string? repoDigest = reference.Digest is null ? null : $"{reference.FamiliarName}@{reference.Digest}";
             foreach (ImageView view in images.Values)
             {
-                if (view.Tags.Any(t => t.ToString() == key))
+                if (view.Tags.Any(t => t.ToString() == key) || (repoDigest is not null && view.Record.RepoDigests.Contains(repoDigest, StringComparer.Ordinal)))
                 {
                     return view;
                 }
