@@ -31,6 +31,14 @@ public sealed class RegistryTests(ImageArchiveDaemon fixture) : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // The archive tests that share this daemon count on busybox having no other tag: drop every tag of this registry.
+        CommandResult listed = await _docker.RunAsync("images", "--format", "{{.Repository}}:{{.Tag}}");
+        string[] ours = [.. listed.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(r => r.StartsWith(Registry + "/", StringComparison.Ordinal) && !r.EndsWith(":<none>", StringComparison.Ordinal))];
+        if (ours.Length > 0)
+        {
+            _ = await _docker.RunAsync(["rmi", .. ours]);
+        }
+
         // Whatever a test took away, busybox comes back (same id: bootstrap is deterministic).
         if ((await _docker.RunAsync("image", "inspect", "busybox")).ExitCode != 0)
         {
