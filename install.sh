@@ -45,6 +45,7 @@ rm -rf "$OUT"
 dotnet publish src/Berth.Daemon -c Release -o "$OUT/berthd" -p:PublishReadyToRun=true --nologo -v quiet
 dotnet publish src/Berth.Monitor -c Release -o "$OUT/monitor" --nologo -v quiet
 dotnet publish src/Berth.Cli -c Release -o "$OUT/cli" --nologo -v quiet
+dotnet publish src/Berth.Registry -c Release -o "$OUT/registry" --nologo -v quiet
 
 # 3. Install (stop a running berthd first: its binaries are about to be replaced; containers keep running).
 stop_daemon() {
@@ -63,11 +64,14 @@ say "Installing into $PREFIX"
 rm -rf "$LIBDIR.new"
 mkdir -p "$LIBDIR.new"
 cp -a "$OUT/berthd/." "$LIBDIR.new/"
+mkdir -p "$LIBDIR.new/registry"
+cp -a "$OUT/registry/." "$LIBDIR.new/registry/"
 install -m 0755 "$OUT/monitor/berth-monitor" "$LIBDIR.new/berth-monitor"
 install -m 0755 "$OUT/cli/berth" "$LIBDIR.new/berth"
 rm -rf "$LIBDIR"
 mv "$LIBDIR.new" "$LIBDIR"
 ln -sf "$LIBDIR/berthd" "$PREFIX/bin/berthd"
+ln -sf "$LIBDIR/registry/berth-registry" "$PREFIX/bin/berth-registry"
 ln -sf "$LIBDIR/berth" "$PREFIX/bin/berth"
 ln -sf "$LIBDIR/berth-monitor" "$PREFIX/bin/berth-monitor"
 

@@ -31,6 +31,8 @@ mkdir -p "$BIN"
 dotnet publish src/Berth.Daemon -c Release -o "$BIN" --nologo -v quiet || { echo "0 passed, 1 failed"; exit 1; }
 dotnet publish src/Berth.Monitor -c Release -o "$BIN" --nologo -v quiet || { echo "0 passed, 1 failed"; exit 1; }
 dotnet publish src/Berth.Cli -c Release -o "$BIN" --nologo -v quiet || { echo "0 passed, 1 failed"; exit 1; }
+# berth-registry beside the others (the registry tests host it in-process; this is the binary install.sh ships).
+dotnet publish src/Berth.Registry -c Release -o "$BIN/registry" --nologo -v quiet || { echo "0 passed, 1 failed"; exit 1; }
 export BERTH_BIN_DIR="$BIN"
 export BERTH_MONITOR="$BIN/berth-monitor"
 export BERTH_CLI="$BIN/berth"

@@ -16,6 +16,7 @@ public static class ApiServer
         ContainerEndpoints.Map(app);
         ExecEndpoints.Map(app);
         ImageEndpoints.Map(app);
+        RegistryEndpoints.Map(app);
         VolumeEndpoints.Map(app);
         LifecycleEndpoints.Map(app);
         NetworkEndpoints.Map(app);

@@ -46,6 +46,12 @@ public static class ImageEndpoints
 
         app.MapPost("/images/{**rest}", async (string rest, HttpContext context, IImageBackend images) =>
         {
+            if (rest.EndsWith("/push", StringComparison.Ordinal))
+            {
+                await RegistryEndpoints.PushAsync(context, rest[..^"/push".Length]).ConfigureAwait(false);
+                return Results.Empty;
+            }
+
             if (!rest.EndsWith("/tag", StringComparison.Ordinal))
             {
                 throw EngineException.NotFound("page not found");
@@ -76,9 +82,7 @@ public static class ImageEndpoints
                 return;
             }
 
-            string image = query["fromImage"].ToString();
-            throw EngineException.NotFound(
-                $"pull access denied for {image}: registry access is not available yet in Berth; create base images offline with `berth image bootstrap busybox`");
+            await RegistryEndpoints.PullAsync(context).ConfigureAwait(false);
         });
 
         app.MapPost("/berth/images/bootstrap", async (HttpContext context, IImageBackend images) =>

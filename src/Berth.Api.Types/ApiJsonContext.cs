@@ -24,6 +24,8 @@ namespace Berth.Api.Types;
 [JsonSerializable(typeof(IReadOnlyList<ImageSummary>))]
 [JsonSerializable(typeof(ImageInspect))]
 [JsonSerializable(typeof(ProgressMessage))]
+[JsonSerializable(typeof(AuthConfig))]
+[JsonSerializable(typeof(AuthResponse))]
 [JsonSerializable(typeof(IReadOnlyList<ImageDeleteResponseItem>))]
 [JsonSerializable(typeof(IReadOnlyList<HistoryResponseItem>))]
 [JsonSerializable(typeof(ImagePruneResponse))]

@@ -105,6 +105,7 @@ builder.Services.AddSingleton<IExecBackend>(sp => sp.GetRequiredService<ExecServ
 builder.Services.AddSingleton<IImageBackend, ImageService>();
 builder.Services.AddSingleton<Berth.Engine.Build.BuildCache>();
 builder.Services.AddSingleton<Berth.Engine.Build.IBuildBackend, Berth.Engine.Build.BuildService>();
+builder.Services.AddSingleton<IRegistryBackend, RegistryService>();
 builder.Services.AddSingleton<ISystemBackend, SystemService>();
 builder.Services.AddSingleton<IContainerLifecycleBackend>(sp => sp.GetRequiredService<ContainerService>());
 builder.Services.AddSingleton<Berth.Engine.Events.EventService>();

@@ -55,9 +55,11 @@ public sealed class ImageStore : IDisposable
         if (ImageReference.TryParse(nameOrId, out ImageReference? reference))
         {
             string key = reference.ToString();
+            // NAME@DIGEST also names the image a registry knows by that manifest digest (its RepoDigests).
+            string? repoDigest = reference.Digest is null ? null : $"{reference.FamiliarName}@{reference.Digest}";
             foreach (ImageView view in images.Values)
             {
-                if (view.Tags.Any(t => t.ToString() == key))
+                if (view.Tags.Any(t => t.ToString() == key) || (repoDigest is not null && view.Record.RepoDigests.Contains(repoDigest, StringComparer.Ordinal)))
                 {
                     return view;
                 }
@@ -180,6 +182,30 @@ public sealed class ImageStore : IDisposable
             ImageView view = Snapshot.GetValueOrDefault(imageId) ?? throw EngineException.NotFound($"No such image: {imageId}");
             ImageRecord record = view.Record with { LastTagTime = DateTimeOffset.UtcNow };
             _metadata.PutImage(record.Id, JsonSerializer.Serialize(record, ImageJsonContext.Default.ImageRecord), [reference.ToString()]);
+            Reload();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Records <c>NAME@DIGEST</c> (the manifest digest a registry knows the image by, after a pull or push) in the
+    /// image's RepoDigests, replacing an older digest of the same repository.
+    /// </summary>
+    public async Task AddRepoDigestAsync(string imageId, string repoDigest, CancellationToken cancellationToken)
+    {
+        string name = repoDigest[..repoDigest.IndexOf('@', StringComparison.Ordinal)];
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ImageView view = Snapshot.GetValueOrDefault(imageId) ?? throw EngineException.NotFound($"No such image: {imageId}");
+            ImageRecord record = view.Record with
+            {
+                RepoDigests = [.. view.Record.RepoDigests.Where(d => !d.StartsWith(name + "@", StringComparison.Ordinal)), repoDigest],
+            };
+            _metadata.PutImage(record.Id, JsonSerializer.Serialize(record, ImageJsonContext.Default.ImageRecord), []);
             Reload();
         }
         finally

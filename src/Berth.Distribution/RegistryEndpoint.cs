@@ -1,0 +1,56 @@
+using Berth.Primitives;
+
+namespace Berth.Distribution;
+
+/// <summary>Where a reference's registry is and how to talk to it, as Docker decides.</summary>
+public sealed record RegistryEndpoint(string Host, Uri BaseUri)
+{
+    /// <summary>
+    /// docker.io is served by registry-1.docker.io; localhost, 127.0.0.0/8, ::1 and the configured insecure
+    /// registries speak plain HTTP (Docker allows that without TLS); everything else HTTPS.
+    /// </summary>
+    public static RegistryEndpoint For(ImageReference reference, IReadOnlyCollection<string>? insecureRegistries = null)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        return ForHost(reference.Domain, insecureRegistries);
+    }
+
+    public static RegistryEndpoint ForHost(string domain, IReadOnlyCollection<string>? insecureRegistries = null)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        string host = domain is ImageReference.DefaultDomain or "index.docker.io" ? "registry-1.docker.io" : domain;
+        string scheme = IsPlainHttp(host, insecureRegistries) ? "http" : "https";
+        return new RegistryEndpoint(host, new Uri($"{scheme}://{host}/"));
+    }
+
+    /// <summary>The registry a login server address names: <c>https://index.docker.io/v1/</c> is docker.io.</summary>
+    public static string NormalizeServer(string server)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        string host = server;
+        int scheme = host.IndexOf("://", StringComparison.Ordinal);
+        if (scheme >= 0)
+        {
+            host = host[(scheme + 3)..];
+        }
+
+        host = host.Split('/')[0];
+        return host is "" or "index.docker.io" or "registry-1.docker.io" or ImageReference.DefaultDomain ? ImageReference.DefaultDomain : host;
+    }
+
+    private static bool IsPlainHttp(string host, IReadOnlyCollection<string>? insecureRegistries)
+    {
+        string name = host;
+        if (name.StartsWith('['))
+        {
+            name = name[1..name.IndexOf(']', StringComparison.Ordinal)];
+        }
+        else if (name.LastIndexOf(':') is int colon and > 0)
+        {
+            name = name[..colon];
+        }
+
+        return name is "localhost" or "::1" || name.StartsWith("127.", StringComparison.Ordinal)
+            || (insecureRegistries?.Contains(host, StringComparer.OrdinalIgnoreCase) ?? false);
+    }
+}

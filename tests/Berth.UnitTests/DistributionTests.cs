@@ -1,0 +1,76 @@
+using Berth.Distribution;
+using Berth.Primitives;
+
+namespace Berth.UnitTests;
+
+public class DistributionTests
+{
+    [Theory]
+    [InlineData("busybox", "registry-1.docker.io", "https", "library/busybox", "latest", null)]
+    [InlineData("docker.io/library/alpine:3.20", "registry-1.docker.io", "https", "library/alpine", "3.20", null)]
+    [InlineData("127.0.0.1:5000/team/app:v1", "127.0.0.1:5000", "http", "team/app", "v1", null)]
+    [InlineData("localhost:5000/app", "localhost:5000", "http", "app", "latest", null)]
+    [InlineData("ghcr.io/owner/tool@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "ghcr.io", "https", "owner/tool", null, "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]
+    public void References_resolve_to_registry_repository_and_tag(string text, string host, string scheme, string path, string? tag, string? digest)
+    {
+        ImageReference reference = ImageReference.Parse(text);
+        RegistryEndpoint endpoint = RegistryEndpoint.For(reference);
+
+        Assert.Equal(host, endpoint.Host);
+        Assert.Equal(scheme, endpoint.BaseUri.Scheme);
+        Assert.Equal(path, reference.Path);
+        Assert.Equal(tag, reference.Tag);
+        Assert.Equal(digest, reference.Digest);
+    }
+
+    [Fact]
+    public void Insecure_registries_speak_plain_http()
+    {
+        Assert.Equal("https", RegistryEndpoint.ForHost("reg.example:5000").BaseUri.Scheme);
+        Assert.Equal("http", RegistryEndpoint.ForHost("reg.example:5000", ["reg.example:5000"]).BaseUri.Scheme);
+    }
+
+    [Theory]
+    [InlineData("https://index.docker.io/v1/", "docker.io")]
+    [InlineData("127.0.0.1:5000", "127.0.0.1:5000")]
+    [InlineData("http://reg.example:5000/v2/", "reg.example:5000")]
+    public void Login_servers_normalise_to_registry_hosts(string server, string expected) =>
+        Assert.Equal(expected, RegistryEndpoint.NormalizeServer(server));
+
+    [Fact]
+    public void Bearer_challenge_gives_realm_service_and_scope()
+    {
+        IReadOnlyList<AuthChallenge> challenges = WwwAuthenticate.Parse(
+            "Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\",scope=\"repository:library/busybox:pull,push\"");
+
+        AuthChallenge bearer = Assert.Single(challenges);
+        Assert.Equal("Bearer", bearer.Scheme);
+        Assert.Equal("https://auth.docker.io/token", bearer["realm"]);
+        Assert.Equal("registry.docker.io", bearer["service"]);
+        Assert.Equal("repository:library/busybox:pull,push", bearer["scope"]);
+    }
+
+    [Fact]
+    public void Several_challenges_unquoted_values_and_escapes_are_parsed()
+    {
+        IReadOnlyList<AuthChallenge> challenges = WwwAuthenticate.Parse("Basic realm=\"Registry \\\"Realm\\\"\", Bearer realm=https://a/token, service=svc");
+
+        Assert.Equal(2, challenges.Count);
+        Assert.Equal("Basic", challenges[0].Scheme);
+        Assert.Equal("Registry \"Realm\"", challenges[0]["realm"]);
+        Assert.Equal("Bearer", challenges[1].Scheme);
+        Assert.Equal("https://a/token", challenges[1]["realm"]);
+        Assert.Equal("svc", challenges[1]["service"]);
+        Assert.Null(challenges[1]["scope"]);
+    }
+
+    [Fact]
+    public void Empty_header_has_no_challenge() => Assert.Empty(WwwAuthenticate.Parse(""));
+
+    [Theory]
+    [InlineData(null, "linux", "amd64", null)]
+    [InlineData("linux/arm64/v8", "linux", "arm64", "v8")]
+    [InlineData("linux/arm64", "linux", "arm64", null)]
+    public void Platforms_parse_as_os_architecture_variant(string? text, string os, string architecture, string? variant) =>
+        Assert.Equal((os, architecture, variant), ImagePuller.ParsePlatform(text));
+}
