@@ -14,6 +14,7 @@ public static class ApiServer
         app.UseRouting();
         SystemEndpoints.Map(app);
         ContainerEndpoints.Map(app);
+        StatsEndpoints.Map(app);
         ExecEndpoints.Map(app);
         ImageEndpoints.Map(app);
         RegistryEndpoints.Map(app);

@@ -158,7 +158,7 @@ public static class ContainerEndpoints
         {
             HttpRequest q = context.Request;
             ContainerInspect container = containers.Inspect(id);
-            var options = new AttachOptions(Query.Bool(q, "stdin"), Query.Bool(q, "stdout"), Query.Bool(q, "stderr"), Query.Bool(q, "logs"), Query.Bool(q, "stream"));
+            var options = new AttachOptions(Query.Bool(q, "stdin"), Query.Bool(q, "stdout"), Query.Bool(q, "stderr"), Query.Bool(q, "logs"), Query.Bool(q, "stream"), q.Query["detachKeys"]);
             string contentType = container.Config.Tty || ApiVersionMiddleware.Of(context) < new Version(1, 42) ? RawStream : MultiplexedStream;
             // Not RequestAborted: a client that half-closes (no stdin) aborts the request in Kestrel's eyes,
             // yet still reads the output. A client that really leaves fails the next write instead.
@@ -182,6 +182,12 @@ public static class ContainerEndpoints
             }
 
             ContainerInspect container = containers.Inspect(id);
+            if (container.HostConfig.LogConfig?.Type == "none")
+            {
+                // Answered before the stream's headers go out (the engine refuses it too).
+                throw EngineException.Invalid("configured logging driver does not support reading");
+            }
+
             context.Response.ContentType = container.Config.Tty ? RawStream : MultiplexedStream;
             await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
             await containers.LogsAsync(id, options, context.Response.Body, context.RequestAborted).ConfigureAwait(false);

@@ -16,6 +16,7 @@ namespace Berth.Api.Types;
 [JsonSerializable(typeof(ContainerCreateResponse))]
 [JsonSerializable(typeof(ContainerWaitResponse))]
 [JsonSerializable(typeof(ContainerTopResponse))]
+[JsonSerializable(typeof(ContainerStatsResponse))]
 [JsonSerializable(typeof(ContainerPathStat))]
 [JsonSerializable(typeof(ContainerConfig))]
 [JsonSerializable(typeof(IReadOnlyList<FilesystemChange>))]

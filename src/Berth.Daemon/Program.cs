@@ -100,6 +100,7 @@ builder.Services.AddSingleton<Berth.Engine.Networking.NetworkService>();
 builder.Services.AddSingleton<Berth.Engine.Networking.INetworkBackend, Berth.Engine.Networking.NetworkBackend>();
 builder.Services.AddSingleton<ContainerService>();
 builder.Services.AddSingleton<IContainerBackend>(sp => sp.GetRequiredService<ContainerService>());
+builder.Services.AddSingleton<IContainerStatsBackend>(sp => sp.GetRequiredService<ContainerService>());
 builder.Services.AddSingleton<ExecService>();
 builder.Services.AddSingleton<IExecBackend>(sp => sp.GetRequiredService<ExecService>());
 builder.Services.AddSingleton<IImageBackend, ImageService>();

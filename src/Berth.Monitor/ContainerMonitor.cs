@@ -90,7 +90,7 @@ internal sealed class ContainerMonitor(MonitorOptions options, SyncPipe sync)
             }
 
             attach = AttachServer.Listen(options.SocketPath, stdinWrite, (client, name, stdin, tty, early) => ExecSession.RunAsync(client, name, stdin, tty, early, options, _reaper), resize);
-            var log = JsonFileLogWriter.Open(options.Log);
+            var log = JsonFileLogWriter.Open(options.Log, options.LogMaxSize, options.LogMaxFiles);
             var stdout = new OutputPump(stdoutRead, 1, log, attach, _outputGate);
             var stderr = new OutputPump(stderrRead, 2, log, attach, _outputGate);
             stdout.Start();

@@ -6,7 +6,9 @@ namespace Berth.Monitor;
 
 /// <summary>
 /// Appends container output to a Docker json-file log: one <c>{"log","stream","time"}</c> object per line.
-/// Not thread-safe: the output pumps call it under their shared lock.
+/// With a size limit the file is rotated as Docker's json-file driver does it: once it holds at least max-size bytes,
+/// LOG.N-1 becomes LOG.N (the oldest is dropped), ..., LOG becomes LOG.1 and a new LOG begins (max-file files in all).
+/// Without a path nothing is written (log driver "none"). Not thread-safe: the output pumps call it under their shared lock.
 /// </summary>
 internal sealed class JsonFileLogWriter : IDisposable
 {
@@ -15,7 +17,11 @@ internal sealed class JsonFileLogWriter : IDisposable
     private static readonly JsonEncodedText TimeName = JsonEncodedText.Encode("time");
     private static readonly JsonEncodedText[] StreamValues = [default, JsonEncodedText.Encode("stdout"), JsonEncodedText.Encode("stderr")];
 
-    private readonly FileStream _file;
+    private readonly string? _path;
+    private readonly long _maxSize;
+    private readonly int _maxFiles;
+    private FileStream? _file;
+    private long _size;
 
     // Reused for every chunk, so a chunk costs no allocation once these have grown to fit.
     private readonly ArrayBufferWriter<byte> _lines = new(4096);
@@ -27,25 +33,34 @@ internal sealed class JsonFileLogWriter : IDisposable
     private readonly byte[][] _carry = [[], new byte[4], new byte[4]];
     private readonly int[] _carryLength = new int[3];
 
-    private JsonFileLogWriter(FileStream file)
+    private JsonFileLogWriter(string? path, long maxSize, int maxFiles)
     {
-        _file = file;
+        _path = path;
+        _maxSize = maxSize;
+        _maxFiles = Math.Max(1, maxFiles);
+        if (path is not null)
+        {
+            _file = OpenFile(path);
+            _size = _file.Length;
+        }
+
         _json = new Utf8JsonWriter(_lines, MonitorJson.WriterOptions);
     }
 
-    /// <summary>Opens <paramref name="path"/> for appending, creating it with mode 0640.</summary>
-    public static JsonFileLogWriter Open(string path)
+    /// <summary>
+    /// Opens <paramref name="path"/> for appending, creating it with mode 0640; null logs nothing. A positive
+    /// <paramref name="maxSize"/> turns rotation on, keeping <paramref name="maxFiles"/> files.
+    /// </summary>
+    public static JsonFileLogWriter Open(string? path, long maxSize = 0, int maxFiles = 1) => new(path, maxSize, maxFiles);
+
+    private static FileStream OpenFile(string path) => new(path, new FileStreamOptions
     {
-        var file = new FileStream(path, new FileStreamOptions
-        {
-            Mode = FileMode.Append,
-            Access = FileAccess.Write,
-            Share = FileShare.ReadWrite | FileShare.Delete,
-            BufferSize = 0,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead,
-        });
-        return new JsonFileLogWriter(file);
-    }
+        Mode = FileMode.Append,
+        Access = FileAccess.Write,
+        Share = FileShare.ReadWrite | FileShare.Delete,
+        BufferSize = 0,
+        UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead,
+    });
 
     /// <summary>Logs a chunk of stream 1 (stdout) or 2 (stderr), split at each newline, with one write(2).</summary>
     public void Write(int stream, ReadOnlySpan<byte> chunk, DateTime time)
@@ -104,7 +119,7 @@ internal sealed class JsonFileLogWriter : IDisposable
     public void Dispose()
     {
         _json.Dispose();
-        _file.Dispose();
+        _file?.Dispose();
     }
 
     private void AppendEntry(int stream, ReadOnlySpan<byte> text, ReadOnlySpan<byte> timestamp)
@@ -125,6 +140,52 @@ internal sealed class JsonFileLogWriter : IDisposable
         _json.Flush();
         _json.Reset();
         _lines.Write("\n"u8);
+
+        // A file ends with the entry that takes it to max-size or past it (Docker's rule), so check per entry.
+        if (_maxSize > 0 && _size + _lines.WrittenCount >= _maxSize)
+        {
+            Flush();
+            _lines.ResetWrittenCount();
+            Rotate();
+        }
+    }
+
+    private void Rotate()
+    {
+        if (_path is null || _file is null)
+        {
+            return;
+        }
+
+        _file.Dispose();
+        _file = null;
+        try
+        {
+            if (_maxFiles > 1)
+            {
+                File.Delete($"{_path}.{_maxFiles - 1}");
+                for (int i = _maxFiles - 2; i >= 1; i--)
+                {
+                    if (File.Exists($"{_path}.{i}"))
+                    {
+                        File.Move($"{_path}.{i}", $"{_path}.{i + 1}");
+                    }
+                }
+
+                File.Move(_path, _path + ".1");
+            }
+            else
+            {
+                File.Delete(_path);
+            }
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"berth-monitor: rotating {_path}: {e.Message}");
+        }
+
+        _file = OpenFile(_path);
+        _size = _file.Length;
     }
 
     // Utf8JsonWriter rejects invalid UTF-8, and programs print any bytes; Docker writes U+FFFD for them.
@@ -144,9 +205,10 @@ internal sealed class JsonFileLogWriter : IDisposable
 
     private void Flush()
     {
-        if (_lines.WrittenCount > 0)
+        if (_lines.WrittenCount > 0 && _file is not null)
         {
             _file.Write(_lines.WrittenSpan);
+            _size += _lines.WrittenCount;
         }
     }
 

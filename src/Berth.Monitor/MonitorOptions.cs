@@ -7,13 +7,15 @@ internal sealed record MonitorOptions(
     string State,
     string Runtime,
     string RuntimeRoot,
-    string Log,
+    string? Log,
     bool Stdin,
     bool Foreground,
-    bool Tty = false)
+    bool Tty = false,
+    long LogMaxSize = 0,
+    int LogMaxFiles = 1)
 {
     public const string Usage =
-        "usage: berth-monitor --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR --log FILE [--stdin] [--tty] [--foreground]";
+        "usage: berth-monitor --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR [--log FILE [--log-max-size BYTES] [--log-max-file N]] [--stdin] [--tty] [--foreground]";
 
     public string SocketPath => Path.Combine(State, "monitor.sock");
 
@@ -31,6 +33,8 @@ internal sealed record MonitorOptions(
     {
         string? id = null, bundle = null, state = null, runtime = null, runtimeRoot = null, log = null;
         bool stdin = false, foreground = false, tty = false;
+        long maxSize = 0;
+        int maxFiles = 1;
         for (int i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -41,6 +45,8 @@ internal sealed record MonitorOptions(
                 case "--runtime": runtime = Value(args, ref i); break;
                 case "--runtime-root": runtimeRoot = Value(args, ref i); break;
                 case "--log": log = Value(args, ref i); break;
+                case "--log-max-size": maxSize = Positive(Value(args, ref i), "--log-max-size"); break;
+                case "--log-max-file": maxFiles = (int)Math.Min(Positive(Value(args, ref i), "--log-max-file"), 1000); break;
                 case "--stdin": stdin = true; break;
                 case "--foreground": foreground = true; break;
                 case "--tty": tty = true; break;
@@ -54,10 +60,12 @@ internal sealed record MonitorOptions(
             Path.GetFullPath(Required(state, "--state")),
             ResolveExecutable(Required(runtime, "--runtime")),
             Path.GetFullPath(Required(runtimeRoot, "--runtime-root")),
-            Path.GetFullPath(Required(log, "--log")),
+            string.IsNullOrEmpty(log) ? null : Path.GetFullPath(log),
             stdin,
             foreground,
-            tty);
+            tty,
+            maxSize,
+            maxFiles);
     }
 
     /// <summary>The arguments that reproduce these options (the double fork hands them to the real monitor).</summary>
@@ -66,8 +74,18 @@ internal sealed record MonitorOptions(
         var args = new List<string>
         {
             "--id", Id, "--bundle", Bundle, "--state", State, "--runtime", Runtime,
-            "--runtime-root", RuntimeRoot, "--log", Log,
+            "--runtime-root", RuntimeRoot,
         };
+        if (Log is not null)
+        {
+            args.AddRange(["--log", Log]);
+        }
+
+        if (LogMaxSize > 0)
+        {
+            args.AddRange(["--log-max-size", LogMaxSize.ToString(System.Globalization.CultureInfo.InvariantCulture), "--log-max-file", LogMaxFiles.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        }
+
         if (Stdin)
         {
             args.Add("--stdin");
@@ -88,6 +106,10 @@ internal sealed record MonitorOptions(
 
     private static string Value(IReadOnlyList<string> args, ref int i) =>
         ++i < args.Count ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value");
+
+    private static long Positive(string value, string name) =>
+        long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n) && n > 0
+            ? n : throw new ArgumentException($"{name} must be a positive number");
 
     private static string Required(string? value, string name) =>
         string.IsNullOrEmpty(value) ? throw new ArgumentException($"{name} is required") : value;

@@ -20,7 +20,7 @@ public sealed class MonitorLauncher(RuntimeOptions options)
     /// container's pid and the monitor's, or throws with the runtime's error. The monitor is berthd's child:
     /// call <see cref="ReapAsync"/> once it has let go of the container.
     /// </summary>
-    public async Task<(int ContainerPid, int MonitorPid)> LaunchAsync(string id, string bundle, string stateDirectory, string logPath, bool openStdin, CancellationToken cancellationToken, bool tty = false)
+    public async Task<(int ContainerPid, int MonitorPid)> LaunchAsync(string id, string bundle, string stateDirectory, string? logPath, bool openStdin, CancellationToken cancellationToken, bool tty = false, long logMaxSize = 0, int logMaxFiles = 1)
     {
         Directory.CreateDirectory(stateDirectory);
         File.Delete(ExitFile(stateDirectory));
@@ -46,7 +46,17 @@ public sealed class MonitorLauncher(RuntimeOptions options)
             }
 
             argv.AddRange(["--id", id, "--bundle", bundle, "--state", stateDirectory, "--runtime", options.RuntimePath,
-                "--runtime-root", options.RuntimeRoot, "--log", logPath, "--foreground"]);
+                "--runtime-root", options.RuntimeRoot, "--foreground"]);
+            if (logPath is not null)
+            {
+                argv.AddRange(["--log", logPath]);
+            }
+
+            if (logMaxSize > 0)
+            {
+                argv.AddRange(["--log-max-size", logMaxSize.ToString(System.Globalization.CultureInfo.InvariantCulture), "--log-max-file", logMaxFiles.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            }
+
             if (openStdin)
             {
                 argv.Add("--stdin");

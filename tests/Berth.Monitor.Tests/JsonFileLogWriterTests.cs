@@ -8,7 +8,13 @@ public sealed class JsonFileLogWriterTests : IDisposable
     private static readonly DateTime Time = new(2026, 11, 23, 11, 0, 0, DateTimeKind.Utc);
     private readonly string _path = Path.Combine(Path.GetTempPath(), $"berth-log-{Guid.NewGuid():N}.log");
 
-    public void Dispose() => File.Delete(_path);
+    public void Dispose()
+    {
+        foreach (string file in new[] { _path, _path + ".1", _path + ".2", _path + ".3" })
+        {
+            File.Delete(file);
+        }
+    }
 
     [Fact]
     public void A_chunk_is_split_at_each_newline_and_a_partial_line_is_kept_as_it_is()
@@ -61,6 +67,35 @@ public sealed class JsonFileLogWriterTests : IDisposable
         }
 
         Assert.Equal([("stdout", "before\n"), ("stdout", "after\n")], Entries());
+    }
+
+    [Fact]
+    public void Rotation_keeps_max_file_files_each_ending_with_the_entry_that_reached_max_size()
+    {
+        using (var log = JsonFileLogWriter.Open(_path, maxSize: 1000, maxFiles: 3))
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                log.Write(1, System.Text.Encoding.UTF8.GetBytes($"line {i:D3}\n"), Time);
+            }
+        }
+
+        Assert.False(File.Exists(_path + ".3"));
+        string[] lines = [.. new[] { _path + ".2", _path + ".1", _path }.SelectMany(File.ReadAllLines)];
+        int[] numbers = [.. lines.Select(l => int.Parse(JsonDocument.Parse(l).RootElement.GetProperty("log").GetString()![5..8], System.Globalization.CultureInfo.InvariantCulture))];
+        Assert.Equal(99, numbers[^1]);
+        Assert.Equal(Enumerable.Range(numbers[0], numbers.Length), numbers);
+        Assert.InRange(new FileInfo(_path + ".1").Length, 1000, 1100);
+        Assert.InRange(new FileInfo(_path + ".2").Length, 1000, 1100);
+        Assert.InRange(new FileInfo(_path).Length, 0, 1000);
+    }
+
+    [Fact]
+    public void Without_a_path_nothing_is_written()
+    {
+        using var log = JsonFileLogWriter.Open(null);
+        log.Write(1, "dropped\n"u8, Time);
+        Assert.False(File.Exists(_path));
     }
 
     private List<(string?, string?)> Entries() =>

@@ -61,14 +61,17 @@ internal sealed class AttachSession(CommandContext ctx, string id, bool tty, boo
 
             if (connection is not null)
             {
-                if (stdin)
-                {
-                    _ = PumpStdinAsync(connection, ct);
-                }
-
+                Task<bool> input = stdin ? PumpStdinAsync(connection, ct) : Task.FromResult(false);
                 Task output = tty
                     ? StdStreamCodec.CopyRawAsync(connection.Stream, ctx.StdoutStream, ct)
                     : StdStreamCodec.DemultiplexAsync(connection.Stream, ctx.StdoutStream, ctx.StderrStream, ct);
+
+                // The detach keys end the session at once with 0, leaving the container running (docker's EscapeError).
+                if (await Task.WhenAny(output, input).ConfigureAwait(false) == input && input.IsCompletedSuccessfully && input.Result)
+                {
+                    return 0;
+                }
+
                 await output.ConfigureAwait(false);
             }
 
@@ -123,21 +126,36 @@ internal sealed class AttachSession(CommandContext ctx, string id, bool tty, boo
         }
     }
 
-    private async Task PumpStdinAsync(HijackedConnection connection, CancellationToken ct)
+    /// <summary>Stdin to the container until EOF; true when the user typed the detach keys (held back, never sent).</summary>
+    private async Task<bool> PumpStdinAsync(HijackedConnection connection, CancellationToken ct)
     {
+        byte[] keys = DetachKeys.Parse(detachKeys) ?? DetachKeys.Parse(null)!;
+        var matcher = new DetachKeyMatcher(keys);
+        byte[] buffer = new byte[16 * 1024];
+        byte[] forward = new byte[buffer.Length + keys.Length];
         try
         {
             Stream input = ctx.OpenStdin();
-            await input.CopyToAsync(connection.Stream, ct).ConfigureAwait(false);
+            int n;
+            while ((n = await input.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+            {
+                int count = matcher.Feed(buffer.AsSpan(0, n), forward);
+                if (count < 0)
+                {
+                    return true;
+                }
+
+                await connection.Stream.WriteAsync(forward.AsMemory(0, count), ct).ConfigureAwait(false);
+                await connection.Stream.FlushAsync(ct).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or System.Net.Sockets.SocketException)
         {
             // The container or the connection ended first.
         }
-        finally
-        {
-            connection.CloseWrite();
-        }
+
+        connection.CloseWrite();
+        return false;
     }
 }
 

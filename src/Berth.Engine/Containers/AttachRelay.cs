@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
+using Berth.Api.Types;
 
 namespace Berth.Engine.Containers;
 
@@ -14,27 +15,42 @@ internal static class AttachRelay
     public static async Task RunAsync(Socket monitor, Stream client, AttachOptions options, bool tty, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task input = options.Stdin ? PumpStdinAsync(client, monitor, linked.Token) : Task.CompletedTask;
+        byte[] detachKeys = DetachKeys.Parse(options.DetachKeys) ?? [];
+        Task<bool> input = options.Stdin ? PumpStdinAsync(client, monitor, detachKeys, linked.Token) : Task.FromResult(false);
+        Task output = PumpOutputAsync(monitor, client, options, tty, linked.Token);
         try
         {
-            await PumpOutputAsync(monitor, client, options, tty, cancellationToken).ConfigureAwait(false);
+            // The client typed the detach keys: the relay ends (the caller closes both sides), the container runs on.
+            if (await Task.WhenAny(output, input).ConfigureAwait(false) == input && input.IsCompletedSuccessfully && input.Result)
+            {
+                await linked.CancelAsync().ConfigureAwait(false);
+                await Quietly(output).ConfigureAwait(false);
+                return;
+            }
+
+            await output.ConfigureAwait(false);
         }
         finally
         {
             await linked.CancelAsync().ConfigureAwait(false);
-            try
-            {
-                await input.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            catch (IOException)
-            {
-            }
-            catch (SocketException)
-            {
-            }
+            await Quietly(input).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (IOException)
+        {
+        }
+        catch (SocketException)
+        {
         }
     }
 
@@ -93,16 +109,26 @@ internal static class AttachRelay
         return true;
     }
 
-    internal static async Task PumpStdinAsync(Stream client, Socket monitor, CancellationToken cancellationToken)
+    /// <summary>Client bytes to the container's stdin; true when the client typed the detach keys (stdin stays open then).</summary>
+    internal static async Task<bool> PumpStdinAsync(Stream client, Socket monitor, byte[] detachKeys, CancellationToken cancellationToken)
     {
         byte[] buffer = new byte[16 * 1024];
+        byte[] forward = new byte[buffer.Length + detachKeys.Length];
+        var matcher = new DetachKeyMatcher(detachKeys);
         int n;
         while ((n = await client.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
         {
-            await monitor.SendAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+            int count = matcher.Feed(buffer.AsSpan(0, n), forward);
+            if (count < 0)
+            {
+                return true;
+            }
+
+            await monitor.SendAsync(forward.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
         }
 
         monitor.Shutdown(SocketShutdown.Send);
+        return false;
     }
 
     internal static async Task<bool> ReadExactlyAsync(Socket socket, byte[] buffer, CancellationToken cancellationToken)

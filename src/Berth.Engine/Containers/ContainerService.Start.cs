@@ -114,7 +114,8 @@ public sealed partial class ContainerService
             try
             {
                 double prepared = System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds;
-                (pid, monitorPid) = await _monitors.LaunchAsync(record.Id, bundle, state, record.LogPath, record.Config.OpenStdin, cancellationToken, record.Config.Tty).ConfigureAwait(false);
+                LogSettings logging = LogSettings.From(record.HostConfig.LogConfig);
+                (pid, monitorPid) = await _monitors.LaunchAsync(record.Id, bundle, state, logging.Enabled ? record.LogPath : null, record.Config.OpenStdin, cancellationToken, record.Config.Tty, logging.MaxSize, logging.MaxFiles).ConfigureAwait(false);
                 LogPhase(record.Id, "prepared", prepared);
                 LogPhase(record.Id, "created", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
             }

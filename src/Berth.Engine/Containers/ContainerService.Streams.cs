@@ -43,6 +43,10 @@ public sealed partial class ContainerService
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
         cancellationToken = linked.Token;
         ContainerEntry entry = Lookup(nameOrId);
+        if (DetachKeys.Parse(options.DetachKeys) is null)
+        {
+            throw EngineException.Invalid($"Invalid detach keys ({options.DetachKeys}) provided");
+        }
 
         // Register before the client hears back: `docker run` starts the container as soon as its attach is
         // answered, and the attach must already be in place then or early output is lost.
@@ -147,6 +151,11 @@ public sealed partial class ContainerService
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
         ContainerEntry entry = Lookup(nameOrId);
+        if (entry.Record.HostConfig.LogConfig?.Type == LogSettings.None)
+        {
+            throw EngineException.Invalid("configured logging driver does not support reading");
+        }
+
         await JsonFileLogReader.CopyAsync(entry.Record.LogPath, options with { Raw = entry.Record.Config.Tty }, output, () => entry.Record.IsRunning, linked.Token).ConfigureAwait(false);
     }
 }

@@ -158,7 +158,7 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
             await using (client.ConfigureAwait(false))
             {
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                Task input = stdin ? AttachRelay.PumpStdinAsync(client, monitor, linked.Token) : Task.CompletedTask;
+                Task input = stdin ? AttachRelay.PumpStdinAsync(client, monitor, [], linked.Token) : Task.CompletedTask;
                 try
                 {
                     MonitorExecExit? exit = await RelayAsync(monitor, client, request.AttachStdout, request.AttachStderr, request.Tty, cancellationToken).ConfigureAwait(false);

@@ -3,7 +3,8 @@ using Berth.Api.Types;
 namespace Berth.Engine.Containers;
 
 /// <summary>Options of an attach: which streams the client wants.</summary>
-public sealed record AttachOptions(bool Stdin, bool Stdout, bool Stderr, bool Logs, bool Stream);
+/// <param name="DetachKeys">The client's detach sequence (<c>detachKeys</c>), or null for ctrl-p,ctrl-q.</param>
+public sealed record AttachOptions(bool Stdin, bool Stdout, bool Stderr, bool Logs, bool Stream, string? DetachKeys = null);
 
 /// <summary>Options of a logs request.</summary>
 /// <param name="Raw">No frame headers: the container has a TTY, so its log is one raw stream (set by the engine).</param>

@@ -21,17 +21,25 @@ internal static class JsonFileLogReader
 
         await using var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.Asynchronous);
         using var reader = new StreamReader(file, Encoding.UTF8);
-        List<string> lines = [];
+        var lines = new Queue<string>();
         int? tail = int.TryParse(options.Tail, out int t) && t >= 0 ? t : null;
-        string? line;
-        while ((line = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false)) is not null)
+
+        // Rotated files first, oldest (highest number) to newest, then the live file.
+        foreach (string rotated in RotatedFiles(path))
         {
-            lines.Add(line);
-            if (tail is int max && lines.Count > max)
+            try
             {
-                lines.RemoveAt(0);
+                using var older = new StreamReader(new FileStream(rotated, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.Asynchronous), Encoding.UTF8);
+                await CollectAsync(older, lines, tail, cancellationToken).ConfigureAwait(false);
+            }
+            catch (FileNotFoundException)
+            {
+                // Rotated away while we listed: its lines are in a file we read next.
             }
         }
+
+        await CollectAsync(reader, lines, tail, cancellationToken).ConfigureAwait(false);
+        string? line;
 
         foreach (string entry in lines)
         {
@@ -61,6 +69,30 @@ internal static class JsonFileLogReader
             }
 
             await Task.Delay(FollowPoll, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>LOG.N ... LOG.1 as the monitor's rotation leaves them, oldest first.</summary>
+    private static IEnumerable<string> RotatedFiles(string path)
+    {
+        var numbered = new List<(int Number, string Path)>();
+        for (int i = 1; File.Exists($"{path}.{i}"); i++)
+        {
+            numbered.Add((i, $"{path}.{i}"));
+        }
+
+        return numbered.OrderByDescending(n => n.Number).Select(n => n.Path);
+    }
+
+    private static async Task CollectAsync(StreamReader reader, Queue<string> lines, int? tail, CancellationToken cancellationToken)
+    {
+        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            lines.Enqueue(line);
+            if (tail is int max && lines.Count > max)
+            {
+                lines.Dequeue();
+            }
         }
     }
 
