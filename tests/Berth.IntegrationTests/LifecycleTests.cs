@@ -127,7 +127,8 @@ public sealed class LifecycleTests(DaemonFixture fixture)
                 Assert.True(gaps[i] >= 100 * Math.Pow(2, i) * 0.95, $"gap {i} was {gaps[i]:F0} ms: {string.Join(", ", gaps.Select(g => g.ToString("F0", CultureInfo.InvariantCulture)))}");
             }
 
-            Assert.True(gaps[2] > gaps[0], $"gaps do not grow: {string.Join(", ", gaps)}");
+            // The lower bounds above are the growing back-off (100, 200, 400 ms); comparing the gaps themselves would also
+            // compare how long each start took, which a loaded machine varies by more than 300 ms.
 
             // berth drives the same policy: on-failure:1 starts twice.
             string second = name + "-b";
