@@ -3,12 +3,14 @@ using Berth.Primitives;
 
 namespace Berth.Runtime;
 
-/// <summary>Runs a program of the host (such as <c>ps</c> for <c>top</c>) and returns what it printed.</summary>
+/// <summary>Runs a program of the host (runc, <c>ps</c> for <c>top</c>) to completion and returns what it printed.</summary>
 public static class HostCommand
 {
-    public static async Task<string> RunAsync(string program, IReadOnlyList<string> args, CancellationToken cancellationToken)
+    /// <summary>Its exit code and output; <paramref name="cannotRun"/> words the error when the program cannot be started.</summary>
+    public static async Task<(int Code, string Stdout, string Stderr)> RunCapturedAsync(string program, IEnumerable<string> args, Func<string, string> cannotRun, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(cannotRun);
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string arg in args)
         {
@@ -22,7 +24,7 @@ public static class HostCommand
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new EngineException(ErrorKind.Internal, $"{program} cannot be run: {e.Message}", e);
+            throw new EngineException(ErrorKind.Internal, cannotRun(e.Message), e);
         }
 
         using (process)
@@ -30,12 +32,14 @@ public static class HostCommand
             Task<string> stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
             Task<string> stderr = process.StandardError.ReadToEndAsync(cancellationToken);
             await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            if (process.ExitCode != 0)
-            {
-                throw EngineException.Invalid($"{program} failed: {(await stderr.ConfigureAwait(false)).Trim()}");
-            }
-
-            return await stdout.ConfigureAwait(false);
+            return (process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
         }
+    }
+
+    /// <summary>What the program printed; a non-zero exit is an error with its stderr.</summary>
+    public static async Task<string> RunAsync(string program, IReadOnlyList<string> args, CancellationToken cancellationToken)
+    {
+        (int code, string stdout, string stderr) = await RunCapturedAsync(program, args, reason => $"{program} cannot be run: {reason}", cancellationToken).ConfigureAwait(false);
+        return code == 0 ? stdout : throw EngineException.Invalid($"{program} failed: {stderr.Trim()}");
     }
 }

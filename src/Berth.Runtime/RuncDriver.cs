@@ -103,34 +103,8 @@ public sealed class RuncDriver(RuntimeOptions options)
         return (code, stderr + stdout);
     }
 
-    private async Task<(int Code, string Stdout, string Stderr)> RunCapturedAsync(string[] args, CancellationToken cancellationToken)
-    {
-        var start = new ProcessStartInfo(options.RuntimePath) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        start.ArgumentList.Add("--root");
-        start.ArgumentList.Add(options.RuntimeRoot);
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new EngineException(ErrorKind.Internal, $"OCI runtime {options.RuntimePath} cannot be run: {e.Message} (is runc installed?)", e);
-        }
-
-        using (process)
-        {
-            Task<string> stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-            Task<string> stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            return (process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
-        }
-    }
+    private Task<(int Code, string Stdout, string Stderr)> RunCapturedAsync(string[] args, CancellationToken cancellationToken) =>
+        HostCommand.RunCapturedAsync(options.RuntimePath, ["--root", options.RuntimeRoot, .. args], reason => $"OCI runtime {options.RuntimePath} cannot be run: {reason} (is runc installed?)", cancellationToken);
 
     private static bool IsGone(string error) =>
         error.Contains("does not exist", StringComparison.OrdinalIgnoreCase)

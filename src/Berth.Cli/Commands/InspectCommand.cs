@@ -29,13 +29,22 @@ internal static class InspectCommand
     /// the output and make the exit code 1.
     /// </summary>
     /// <param name="type">null for any, "container" or "image".</param>
-    public static async Task<int> InspectAsync(CommandContext ctx, IReadOnlyList<string> names, string? format, string? type, bool size)
+    public static Task<int> InspectAsync(CommandContext ctx, IReadOnlyList<string> names, string? format, string? type, bool size)
     {
         if (type is not (null or "" or "container" or "image"))
         {
             throw new StatusException(1, $"\"{type}\" is not a valid value for --type");
         }
 
+        return RenderAsync(ctx, names, format, (name, errors) => FindAsync(ctx, name, type, size, errors));
+    }
+
+    /// <summary>
+    /// The output of every <c>inspect</c> command: <paramref name="find"/> gives each object's JSON as the daemon sent it
+    /// (or null, having added why to the errors); they print as one indented array or one template result each.
+    /// </summary>
+    public static async Task<int> RenderAsync(CommandContext ctx, IReadOnlyList<string> names, string? format, Func<string, List<string>, Task<string?>> find)
+    {
         GoTemplate? template = null;
         if (!string.IsNullOrEmpty(format))
         {
@@ -47,7 +56,7 @@ internal static class InspectCommand
         var errors = new List<string>();
         foreach (string name in names)
         {
-            string? raw = await FindAsync(ctx, name, type, size, errors).ConfigureAwait(false);
+            string? raw = await find(name, errors).ConfigureAwait(false);
             if (raw is null)
             {
                 continue;
@@ -83,6 +92,27 @@ internal static class InspectCommand
 
         return 0;
     }
+
+    /// <summary>A <see cref="RenderAsync"/> finder over one API call; a 404 is reported as <paramref name="notFound"/> says.</summary>
+    public static Func<string, List<string>, Task<string?>> Finder(CommandContext ctx, Func<string, CancellationToken, Task<JsonDocument>> fetch, Func<string, string>? notFound = null) =>
+        async (name, errors) =>
+        {
+            try
+            {
+                using JsonDocument doc = await fetch(name, ctx.Cancellation).ConfigureAwait(false);
+                return doc.RootElement.GetRawText();
+            }
+            catch (BerthApiException e) when (notFound is not null && e.IsNotFound)
+            {
+                errors.Add(notFound(name));
+            }
+            catch (BerthApiException e)
+            {
+                errors.Add(e.Message);
+            }
+
+            return null;
+        };
 
     private static async Task<string?> FindAsync(CommandContext ctx, string name, string? type, bool size, List<string> errors)
     {

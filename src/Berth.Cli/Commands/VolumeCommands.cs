@@ -131,56 +131,8 @@ internal static class VolumeCommands
         Handler = InspectAsync,
     };
 
-    private static async Task<int> InspectAsync(CommandContext ctx, ParsedArgs p)
-    {
-        string? format = p.String("format");
-        GoTemplate? template = string.IsNullOrEmpty(format) ? null : ListFormat.ParseForCli(ListFormat.Prepare(format == ListFormat.JsonKey ? "{{json .}}" : format));
-        var raws = new List<string>();
-        var output = new StringBuilder();
-        var errors = new List<string>();
-        foreach (string name in p.Positionals)
-        {
-            try
-            {
-                using JsonDocument doc = await ctx.Client.InspectVolumeJsonAsync(name, ctx.Cancellation).ConfigureAwait(false);
-                string raw = doc.RootElement.GetRawText();
-                if (template is null)
-                {
-                    raws.Add(raw);
-                }
-                else
-                {
-                    output.Append(template.Execute(JsonNode.Parse(raw))).Append('\n');
-                }
-            }
-            catch (BerthApiException e) when (e.IsNotFound)
-            {
-                errors.Add($"Error: No such volume: {name}");
-            }
-            catch (BerthApiException e)
-            {
-                errors.Add(e.Message);
-            }
-            catch (TemplateException e)
-            {
-                errors.Add(e.Message);
-            }
-        }
-
-        if (template is null)
-        {
-            output.Append(raws.Count == 0 ? "[]" : JsonIndent.Indent("[" + string.Join(",", raws) + "]")).Append('\n');
-        }
-
-        await ctx.Out.WriteAsync(output.ToString()).ConfigureAwait(false);
-        if (errors.Count > 0)
-        {
-            await ctx.Out.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
-            throw new StatusException(1, string.Join("\n", errors));
-        }
-
-        return 0;
-    }
+    private static Task<int> InspectAsync(CommandContext ctx, ParsedArgs p) =>
+        InspectCommand.RenderAsync(ctx, p.Positionals, p.String("format"), InspectCommand.Finder(ctx, ctx.Client.InspectVolumeJsonAsync, name => $"Error: No such volume: {name}"));
 
     public static CommandSpec Remove() => new()
     {
