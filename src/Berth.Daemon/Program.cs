@@ -65,7 +65,18 @@ builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
 
 List<string> unixSockets = DaemonListeners.Configure(builder.WebHost, options.Hosts);
 
-var engineOptions = new EngineOptions { DataRoot = options.DataRoot, ExecRoot = options.ExecRoot, DefaultBridgeName = options.BridgeName, InterContainerCommunication = options.InterContainerCommunication };
+DaemonDefaults defaults;
+try
+{
+    defaults = DaemonDefaults.Parse(options.Stored);
+}
+catch (FormatException e)
+{
+    await Console.Error.WriteLineAsync($"berthd: {e.Message}").ConfigureAwait(false);
+    return 1;
+}
+
+var engineOptions = new EngineOptions { DataRoot = options.DataRoot, ExecRoot = options.ExecRoot, DefaultBridgeName = options.BridgeName, InterContainerCommunication = options.InterContainerCommunication, Defaults = defaults };
 try
 {
     engineOptions.Validate();

@@ -19,11 +19,15 @@ public sealed class LifecycleDaemon : IAsyncLifetime
     /// <summary>The daemon.json this berthd was started with.</summary>
     public string ConfigFile { get; private set; } = "";
 
+    /// <summary>daemon.json's defaults for containers, kept in every version of the file the tests write (a restart re-reads it).</summary>
+    public const string ContainerDefaults =
+        "\"dns\": [\"10.123.0.53\"], \"dns-search\": [\"berth.test\"], \"default-ulimits\": {\"nofile\": {\"Name\": \"nofile\", \"Hard\": 4096, \"Soft\": 2048}}, \"log-opts\": {\"max-size\": \"1m\", \"max-file\": \"2\"}";
+
     public async Task InitializeAsync()
     {
         _daemon = BerthDaemon.Create("lifecycle");
         ConfigFile = Path.Combine(_daemon.Root, "daemon.json");
-        File.WriteAllText(ConfigFile, "{\"labels\": [\"tier=before\"], \"registry-mirrors\": [\"https://mirror.example\"], \"live-restore\": true}");
+        File.WriteAllText(ConfigFile, "{\"labels\": [\"tier=before\"], \"registry-mirrors\": [\"https://mirror.example\"], \"live-restore\": true, " + ContainerDefaults + "}");
         _daemon.ExtraArgs = ["--config-file", ConfigFile];
         await _daemon.StartAsync();
         await _daemon.BootstrapAsync("busybox");
@@ -146,11 +150,32 @@ public sealed class LifecycleDaemonTests(LifecycleDaemon fixture)
     }
 
     [Fact]
+    public async Task Daemon_json_defaults_apply_to_containers_that_set_nothing_themselves()
+    {
+        await EnsureStartedAsync();
+        string name = Names.Unique("defaults");
+        try
+        {
+            CommandResult run = await Docker.SucceedAsync("run", "--name", name, "busybox", "sh", "-c", "grep -E '^(nameserver|search)' /etc/resolv.conf; ulimit -n; ulimit -Hn");
+            Assert.Equal("nameserver 10.123.0.53\nsearch berth.test\n2048\n4096\n", run.Stdout);
+            Assert.Equal("json-file map[max-file:2 max-size:1m]\n", (await Docker.SucceedAsync("inspect", "-f", "{{.HostConfig.LogConfig.Type}} {{.HostConfig.LogConfig.Config}}", name)).Stdout);
+
+            // A container's own settings win.
+            CommandResult own = await BerthSucceedAsync("run", "--rm", "--dns", "10.9.9.9", "--ulimit", "nofile=100:200", "busybox", "sh", "-c", "grep ^nameserver /etc/resolv.conf; ulimit -n");
+            Assert.Equal("nameserver 10.9.9.9\n100\n", own.Stdout);
+        }
+        finally
+        {
+            await Docker.RemoveQuietlyAsync(name);
+        }
+    }
+
+    [Fact]
     public async Task Sighup_reloads_the_labels_from_daemon_json_and_reports_a_daemon_reload_event()
     {
         await EnsureStartedAsync();
         string since = LifecycleTests.UnixNow();
-        await File.WriteAllTextAsync(fixture.ConfigFile, "{\"labels\": [\"tier=after\"], \"registry-mirrors\": [\"https://mirror.example\"]}");
+        await File.WriteAllTextAsync(fixture.ConfigFile, "{\"labels\": [\"tier=after\"], \"registry-mirrors\": [\"https://mirror.example\"], " + LifecycleDaemon.ContainerDefaults + "}");
         CommandResult hup = await ProcessRunner.RunAsync("kill", ["-HUP", _daemon.Pid!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         Assert.True(hup.ExitCode == 0, hup.ToString());
 

@@ -222,3 +222,26 @@ public class TopParsingTests
         Assert.Throws<EngineException>(() => ContainerService.ParsePs("USER COMMAND\nroot x\n", new HashSet<int>()));
     }
 }
+
+public class DaemonDefaultsTests
+{
+    [Fact]
+    public void Daemon_json_keys_become_container_defaults_that_a_containers_own_settings_override()
+    {
+        var stored = new Dictionary<string, string>
+        {
+            ["dns"] = "[\"10.0.0.53\"]",
+            ["default-ulimits"] = "{\"nofile\": {\"Name\": \"nofile\", \"Hard\": 64000, \"Soft\": 32000}, \"core\": {\"Name\": \"core\", \"Hard\": 0, \"Soft\": 0}}",
+            ["log-opts"] = "{\"max-size\": \"10m\"}",
+        };
+        Berth.Engine.DaemonDefaults defaults = Berth.Engine.DaemonDefaults.Parse(stored);
+        Assert.Equal(["10.0.0.53"], defaults.Dns);
+        Assert.Equal("json-file", defaults.Log!.Type);
+
+        HostConfig applied = defaults.Apply(new HostConfig { Ulimits = [new Ulimit { Name = "nofile", Soft = 1, Hard = 2 }] });
+        Assert.Equal([("nofile", 1L, 2L), ("core", 0L, 0L)], applied.Ulimits!.Select(u => (u.Name, u.Soft, u.Hard)));
+        Assert.Equal("10m", applied.LogConfig!.Config!["max-size"]);
+        Assert.Equal("none", defaults.Apply(new HostConfig { LogConfig = new LogConfig { Type = "none" } }).LogConfig!.Type);
+        Assert.Throws<FormatException>(() => Berth.Engine.DaemonDefaults.Parse(new Dictionary<string, string> { ["default-ulimits"] = "{\"nofile\": {}}" }));
+    }
+}

@@ -177,7 +177,7 @@ public sealed partial class ContainerService
         }
     }
 
-    private static IReadOnlyList<(string, string)> WriteEtcFiles(string directory, ContainerRecord record, bool hostNetwork, (string? OwnAddress, List<string> Hosts, string? Nameserver) network)
+    private IReadOnlyList<(string, string)> WriteEtcFiles(string directory, ContainerRecord record, bool hostNetwork, (string? OwnAddress, List<string> Hosts, string? Nameserver) network)
     {
         string hostname = record.Config.Hostname ?? record.Id[..12];
         string hostnamePath = Path.Combine(directory, "hostname");
@@ -194,9 +194,9 @@ public sealed partial class ContainerService
         hosts.Append(network.OwnAddress ?? "127.0.1.1").Append('\t').Append(hostname).Append('\n');
         File.WriteAllText(hostsPath, hostNetwork && File.Exists("/etc/hosts") ? File.ReadAllText("/etc/hosts") : hosts.ToString());
         File.WriteAllText(resolvPath, hostNetwork && File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : ResolvConf(
-            record.HostConfig.Dns is { Count: > 0 } || network.Nameserver is null ? record.HostConfig.Dns : [network.Nameserver],
-            record.HostConfig.DnsSearch,
-            record.HostConfig.DnsOptions is { Count: > 0 } || network.Nameserver is null ? record.HostConfig.DnsOptions : ["ndots:0"]));
+            record.HostConfig.Dns is { Count: > 0 } ? record.HostConfig.Dns : network.Nameserver is not null ? [network.Nameserver] : _options.Defaults.Dns,
+            record.HostConfig.DnsSearch is { Count: > 0 } ? record.HostConfig.DnsSearch : _options.Defaults.DnsSearch,
+            record.HostConfig.DnsOptions is { Count: > 0 } ? record.HostConfig.DnsOptions : network.Nameserver is not null ? ["ndots:0"] : _options.Defaults.DnsOptions));
         return [(hostsPath, "/etc/hosts"), (hostnamePath, "/etc/hostname"), (resolvPath, "/etc/resolv.conf")];
     }
 

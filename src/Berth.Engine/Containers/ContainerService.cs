@@ -104,7 +104,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
         ValidateRestartPolicy(hostConfig);
         hostConfig = hostConfig with { NetworkMode = NormalizeNetworkMode(hostConfig.NetworkMode) };
         (hostConfig, IReadOnlyList<string> settingWarnings) = RuntimeSettings.Validate(hostConfig, _host);
-        hostConfig = LogSettings.Validate(hostConfig);
+        hostConfig = LogSettings.Validate(_options.Defaults.Apply(hostConfig));
         var warnings = new List<string>(settingWarnings);
         Dictionary<string, EndpointSettings>? networks = ConfigureNetworks(hostConfig, request.NetworkingConfig);
 
