@@ -67,7 +67,7 @@ internal sealed class AttachSession(CommandContext ctx, string id, bool tty, boo
                     : StdStreamCodec.DemultiplexAsync(connection.Stream, ctx.StdoutStream, ctx.StderrStream, ct);
 
                 // The detach keys end the session at once with 0, leaving the container running (docker's EscapeError).
-                if (await Task.WhenAny(output, input).ConfigureAwait(false) == input && input.IsCompletedSuccessfully && input.Result)
+                if (await Task.WhenAny(output, input).ConfigureAwait(false) == input && input.IsCompletedSuccessfully && await input.ConfigureAwait(false))
                 {
                     return 0;
                 }

@@ -21,7 +21,7 @@ internal static class AttachRelay
         try
         {
             // The client typed the detach keys: the relay ends (the caller closes both sides), the container runs on.
-            if (await Task.WhenAny(output, input).ConfigureAwait(false) == input && input.IsCompletedSuccessfully && input.Result)
+            if (await Task.WhenAny(output, input).ConfigureAwait(false) == input && input.IsCompletedSuccessfully && await input.ConfigureAwait(false))
             {
                 await linked.CancelAsync().ConfigureAwait(false);
                 await Quietly(output).ConfigureAwait(false);
