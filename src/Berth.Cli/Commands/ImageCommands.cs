@@ -273,15 +273,7 @@ internal static class ImageCommands
             string warning = all
                 ? "WARNING! This will remove all images without at least one container associated to them."
                 : "WARNING! This will remove all dangling images.";
-            await ctx.Out.WriteAsync(warning + "\nAre you sure you want to continue? [y/N] ").ConfigureAwait(false);
-            await ctx.Out.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
-            string? answer;
-            using (var reader = new StreamReader(ctx.OpenStdin(), leaveOpen: true))
-            {
-                answer = await reader.ReadLineAsync(ctx.Cancellation).ConfigureAwait(false);
-            }
-
-            if (answer?.Trim() is not ("y" or "Y"))
+            if (!await Prompt.ConfirmAsync(ctx, warning + "\nAre you sure you want to continue? [y/N] ").ConfigureAwait(false))
             {
                 return 0;
             }

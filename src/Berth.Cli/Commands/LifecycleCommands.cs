@@ -180,7 +180,7 @@ internal static class LifecycleCommands
 
     private static async Task<int> ContainerPruneAsync(CommandContext ctx, ParsedArgs p)
     {
-        if (!p.Bool("force") && !await ConfirmAsync(ctx, "WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ").ConfigureAwait(false))
+        if (!p.Bool("force") && !await Prompt.ConfirmAsync(ctx, "WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ").ConfigureAwait(false))
         {
             return 0;
         }
@@ -220,7 +220,7 @@ internal static class LifecycleCommands
 
             warning.Append(all ? "  - all images without at least one container associated to them\n" : "  - all dangling images\n");
             warning.Append("  - unused build cache\n\nAre you sure you want to continue? [y/N] ");
-            if (!await ConfirmAsync(ctx, warning.ToString()).ConfigureAwait(false))
+            if (!await Prompt.ConfirmAsync(ctx, warning.ToString()).ConfigureAwait(false))
             {
                 return 0;
             }
@@ -303,15 +303,6 @@ internal static class LifecycleCommands
 
             sb.Append('\n');
         }
-    }
-
-    private static async Task<bool> ConfirmAsync(CommandContext ctx, string prompt)
-    {
-        await ctx.Out.WriteAsync(prompt).ConfigureAwait(false);
-        await ctx.Out.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
-        using var reader = new StreamReader(ctx.OpenStdin(), leaveOpen: true);
-        string? answer = await reader.ReadLineAsync(ctx.Cancellation).ConfigureAwait(false);
-        return answer?.Trim() is "y" or "Y";
     }
 
     public static CommandSpec SystemDf() => new()

@@ -67,7 +67,7 @@ internal static class NetworkCommands
                 Subnet = subnets[i],
                 Gateway = i < gateways.Count ? gateways[i] : null,
                 IPRange = i < ranges.Count ? ranges[i] : null,
-                AuxiliaryAddresses = i == 0 && p.List("aux-address").Count > 0 ? Map(p.List("aux-address")) : null,
+                AuxiliaryAddresses = i == 0 && p.List("aux-address").Count > 0 ? Options.KeyValues.ToMap(p.List("aux-address")) : null,
             });
         }
 
@@ -81,25 +81,13 @@ internal static class NetworkCommands
             EnableIPv6 = p.Changed("ipv6") ? p.Bool("ipv6") : null,
             ConfigOnly = p.Bool("config-only"),
             Scope = p.String("scope"),
-            IPAM = new NetworkIpam { Driver = p.String("ipam-driver") ?? "default", Config = configs, Options = Map(p.List("ipam-opt")) },
-            Options = Map(p.List("opt")),
-            Labels = Map(p.List("label")),
+            IPAM = new NetworkIpam { Driver = p.String("ipam-driver") ?? "default", Config = configs, Options = Options.KeyValues.ToMap(p.List("ipam-opt")) },
+            Options = Options.KeyValues.ToMap(p.List("opt")),
+            Labels = Options.KeyValues.ToMap(p.List("label")),
         };
         NetworkCreateResponse created = await ctx.Client.CreateNetworkAsync(request, ctx.Cancellation).ConfigureAwait(false);
         await ctx.Out.WriteLineAsync(created.Id).ConfigureAwait(false);
         return 0;
-    }
-
-    private static Dictionary<string, string> Map(IReadOnlyList<string> pairs)
-    {
-        var map = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (string pair in pairs)
-        {
-            int eq = pair.IndexOf('=', StringComparison.Ordinal);
-            map[eq < 0 ? pair : pair[..eq]] = eq < 0 ? "" : pair[(eq + 1)..];
-        }
-
-        return map;
     }
 
     private static CommandSpec List() => new()
@@ -211,15 +199,7 @@ internal static class NetworkCommands
 
         if (!p.Bool("force"))
         {
-            await ctx.Out.WriteAsync("WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ").ConfigureAwait(false);
-            await ctx.Out.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
-            string? answer;
-            using (var reader = new StreamReader(ctx.OpenStdin(), leaveOpen: true))
-            {
-                answer = await reader.ReadLineAsync(ctx.Cancellation).ConfigureAwait(false);
-            }
-
-            if (answer?.Trim() is not ("y" or "Y"))
+            if (!await Prompt.ConfirmAsync(ctx, "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ").ConfigureAwait(false))
             {
                 return 0;
             }

@@ -51,24 +51,11 @@ internal static class VolumeCommands
         {
             Name = name ?? "",
             Driver = p.String("driver") ?? "local",
-            DriverOpts = KeyValues(p.List("opt")),
-            Labels = KeyValues(p.List("label")),
+            DriverOpts = Options.KeyValues.ToMap(p.List("opt")),
+            Labels = Options.KeyValues.ToMap(p.List("label")),
         }, ctx.Cancellation).ConfigureAwait(false);
         await ctx.Out.WriteLineAsync(volume.Name).ConfigureAwait(false);
         return 0;
-    }
-
-    /// <summary><c>k=v</c> pairs (a bare <c>k</c> has an empty value), as docker's map and label options.</summary>
-    private static Dictionary<string, string> KeyValues(IReadOnlyList<string> values)
-    {
-        var map = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (string value in values)
-        {
-            int eq = value.IndexOf('=', StringComparison.Ordinal);
-            map[eq < 0 ? value : value[..eq]] = eq < 0 ? "" : value[(eq + 1)..];
-        }
-
-        return map;
     }
 
     public static CommandSpec List() => new()
@@ -202,15 +189,7 @@ internal static class VolumeCommands
             string warning = all || filters.Get("all").Count > 0
                 ? "WARNING! This will remove all local volumes not used by at least one container."
                 : "WARNING! This will remove anonymous local volumes not used by at least one container.";
-            await ctx.Out.WriteAsync(warning + "\nAre you sure you want to continue? [y/N] ").ConfigureAwait(false);
-            await ctx.Out.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
-            string? answer;
-            using (var reader = new StreamReader(ctx.OpenStdin(), leaveOpen: true))
-            {
-                answer = await reader.ReadLineAsync(ctx.Cancellation).ConfigureAwait(false);
-            }
-
-            if (answer?.Trim() is not ("y" or "Y"))
+            if (!await Prompt.ConfirmAsync(ctx, warning + "\nAre you sure you want to continue? [y/N] ").ConfigureAwait(false))
             {
                 return 0;
             }

@@ -85,7 +85,7 @@ internal static class ContainerOptions
         Dictionary<string, string> labels = ReadLabelFiles(p.List("label-file"), readFile);
         foreach (string l in p.List("label"))
         {
-            (string k, string v) = SplitKeyValue(l);
+            (string k, string v) = KeyValues.Split(l);
             if (k.Length == 0)
             {
                 throw new FlagParseException($"invalid argument \"{l}\" for \"-l, --label\" flag: invalid label format");
@@ -188,7 +188,7 @@ internal static class ContainerOptions
             logConfig = new LogConfig
             {
                 Type = p.String("log-driver") ?? "",
-                Config = p.List("log-opt").Count > 0 ? p.List("log-opt").Select(SplitKeyValue).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal) : null,
+                Config = p.List("log-opt").Count > 0 ? KeyValues.ToMap(p.List("log-opt")) : null,
             };
         }
 
@@ -222,7 +222,7 @@ internal static class ContainerOptions
             Links = NullIfEmpty(p.List("link")),
             Devices = p.List("device").Count > 0 ? p.List("device").Select(ParseDevice).ToList() : null,
             Ulimits = p.List("ulimit").Count > 0 ? p.List("ulimit").Select(ParseUlimit).ToList() : null,
-            Sysctls = p.List("sysctl").Count > 0 ? p.List("sysctl").Select(SplitKeyValue).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal) : null,
+            Sysctls = p.List("sysctl").Count > 0 ? KeyValues.ToMap(p.List("sysctl")) : null,
             GroupAdd = NullIfEmpty(p.List("group-add")),
             DnsOptions = NullIfEmpty(p.List("dns-option")),
             DnsSearch = NullIfEmpty(p.List("dns-search")),
@@ -242,8 +242,8 @@ internal static class ContainerOptions
             CpusetCpus = p.String("cpuset-cpus"),
             CpusetMems = p.String("cpuset-mems"),
             BlkioWeight = p.Changed("blkio-weight") ? (int)p.Int("blkio-weight") : null,
-            StorageOpt = p.List("storage-opt").Count > 0 ? p.List("storage-opt").Select(SplitKeyValue).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal) : null,
-            Annotations = p.List("annotation").Count > 0 ? p.List("annotation").Select(SplitKeyValue).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal) : null,
+            StorageOpt = p.List("storage-opt").Count > 0 ? KeyValues.ToMap(p.List("storage-opt")) : null,
+            Annotations = p.List("annotation").Count > 0 ? KeyValues.ToMap(p.List("annotation")) : null,
         };
 
         var request = new ContainerCreateRequest
@@ -388,7 +388,7 @@ internal static class ContainerOptions
                     continue;
                 }
 
-                (string k, string v) = SplitKeyValue(line);
+                (string k, string v) = KeyValues.Split(line);
                 labels[k] = v;
             }
         }
@@ -537,7 +537,7 @@ internal static class ContainerOptions
 
     private static Ulimit ParseUlimit(string value)
     {
-        (string name, string limits) = SplitKeyValue(value);
+        (string name, string limits) = KeyValues.Split(value);
         string[] parts = limits.Split(':');
         if (name.Length == 0 || parts.Length > 2
             || !long.TryParse(parts[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long soft))
@@ -559,12 +559,6 @@ internal static class ContainerOptions
     {
         int eq = value.IndexOf('=', StringComparison.Ordinal);
         return eq > 0 ? value[..eq] + ":" + value[(eq + 1)..] : value;
-    }
-
-    private static (string Key, string Value) SplitKeyValue(string value)
-    {
-        int eq = value.IndexOf('=', StringComparison.Ordinal);
-        return eq < 0 ? (value, "") : (value[..eq], value[(eq + 1)..]);
     }
 
     private static List<string>? NullIfEmpty(IReadOnlyList<string> values) => values.Count > 0 ? [.. values] : null;
