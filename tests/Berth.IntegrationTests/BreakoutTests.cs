@@ -53,6 +53,31 @@ public sealed class BreakoutTests(DaemonFixture fixture) : IDisposable
         }
     }
 
+    /// <summary>The first process of a container, and an exec'd one, hold only their own stdio: no descriptor of the host leaks in.</summary>
+    [Fact]
+    public async Task No_host_file_descriptor_reaches_a_container_process()
+    {
+        const string list = "for f in /proc/self/fd/*; do echo $(basename $f) $(readlink $f); done";
+        CommandResult run = await _docker.SucceedAsync("run", "--rm", "busybox", "sh", "-c", list);
+        string name = Names.Unique("fds");
+        try
+        {
+            await _docker.SucceedAsync("run", "-d", "--name", name, "busybox", "sleep", "30");
+            CommandResult exec = await _docker.SucceedAsync("exec", name, "sh", "-c", list);
+            foreach (string output in (string[])[run.Stdout, exec.Stdout])
+            {
+                string[] fds = [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[0])];
+                // 0-2, plus the directory fd of the glob itself (sh's own, 3 or 255 depending on timing): nothing else.
+                Assert.True(fds.All(fd => fd is "0" or "1" or "2" or "3" or "255"), output);
+                Assert.DoesNotContain("/sys/fs/cgroup", output, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            await _docker.RemoveQuietlyAsync(name);
+        }
+    }
+
     /// <summary>
     /// CVE-2019-5736: the container overwrites the runtime binary through /proc/PID/exe of a runc process that entered
     /// it (on exec). A patched runtime runs from a sealed memfd copy, so the write fails and the host binary is unchanged.
