@@ -19,6 +19,21 @@ public sealed class ApiContainerTests(DaemonFixture fixture)
         Assert.Contains("invalid JSON", message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{"Image":"busybox","Hostname":"web\n10.6.6.6 bank.example"}""", "invalid Hostname format")]
+    [InlineData("""{"Image":"busybox","HostConfig":{"ExtraHosts":["db:10.0.0.5\n10.6.6.6 bank.example"]}}""", "invalid IP address in add-host")]
+    [InlineData("""{"Image":"busybox","HostConfig":{"Dns":["10.0.0.53\nnameserver 10.6.6.6"]}}""", "is not an IP address")]
+    [InlineData("""{"Image":"busybox","HostConfig":{"DnsSearch":["a.test\nnameserver 10.6.6.6"]}}""", "is not a valid domain")]
+    public async Task Fields_that_would_add_lines_to_etc_files_are_400s_and_nothing_is_created(string body, string message)
+    {
+        string name = Names.Unique("fields");
+        using HttpResponseMessage response = await _api.PostAsync($"/v1.50/containers/create?name={name}", EngineApi.Json(body));
+        Assert.Contains(message, await response.AssertErrorAsync(HttpStatusCode.BadRequest), StringComparison.Ordinal);
+
+        using HttpResponseMessage after = await _api.GetAsync($"/v1.50/containers/{name}/json");
+        Assert.Equal(HttpStatusCode.NotFound, after.StatusCode);
+    }
+
     [Fact]
     public async Task Create_with_a_missing_image_is_a_404()
     {

@@ -102,6 +102,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
         string id = Ids.NewId();
         HostConfig hostConfig = request.HostConfig ?? new HostConfig();
         ValidateRestartPolicy(hostConfig);
+        ContainerFields.Validate(config, hostConfig);
         hostConfig = hostConfig with { NetworkMode = NormalizeNetworkMode(hostConfig.NetworkMode) };
         (hostConfig, IReadOnlyList<string> settingWarnings) = RuntimeSettings.Validate(hostConfig, _host);
         hostConfig = LogSettings.Validate(_options.Defaults.Apply(hostConfig));
