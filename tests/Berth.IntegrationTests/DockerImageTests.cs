@@ -43,6 +43,33 @@ public sealed class DockerImageTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task Rmi_frees_the_images_own_layers_at_once_and_keeps_shared_ones()
+    {
+        string container = Names.Unique("rmilayer");
+        string image = Names.Unique("rmilayer") + ":v1";
+        try
+        {
+            await _docker.SucceedAsync("run", "--name", container, "busybox", "sh", "-c", "echo own > /own-layer");
+            await _docker.SucceedAsync("commit", container, image);
+            await _docker.SucceedAsync("rm", container);
+            string[] layers = (await _docker.SucceedAsync("image", "inspect", "--format", "{{.GraphDriver.Data.LowerDir}}", image)).Stdout.Trim().Split(':');
+            Assert.Equal(2, layers.Length);
+            Assert.All(layers, l => Assert.True(Directory.Exists(l), l));
+            string own = layers.Single(l => File.Exists(Path.Combine(l, "own-layer")));
+
+            await _docker.SucceedAsync("rmi", image);
+            Assert.False(Directory.Exists(own), $"{own} outlived rmi");
+            Assert.All(layers.Where(l => l != own), l => Assert.True(Directory.Exists(l), $"busybox's layer {l} went with an image that shared it"));
+            await _docker.SucceedAsync("run", "--rm", "busybox", "true");
+        }
+        finally
+        {
+            await _docker.RunAsync("rm", "-f", container);
+            await _docker.RunAsync("rmi", image);
+        }
+    }
+
+    [Fact]
     public async Task Tag_over_the_api_answers_201_and_refuses_digests()
     {
         string repo = Names.Unique("apitag");

@@ -59,7 +59,9 @@ public sealed class ImageService(ImageStore images, ContainerService containers,
                 Id = v.Record.Id,
                 // With a reference filter Docker lists only the tags that matched.
                 RepoTags = [.. v.Tags.Where(t => t.Tag is not null && (references is null || references.Any(p => ImageFilters.ReferenceMatches(t, p)))).Select(t => t.FamiliarString)],
-                RepoDigests = v.Record.RepoDigests,
+                RepoDigests = references is null
+                    ? v.Record.RepoDigests
+                    : [.. v.Record.RepoDigests.Where(d => ImageReference.TryParse(d, out ImageReference? digested) && references.Any(p => ImageFilters.ReferenceMatches(digested, p)))],
                 Created = v.Record.Config.Created?.ToUnixTimeSeconds() ?? 0,
                 Size = v.Record.Size,
                 VirtualSize = v.Record.Size,
@@ -229,10 +231,12 @@ public sealed class ImageService(ImageStore images, ContainerService containers,
         result.AddRange(view.Tags.Select(t => new ImageDeleteResponseItem { Untagged = t.FamiliarString }));
         if (user is null)
         {
-            // Layers stay for other images and are collected by prune (images issue); the image itself goes.
+            // As Docker: the image's layers and blobs that no other image uses go with it, at once (layers shared
+            // with other images stay; blobs an import in progress holds a lease on stay).
             await images.DeleteAsync(view.Record, cancellationToken).ConfigureAwait(false);
             result.Add(new ImageDeleteResponseItem { Deleted = view.Record.Id });
             EmitRemoval(view);
+            await images.CollectGarbageAsync(cancellationToken).ConfigureAwait(false);
         }
         else
         {
