@@ -198,6 +198,43 @@ public sealed class ImagePuller(ImageStore images, DistributionOptions options)
         }
     }
 
+    /// <summary>Every tag of <paramref name="reference"/>'s repository (tags/list, following the Link pages; bounded).</summary>
+    public async Task<IReadOnlyList<string>> ListTagsAsync(ImageReference reference, RegistryCredentials? credentials, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        using var client = new RegistryClient(RegistryEndpoint.For(reference, options.InsecureRegistries), credentials);
+        string scope = $"repository:{reference.Path}:pull";
+        var tags = new List<string>();
+        string? next = $"/v2/{reference.Path}/tags/list?n=1000";
+        for (int page = 0; next is not null && page < 100; page++)
+        {
+            string url = next;
+            using HttpResponseMessage response = await client.SendAsync(() => new HttpRequestMessage(HttpMethod.Get, client.Url(url)), scope, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                throw EngineException.NotFound($"repository {reference.FamiliarName} not found: does not exist or no pull access");
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new EngineException(ErrorKind.Internal, $"error listing the tags of {reference.FamiliarName}: {await RegistryClient.DescribeErrorAsync(response, cancellationToken).ConfigureAwait(false)}");
+            }
+
+            using JsonDocument document = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
+            if (document.RootElement.TryGetProperty("tags", out JsonElement list) && list.ValueKind == JsonValueKind.Array)
+            {
+                tags.AddRange(list.EnumerateArray().Select(t => t.GetString()).OfType<string>());
+            }
+
+            // Link: </v2/NAME/tags/list?last=X&n=1000>; rel="next"
+            next = response.Headers.TryGetValues("Link", out IEnumerable<string>? links)
+                ? links.Select(l => l.Split(';')[0].Trim().Trim('<', '>')).FirstOrDefault(l => l.Length > 0)
+                : null;
+        }
+
+        return tags;
+    }
+
     internal static async Task<(byte[] Content, string MediaType, Digest Digest)> GetManifestAsync(RegistryClient client, ImageReference reference, string wanted, string scope, CancellationToken cancellationToken)
     {
         using HttpResponseMessage response = await client.SendAsync(() =>

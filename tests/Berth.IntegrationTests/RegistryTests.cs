@@ -161,6 +161,31 @@ public sealed class RegistryTests(ImageArchiveDaemon fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task All_tags_push_and_pull_move_every_tag_of_a_repository()
+    {
+        string repository = $"{Registry}/multi/app";
+        await BerthSucceedAsync("tag", "busybox", repository + ":v1");
+        await BerthSucceedAsync("tag", "busybox", repository + ":v2");
+        CommandResult push = await BerthSucceedAsync("push", "--all-tags", repository);
+        Assert.Matches(@"v1: digest: sha256:[0-9a-f]{64}", push.Stdout);
+        Assert.Matches(@"v2: digest: sha256:[0-9a-f]{64}", push.Stdout);
+
+        await RemoveLocallyAsync(repository + ":v1", repository + ":v2");
+        CommandResult pull = await _docker.RunAsync("pull", "-a", repository);
+        Assert.True(pull.ExitCode == 0, pull.ToString());
+        CommandResult tags = await _docker.SucceedAsync("images", "--format", "{{.Tag}}", repository);
+        Assert.Equal(["v1", "v2"], tags.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order());
+
+        await RemoveLocallyAsync(repository + ":v1", repository + ":v2");
+        await BerthSucceedAsync("pull", "-a", repository);
+        Assert.Equal(await ImageIdAsync("busybox"), await ImageIdAsync(repository + ":v2"));
+
+        CommandResult tagged = await BerthAsync("push", "-a", repository + ":v1");
+        Assert.NotEqual(0, tagged.ExitCode);
+        Assert.Contains("tag can't be used with --all-tags/-a", tagged.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Pull_of_a_missing_tag_is_manifest_unknown()
     {
         CommandResult docker = await _docker.RunAsync("pull", $"{Registry}/busybox:missing");

@@ -66,16 +66,23 @@ internal static class RegistryCommands
 
     private static async Task<int> PullAsync(CommandContext ctx, ParsedArgs p)
     {
-        if (p.Bool("all-tags"))
-        {
-            throw new StatusException(1, "pull --all-tags is not supported yet");
-        }
-
         string reference = p.Positionals[0];
         (string name, string? tag) = SplitTag(reference);
+        bool all = p.Bool("all-tags");
+        if (all && (tag is not null || reference.Contains('@', StringComparison.Ordinal)))
+        {
+            throw new StatusException(1, "tag can't be used with --all-tags/-a");
+        }
+
         string auth = RegistryAuthFor(ctx, RegistryOf(name));
         bool quiet = p.Bool("quiet");
-        await ShowAsync(ctx, ctx.Client.PullImageAsync(name, tag ?? (reference.Contains('@', StringComparison.Ordinal) ? null : "latest"), p.String("platform"), auth, ctx.Cancellation), quiet).ConfigureAwait(false);
+        // Without a tag the daemon pulls every tag (--all-tags); a plain name means :latest, as docker says.
+        if (!all && tag is null && !reference.Contains('@', StringComparison.Ordinal) && !quiet)
+        {
+            await ctx.Out.WriteLineAsync("Using default tag: latest").ConfigureAwait(false);
+        }
+
+        await ShowAsync(ctx, ctx.Client.PullImageAsync(name, all ? null : tag ?? (reference.Contains('@', StringComparison.Ordinal) ? null : "latest"), p.String("platform"), auth, ctx.Cancellation), quiet).ConfigureAwait(false);
         if (quiet)
         {
             await ctx.Out.WriteLineAsync(Canonical(reference)).ConfigureAwait(false);
@@ -86,14 +93,21 @@ internal static class RegistryCommands
 
     private static async Task<int> PushAsync(CommandContext ctx, ParsedArgs p)
     {
-        if (p.Bool("all-tags"))
+        (string name, string? tag) = SplitTag(p.Positionals[0]);
+        bool all = p.Bool("all-tags");
+        if (all && tag is not null)
         {
-            throw new StatusException(1, "push --all-tags is not supported yet");
+            throw new StatusException(1, "tag can't be used with --all-tags/-a");
         }
 
-        (string name, string? tag) = SplitTag(p.Positionals[0]);
         string auth = RegistryAuthFor(ctx, RegistryOf(name));
-        await ShowAsync(ctx, ctx.Client.PushImageAsync(name, tag ?? "latest", auth, ctx.Cancellation), p.Bool("quiet")).ConfigureAwait(false);
+        if (!all && tag is null && !p.Bool("quiet"))
+        {
+            await ctx.Out.WriteLineAsync("Using default tag: latest").ConfigureAwait(false);
+        }
+
+        // Without a tag the daemon pushes every local tag of the repository (--all-tags).
+        await ShowAsync(ctx, ctx.Client.PushImageAsync(name, all ? null : tag ?? "latest", auth, ctx.Cancellation), p.Bool("quiet")).ConfigureAwait(false);
         return 0;
     }
 

@@ -29,8 +29,16 @@ public sealed class RegistryService(ImageStore images, Events.EventLog events, E
         string text = string.IsNullOrEmpty(tag) ? fromImage : tag.Contains(':', StringComparison.Ordinal) ? $"{fromImage}@{tag}" : $"{fromImage}:{tag}";
         ImageReference reference = ImageReference.Parse(text);
         var puller = new ImagePuller(images, _options);
-        PullResult result = await puller.PullAsync(reference, Credentials(auth), platform, new ProgressAdapter(progress), cancellationToken).ConfigureAwait(false);
-        events.Publish("image", "pull", result.Image.Id, new Dictionary<string, string>(StringComparer.Ordinal) { ["name"] = reference.FamiliarString });
+        // No tag at all (not even in fromImage) is `docker pull --all-tags`, as dockerd reads it.
+        bool allTags = string.IsNullOrEmpty(tag) && !fromImage.Contains('@', StringComparison.Ordinal) && fromImage.LastIndexOf(':') <= fromImage.LastIndexOf('/');
+        IReadOnlyList<ImageReference> wanted = allTags
+            ? [.. (await puller.ListTagsAsync(reference, Credentials(auth), cancellationToken).ConfigureAwait(false)).Select(t => reference with { Tag = t })]
+            : [reference];
+        foreach (ImageReference one in wanted)
+        {
+            PullResult result = await puller.PullAsync(one, Credentials(auth), platform, new ProgressAdapter(progress), cancellationToken).ConfigureAwait(false);
+            events.Publish("image", "pull", result.Image.Id, new Dictionary<string, string>(StringComparer.Ordinal) { ["name"] = one.FamiliarString });
+        }
     }
 
     public async Task PushAsync(string name, string? tag, AuthConfig? auth, IProgress<ProgressMessage> progress, CancellationToken cancellationToken)
@@ -42,12 +50,23 @@ public sealed class RegistryService(ImageStore images, Events.EventLog events, E
             throw EngineException.Invalid("cannot push a digest reference");
         }
 
-        ImageView image = images.Find(reference.ToString())
-            ?? throw EngineException.NotFound($"An image does not exist locally with the tag: {reference.FamiliarName}");
+        // No tag at all is `docker push --all-tags`: every local tag of the repository, in order.
+        bool allTags = string.IsNullOrEmpty(tag) && name.LastIndexOf(':') <= name.LastIndexOf('/');
+        List<(ImageReference Reference, ImageView Image)> targets = allTags
+            ? [.. images.Snapshot.Values.Distinct().SelectMany(v => v.Tags.Where(t => t.Name == reference.Name).Select(t => (t, v))).OrderBy(p => p.t.Tag, StringComparer.Ordinal)]
+            : images.Find(reference.ToString()) is { } found ? [(reference, found)] : [];
+        if (targets.Count == 0)
+        {
+            throw EngineException.NotFound($"An image does not exist locally with the tag: {reference.FamiliarName}");
+        }
+
         var pusher = new ImagePusher(images, _options);
-        Digest digest = await pusher.PushAsync(reference, image.Record, Credentials(auth), new ProgressAdapter(progress), cancellationToken).ConfigureAwait(false);
-        await images.AddRepoDigestAsync(image.Record.Id, $"{reference.FamiliarName}@{digest}", cancellationToken).ConfigureAwait(false);
-        events.Publish("image", "push", image.Record.Id, new Dictionary<string, string>(StringComparer.Ordinal) { ["name"] = reference.FamiliarString });
+        foreach ((ImageReference target, ImageView image) in targets)
+        {
+            Digest digest = await pusher.PushAsync(target, image.Record, Credentials(auth), new ProgressAdapter(progress), cancellationToken).ConfigureAwait(false);
+            await images.AddRepoDigestAsync(image.Record.Id, $"{target.FamiliarName}@{digest}", cancellationToken).ConfigureAwait(false);
+            events.Publish("image", "push", image.Record.Id, new Dictionary<string, string>(StringComparer.Ordinal) { ["name"] = target.FamiliarString });
+        }
     }
 
     public Task LoginAsync(AuthConfig auth, CancellationToken cancellationToken)
