@@ -120,56 +120,101 @@ public sealed class ImageStore : IDisposable
         BlobDescriptor manifestBlob = await _content.WriteAsync(manifestBytes, cancellationToken).ConfigureAwait(false);
         lease.Add(manifestBlob.Digest);
 
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Layers are unpacked before the write lock is taken, each into its own staging directory: a big layer takes
+        // seconds, and tag, rmi and other commits must not wait behind it. Under the lock each one is committed, or
+        // dropped when another commit got there first (or unpacked there after all, if a collection removed it since).
+        var staged = new Dictionary<int, (string Directory, long Size)>();
         try
         {
-            var chainIds = new List<string>();
-            long size = 0;
-            Digest? parent = null;
+            Digest? stagingParent = null;
             for (int i = 0; i < manifest.Layers.Count; i++)
             {
-                Digest diffId = Digest.Parse(config.RootFs.DiffIds[i]);
-                Digest chainId = parent is null ? diffId : ChainId(parent.Value, diffId);
-                string? existing = _metadata.GetLayer(chainId.ToString());
-                if (existing is null || !_snapshots.LayerExists(chainId))
+                Digest chainId = NextChainId(stagingParent, config.RootFs.DiffIds[i]);
+                if (_metadata.GetLayer(chainId.ToString()) is null || !_snapshots.LayerExists(chainId))
                 {
-                    string staging = _snapshots.PrepareLayer(chainId);
-                    long layerSize;
-                    await using (Stream blob = _content.OpenRead(Digest.Parse(manifest.Layers[i].Digest)))
-                    {
-                        layerSize = await LayerApplier.ApplyAsync(blob, staging, cancellationToken).ConfigureAwait(false);
-                    }
-
-                    _snapshots.CommitLayer(chainId, staging);
-                    var layer = new LayerRecord { ChainId = chainId.ToString(), DiffId = diffId.ToString(), Parent = parent?.ToString(), Size = layerSize };
-                    _metadata.PutLayer(chainId.ToString(), JsonSerializer.Serialize(layer, ImageJsonContext.Default.LayerRecord));
-                    size += layerSize;
-                }
-                else
-                {
-                    size += JsonSerializer.Deserialize(existing, ImageJsonContext.Default.LayerRecord)!.Size;
+                    staged[i] = await UnpackAsync(chainId, manifest.Layers[i], cancellationToken).ConfigureAwait(false);
                 }
 
-                chainIds.Add(chainId.ToString());
-                parent = chainId;
+                stagingParent = chainId;
             }
 
-            var record = new ImageRecord
+            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                Id = configBlob.Digest.ToString(),
-                ManifestDigest = manifestBlob.Digest.ToString(),
-                Config = config,
-                ChainIds = chainIds,
-                Size = size,
-                LastTagTime = DateTimeOffset.UtcNow,
-            };
-            _metadata.PutImage(record.Id, JsonSerializer.Serialize(record, ImageJsonContext.Default.ImageRecord), references.Select(r => r.ToString()));
-            Reload();
-            return record;
+                var chainIds = new List<string>();
+                long size = 0;
+                Digest? parent = null;
+                for (int i = 0; i < manifest.Layers.Count; i++)
+                {
+                    Digest diffId = Digest.Parse(config.RootFs.DiffIds[i]);
+                    Digest chainId = NextChainId(parent, config.RootFs.DiffIds[i]);
+                    string? existing = _metadata.GetLayer(chainId.ToString());
+                    if (existing is null || !_snapshots.LayerExists(chainId))
+                    {
+                        (string staging, long layerSize) = staged.TryGetValue(i, out var ready)
+                            ? ready
+                            : await UnpackAsync(chainId, manifest.Layers[i], cancellationToken).ConfigureAwait(false);
+                        _snapshots.CommitLayer(chainId, staging);
+                        var layer = new LayerRecord { ChainId = chainId.ToString(), DiffId = diffId.ToString(), Parent = parent?.ToString(), Size = layerSize };
+                        _metadata.PutLayer(chainId.ToString(), JsonSerializer.Serialize(layer, ImageJsonContext.Default.LayerRecord));
+                        size += layerSize;
+                    }
+                    else
+                    {
+                        size += JsonSerializer.Deserialize(existing, ImageJsonContext.Default.LayerRecord)!.Size;
+                    }
+
+                    chainIds.Add(chainId.ToString());
+                    parent = chainId;
+                }
+
+                var record = new ImageRecord
+                {
+                    Id = configBlob.Digest.ToString(),
+                    ManifestDigest = manifestBlob.Digest.ToString(),
+                    Config = config,
+                    ChainIds = chainIds,
+                    Size = size,
+                    LastTagTime = DateTimeOffset.UtcNow,
+                };
+                _metadata.PutImage(record.Id, JsonSerializer.Serialize(record, ImageJsonContext.Default.ImageRecord), references.Select(r => r.ToString()));
+                Reload();
+                return record;
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
         }
         finally
         {
-            _writeLock.Release();
+            // Staging directories not committed (another commit won, or an error): gone, so nothing half-made lingers.
+            foreach ((string directory, _) in staged.Values.Where(s => Directory.Exists(s.Directory)))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+
+    private static Digest NextChainId(Digest? parent, string diffIdText)
+    {
+        Digest diffId = Digest.Parse(diffIdText);
+        return parent is null ? diffId : ChainId(parent.Value, diffId);
+    }
+
+    /// <summary>Unpacks one layer blob into a fresh staging directory of <paramref name="chainId"/>; returns it and the unpacked size.</summary>
+    private async Task<(string Directory, long Size)> UnpackAsync(Digest chainId, OciDescriptor layer, CancellationToken cancellationToken)
+    {
+        string staging = _snapshots.PrepareLayer(chainId);
+        try
+        {
+            await using Stream blob = _content.OpenRead(Digest.Parse(layer.Digest));
+            return (staging, await LayerApplier.ApplyAsync(blob, staging, cancellationToken).ConfigureAwait(false));
+        }
+        catch
+        {
+            Directory.Delete(staging, recursive: true);
+            throw;
         }
     }
 
