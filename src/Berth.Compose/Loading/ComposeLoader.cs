@@ -45,7 +45,7 @@ public static class ComposeLoader
         Dictionary<string, string?> dotenv = ReadDotEnv(options, firstDir, options.Environment);
         string? Lookup(string name) => options.Environment(name) ?? dotenv.GetValueOrDefault(name);
 
-        List<string> files = FindFiles(options, cwd, Lookup);
+        List<string> files = FindFiles(options, cwd, firstDir, Lookup);
         string projectDir = options.ProjectDirectory is not null ? firstDir : Path.GetDirectoryName(files[0] == "-" ? cwd + "/-" : files[0])!;
         if (projectDir != firstDir && options.EnvFiles.Count == 0)
         {
@@ -99,7 +99,7 @@ public static class ComposeLoader
         return values;
     }
 
-    private static List<string> FindFiles(ComposeOptions options, string cwd, Func<string, string?> lookup)
+    private static List<string> FindFiles(ComposeOptions options, string cwd, string searchFrom, Func<string, string?> lookup)
     {
         if (options.Files.Count > 0)
         {
@@ -112,7 +112,7 @@ public static class ComposeLoader
             return [.. fromEnv.Split(separator, StringSplitOptions.RemoveEmptyEntries).Select(f => Normalizer.AbsolutePath(f, cwd))];
         }
 
-        for (string? dir = cwd; dir is not null; dir = Path.GetDirectoryName(dir))
+        for (string? dir = searchFrom; dir is not null; dir = Path.GetDirectoryName(dir))
         {
             string? found = DefaultFiles.Select(f => Path.Combine(dir, f)).FirstOrDefault(File.Exists);
             if (found is null)

@@ -216,6 +216,8 @@ internal static class ComposeLifecycleCommands
             WaitTimeout = a.Changed("wait-timeout") ? TimeSpan.FromSeconds(a.Int("wait-timeout")) : TimeSpan.FromMinutes(5),
             Scale = Scale(i, project),
         };
+        // Attached output starts with this run: a restarted container's earlier log is not replayed.
+        DateTimeOffset since = i.Context.Now.AddSeconds(-1);
         await i.Engine.UpAsync(project, options, i.Context.Cancellation).ConfigureAwait(false);
         if (detach || options.NoStart)
         {
@@ -223,7 +225,7 @@ internal static class ComposeLifecycleCommands
         }
 
         List<ComposeService> selected = ComposeEngine.Select(project, services, options.NoDeps);
-        return await ComposeLogPrinter.AttachAsync(i, project, [.. selected.Select(s => s.Name)], abort, exitCodeFrom, Timeout(i)).ConfigureAwait(false);
+        return await ComposeLogPrinter.AttachAsync(i, project, [.. selected.Select(s => s.Name)], abort, exitCodeFrom, Timeout(i), since).ConfigureAwait(false);
     }
 
     private static async Task<int> CreateAsync(ComposeInvocation i)

@@ -87,7 +87,7 @@ internal sealed class ComposeLogPrinter(CommandContext ctx, bool prefix, bool co
     /// <c>up</c> without -d: follows the services' containers until they all exit (or, with
     /// --abort-on-container-exit, until one does); Ctrl-C stops the project's containers.
     /// </summary>
-    public static async Task<int> AttachAsync(ComposeInvocation i, ComposeProject project, IReadOnlyList<string> services, bool abort, string? exitCodeFrom, int? timeout)
+    public static async Task<int> AttachAsync(ComposeInvocation i, ComposeProject project, IReadOnlyList<string> services, bool abort, string? exitCodeFrom, int? timeout, DateTimeOffset since)
     {
         CommandContext ctx = i.Context;
         bool noColor = i.Args.Bool("no-color") || !ctx.StdoutIsTerminal || ctx.Environment("NO_COLOR") is { Length: > 0 };
@@ -101,7 +101,7 @@ internal sealed class ComposeLogPrinter(CommandContext ctx, bool prefix, bool co
         await ctx.Err.WriteLineAsync($"Attaching to {string.Join(", ", containers.Select(c => ShortName(c, project.Name)))}").ConfigureAwait(false);
         using var stopFollowing = CancellationTokenSource.CreateLinkedTokenSource(ctx.Cancellation);
         var followers = containers.ToDictionary(
-            c => (Task)printer.StreamAsync(ShortName(c, project.Name), c.Id, new LogsOptions { Follow = true }, stopFollowing.Token),
+            c => (Task)printer.StreamAsync(ShortName(c, project.Name), c.Id, new LogsOptions { Follow = true, Since = since.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture) }, stopFollowing.Token),
             c => c);
         int exitCode = 0;
         try
@@ -110,6 +110,7 @@ internal sealed class ComposeLogPrinter(CommandContext ctx, bool prefix, bool co
             while (pending.Count > 0)
             {
                 Task done = await Task.WhenAny(pending).ConfigureAwait(false);
+                ctx.Cancellation.ThrowIfCancellationRequested();
                 pending.Remove(done);
                 ContainerSummary container = followers[done];
                 ContainerInspect state = await ctx.Client.InspectContainerAsync(container.Id, CancellationToken.None).ConfigureAwait(false);
