@@ -147,6 +147,50 @@ public sealed class LiveRestoreTests(LiveRestoreDaemon fixture)
     }
 
     [Fact]
+    public async Task Twenty_containers_survive_a_daemon_kill_keep_logging_and_stop_after_restart()
+    {
+        await EnsureStartedAsync();
+        string prefix = Names.Unique("twenty");
+        string[] names = [.. Enumerable.Range(1, 20).Select(i => $"{prefix}-{i}")];
+        try
+        {
+            // Each prints a numbered line every 0.2 s; the last one exits 7 on its own while the daemon is down.
+            foreach (string name in names[..^1])
+            {
+                await Docker.SucceedAsync("run", "-d", "--name", name, "busybox", "sh", "-c", "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.2; done");
+            }
+
+            await Docker.SucceedAsync("run", "-d", "--name", names[^1], "busybox", "sh", "-c", "echo ready; sleep 5; exit 7");
+            await Docker.WaitForOutputAsync(o => o.Contains("ready", StringComparison.Ordinal), Bound, "logs", names[^1]);
+            string lastId = (await Docker.SucceedAsync("inspect", "--format", "{{.Id}}", names[^1])).Stdout.Trim();
+
+            await _daemon.KillAsync();
+            // Output written while nobody listens must reach the logs: wait (bounded) past the exit of the last one.
+            await WaitUntilAsync(() => File.Exists(Path.Combine(_daemon.ExecRoot, "c", lastId, "exit.json")), "the last container's exit record");
+            await _daemon.StartAsync();
+
+            CommandResult ps = await Docker.SucceedAsync("ps", "--filter", $"name={prefix}", "--format", "{{.Names}}");
+            Assert.Equal(19, ps.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+            Assert.Equal("exited 7", (await Docker.SucceedAsync("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", names[^1])).Stdout.Trim());
+
+            // Lines keep coming, numbered without a gap across the time the daemon was dead.
+            CommandResult logs = await Docker.SucceedAsync("logs", names[0]);
+            int[] numbers = [.. logs.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => int.Parse(l["line ".Length..], System.Globalization.CultureInfo.InvariantCulture))];
+            Assert.Equal(Enumerable.Range(1, numbers.Length), numbers);
+            Assert.True(numbers.Length >= 10, $"only {numbers.Length} lines");
+
+            CommandResult stop = await Docker.RunAsync(["stop", "-t", "1", .. names[..^1]]);
+            Assert.True(stop.ExitCode == 0, stop + "\n" + _daemon.LogTail());
+            CommandResult stillUp = await Docker.SucceedAsync("ps", "--filter", $"name={prefix}", "--format", "{{.Names}}");
+            Assert.Equal("", stillUp.Stdout.Trim());
+        }
+        finally
+        {
+            await Docker.RunAsync(["rm", "-f", .. names]);
+        }
+    }
+
+    [Fact]
     public async Task A_graceful_stop_exits_0_cleans_up_its_socket_and_leaves_containers_running()
     {
         string name = Names.Unique("graceful");
