@@ -3,7 +3,8 @@
 # a depends_on chain), median of RUNS runs, for:
 #   berth compose             against berthd  (BERTH_SOCK, default /run/berth/berth.sock)
 #   docker-compose 1.29       against berthd  (Debian's docker-compose, when installed and working)
-#   docker compose / docker-compose against a dockerd (DOCKER_SOCK, when such a socket exists)
+#   docker compose / docker-compose against a dockerd (DOCKER_SOCK when such a socket exists; otherwise, when
+#   dockerd is installed, a private one on temporary roots with busybox imported, stopped at the end)
 # and prints each time with its ratio to Docker's (or, without a dockerd, to docker-compose 1.29 on berthd).
 #   BERTH_SOCK=/tmp/x/berth.sock RUNS=5 bench/compose-bench.sh
 set -uo pipefail
@@ -12,7 +13,22 @@ BERTH_SOCK=${BERTH_SOCK:-/run/berth/berth.sock}
 DOCKER_SOCK=${DOCKER_SOCK:-/var/run/docker.sock}
 RUNS=${RUNS:-3}
 WORK=$(mktemp -d /tmp/berth-compose-bench.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+DOCKERD_PID=""
+cleanup() {
+  [ -n "$DOCKERD_PID" ] && kill "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+if [ ! -S "$DOCKER_SOCK" ] && command -v dockerd >/dev/null; then
+  DOCKER_SOCK=$WORK/docker.sock
+  dockerd --data-root "$WORK/docker" --exec-root "$WORK/docker-exec" -H "unix://$DOCKER_SOCK" --pidfile "$WORK/dockerd.pid" \
+    --iptables=false --bridge=none --ip-forward=false --log-level=error >"$WORK/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  for _ in $(seq 300); do DOCKER_HOST=unix://$DOCKER_SOCK docker version >/dev/null 2>&1 && break; sleep 0.1; done
+  ROOTFS=$WORK/rootfs; mkdir -p "$ROOTFS/bin"; cp /bin/busybox "$ROOTFS/bin/busybox"
+  for a in $(/bin/busybox --list); do ln -f "$ROOTFS/bin/busybox" "$ROOTFS/bin/$a" 2>/dev/null || true; done
+  tar -C "$ROOTFS" -c . | DOCKER_HOST=unix://$DOCKER_SOCK docker import -c 'CMD ["sh"]' - busybox:latest >/dev/null
+fi
 cat > "$WORK/docker-compose.yml" <<'YAML'
 version: "2.4"
 services:

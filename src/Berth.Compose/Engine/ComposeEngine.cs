@@ -158,10 +158,12 @@ public sealed class ComposeEngine(BerthClient client, IComposeReporter reporter)
             throw new ComposeException($"services.{s.Name}: can't set container_name and {s.Name} as container name must be unique: invalid compose project");
         }
 
-        await Task.WhenAll(EnsureNetworksAsync(project, cancellationToken), EnsureVolumesAsync(project, cancellationToken)).ConfigureAwait(false);
-        Dictionary<string, string?> imageIds = await EnsureImagesAsync(project, services, options.Build, options.NoBuild, cancellationToken).ConfigureAwait(false);
-
-        List<ContainerSummary> existing = await ContainersAsync(project.Name, all: true, includeOneOff: false, null, cancellationToken).ConfigureAwait(false);
+        // Networks, volumes, images and the current containers are independent: ask for them all at once.
+        Task<Dictionary<string, string?>> images = EnsureImagesAsync(project, services, options.Build, options.NoBuild, cancellationToken);
+        Task<List<ContainerSummary>> current = ContainersAsync(project.Name, all: true, includeOneOff: false, null, cancellationToken);
+        await Task.WhenAll(EnsureNetworksAsync(project, cancellationToken), EnsureVolumesAsync(project, cancellationToken), images, current).ConfigureAwait(false);
+        Dictionary<string, string?> imageIds = await images.ConfigureAwait(false);
+        List<ContainerSummary> existing = await current.ConfigureAwait(false);
         await HandleOrphansAsync(project, existing, options.RemoveOrphans, cancellationToken).ConfigureAwait(false);
 
         var recreated = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
@@ -615,14 +617,7 @@ public sealed class ComposeEngine(BerthClient client, IComposeReporter reporter)
     {
         (string name, string? tag) = SplitReference(image);
         reporter.Report("Image", image, "Pulling");
-        await foreach (ProgressMessage message in client.PullImageAsync(name, tag, null, null, cancellationToken).ConfigureAwait(false))
-        {
-            if ((message.Error ?? message.ErrorDetail?.Message) is { Length: > 0 } error)
-            {
-                throw new ComposeException($"Error response from daemon: {error}");
-            }
-        }
-
+        await DrainAsync(client.PullImageAsync(name, tag, null, null, cancellationToken), "Error response from daemon: ").ConfigureAwait(false);
         reporter.Report("Image", image, "Pulled");
     }
 
@@ -630,15 +625,20 @@ public sealed class ComposeEngine(BerthClient client, IComposeReporter reporter)
     {
         (string name, string? tag) = SplitReference(image);
         reporter.Report("Image", image, "Pushing");
-        await foreach (ProgressMessage message in client.PushImageAsync(name, tag, null, cancellationToken).ConfigureAwait(false))
+        await DrainAsync(client.PushImageAsync(name, tag, null, cancellationToken), "").ConfigureAwait(false);
+        reporter.Report("Image", image, "Pushed");
+    }
+
+    /// <summary>Reads a pull or push progress stream to its end; an error message in it fails the operation.</summary>
+    private static async Task DrainAsync(IAsyncEnumerable<ProgressMessage> progress, string prefix)
+    {
+        await foreach (ProgressMessage message in progress.ConfigureAwait(false))
         {
             if ((message.Error ?? message.ErrorDetail?.Message) is { Length: > 0 } error)
             {
-                throw new ComposeException(error);
+                throw new ComposeException(prefix + error);
             }
         }
-
-        reporter.Report("Image", image, "Pushed");
     }
 
     /// <summary><c>registry:5000/repo:tag</c> into repository and tag (a digest stays with the repository).</summary>

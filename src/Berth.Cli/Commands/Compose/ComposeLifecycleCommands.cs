@@ -17,14 +17,8 @@ internal static class ComposeLifecycleCommands
             Name = "up",
             Usage = "[OPTIONS] [SERVICE...]",
             Summary = "Create and start containers",
-            DefineFlags = f => f
+            DefineFlags = f => ConvergeFlags(f)
                 .Bool("detach", 'd', "Detached mode: Run containers in the background")
-                .Bool("build", null, "Build images before starting containers")
-                .Bool("no-build", null, "Don't build an image, even if it's policy")
-                .Bool("force-recreate", null, "Recreate containers even if their configuration and image haven't changed")
-                .Bool("no-recreate", null, "If containers already exist, don't recreate them. Incompatible with --force-recreate.")
-                .Bool("remove-orphans", null, "Remove containers for services not defined in the Compose file")
-                .List("scale", null, "Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present.", "scale")
                 .Bool("wait", null, "Wait for services to be running|healthy. Implies detached mode.")
                 .Int("wait-timeout", null, "Maximum duration in seconds to wait for the project to be running|healthy")
                 .Bool("abort-on-container-exit", null, "Stops all containers if any container was stopped. Incompatible with -d")
@@ -43,13 +37,7 @@ internal static class ComposeLifecycleCommands
             Name = "create",
             Usage = "[OPTIONS] [SERVICE...]",
             Summary = "Creates containers for a service",
-            DefineFlags = f => f
-                .Bool("build", null, "Build images before starting containers")
-                .Bool("no-build", null, "Don't build an image, even if it's policy")
-                .Bool("force-recreate", null, "Recreate containers even if their configuration and image haven't changed")
-                .Bool("no-recreate", null, "If containers already exist, don't recreate them. Incompatible with --force-recreate.")
-                .Bool("remove-orphans", null, "Remove containers for services not defined in the Compose file")
-                .List("scale", null, "Scale SERVICE to NUM instances", "scale"),
+            DefineFlags = f => ConvergeFlags(f),
         }, CreateAsync),
         (new CommandSpec
         {
@@ -154,6 +142,15 @@ internal static class ComposeLifecycleCommands
                 .Bool("interactive", 'i', "Keep STDIN open even if not attached", defaultValue: true),
         }, ExecAsync),
     ];
+
+    /// <summary>The flags up and create share: how images are made and when containers are recreated.</summary>
+    private static FlagSet ConvergeFlags(FlagSet f) => f
+        .Bool("build", null, "Build images before starting containers")
+        .Bool("no-build", null, "Don't build an image, even if it's policy")
+        .Bool("force-recreate", null, "Recreate containers even if their configuration and image haven't changed")
+        .Bool("no-recreate", null, "If containers already exist, don't recreate them. Incompatible with --force-recreate.")
+        .Bool("remove-orphans", null, "Remove containers for services not defined in the Compose file")
+        .List("scale", null, "Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present.", "scale");
 
     private static CommandSpec Simple(string name, string summary, bool timeout = false) => new()
     {
