@@ -151,7 +151,9 @@ public static class YamlWriter
         }
 
         return "-?:,[]{}#&*!|>'\"%@`".Contains(text[0], StringComparison.Ordinal)
-               || text.Contains(':', StringComparison.Ordinal) || text.Contains(" #", StringComparison.Ordinal);
+               || text.Contains(": ", StringComparison.Ordinal) || text.EndsWith(':') || text.Contains(" #", StringComparison.Ordinal)
+               // "8080:80" would read as a YAML 1.1 base-60 number.
+               || text.Contains(':', StringComparison.Ordinal) && text.All(c => char.IsAsciiDigit(c) || c is ':' or '.' or '-' or '/');
     }
 
     private static string Quote(string text)

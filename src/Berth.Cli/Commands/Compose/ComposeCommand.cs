@@ -174,6 +174,7 @@ internal static class ComposeCommand
         Interspersed = false,
         DefineFlags = f => ProjectFlags(f, withShorthands: true),
         Handler = DispatchAsync,
+        CustomHelp = () => Help(Subcommands()),
     };
 
     /// <summary>The subcommands; each handler gets the invocation (flags after the subcommand, project flags before it).</summary>

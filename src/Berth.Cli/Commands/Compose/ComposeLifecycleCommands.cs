@@ -174,7 +174,11 @@ internal static class ComposeLifecycleCommands
             }
 
             string name = entry[..eq];
-            _ = project.Service(name);
+            if (project.Services.All(s => s.Name != name))
+            {
+                throw new StatusException(1, $"no such service: {name}");
+            }
+
             scale[name] = n;
         }
 
