@@ -113,6 +113,7 @@ internal static class BerthCli
                 SystemCommands.Info("info", ["berth system info", "berth info"]) with { Group = "Common Commands" },
                 container,
                 image,
+                Commands.Compose.ComposeCommand.Create(),
                 Commands.NetworkCommands.Group(),
                 system,
                 AttachCommand.Create("attach", ["berth container attach", "berth attach"]),

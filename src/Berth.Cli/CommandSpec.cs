@@ -37,6 +37,9 @@ internal sealed record CommandSpec
 
     public List<CommandSpec> Subcommands { get; init; } = [];
 
+    /// <summary>Help of a command that dispatches its own subcommands (<c>compose</c>); replaces the generated help.</summary>
+    public Func<string>? CustomHelp { get; init; }
+
     public bool Matches(string word) => Name == word || Aliases.Contains(word);
 
     public FlagSet BuildFlags()
@@ -52,6 +55,11 @@ internal sealed record CommandSpec
     /// <summary>Help in docker's layout.</summary>
     public string Help(string path)
     {
+        if (CustomHelp is not null)
+        {
+            return CustomHelp();
+        }
+
         var sb = new StringBuilder();
         sb.Append('\n').Append("Usage:  ").Append(UseLine(path)).Append("\n\n").Append(Summary).Append('\n');
         if (AliasPaths.Count > 0)

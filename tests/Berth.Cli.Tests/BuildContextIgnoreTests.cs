@@ -1,4 +1,4 @@
-using Berth.Cli.Commands;
+using Berth.Api.Client;
 
 namespace Berth.Cli.Tests;
 

@@ -91,9 +91,20 @@ public class ArchitectureTests
         string[] berth = [.. References("berth").Where(IsProduct)];
 
         Assert.True(
-            berth.All(r => r is "Berth.Api.Client" or "Berth.Api.Types"),
-            $"berth (Berth.Cli) references {string.Join(", ", berth)}; only Berth.Api.Client and Berth.Api.Types are allowed");
+            berth.All(r => r is "Berth.Api.Client" or "Berth.Api.Types" or "Berth.Compose"),
+            $"berth (Berth.Cli) references {string.Join(", ", berth)}; only Berth.Api.Client, Berth.Api.Types and Berth.Compose are allowed");
         Assert.Contains("Berth.Api.Client", berth);
+    }
+
+    [Fact]
+    public void ComposeIsAClientOfTheApiOnly()
+    {
+        // Compose orchestrates on the client side, as Docker Compose v2 does: it reaches berthd only through the API client.
+        string[] compose = [.. References("Berth.Compose").Where(IsProduct)];
+
+        Assert.True(
+            compose.All(r => r is "Berth.Api.Client" or "Berth.Api.Types"),
+            $"Berth.Compose references {string.Join(", ", compose)}; only Berth.Api.Client and Berth.Api.Types are allowed");
     }
 
     [Fact]

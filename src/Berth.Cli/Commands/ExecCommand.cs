@@ -46,6 +46,12 @@ internal static class ExecCommand
             User = p.String("user"),
             WorkingDir = p.String("workdir"),
         };
+        return await ExecAsync(ctx, container, request, detach, interactive, tty).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates and runs the exec, attached unless <paramref name="detach"/>; returns its exit code (also used by <c>compose exec</c>).</summary>
+    public static async Task<int> ExecAsync(CommandContext ctx, string container, ExecCreateRequest request, bool detach, bool interactive, bool tty)
+    {
         CancellationToken ct = ctx.Cancellation;
         string execId = await ctx.Client.CreateExecAsync(container, request, ct).ConfigureAwait(false);
         if (detach)
