@@ -69,9 +69,22 @@ public sealed class DockerComposeV1Tests(DaemonFixture fixture)
                 condition: service_healthy
         """;
 
-    private sealed class ComposeProject(string directory, string name, string socketPath) : IAsyncDisposable
+    /// <summary>A service built from a Dockerfile beside the compose file (its image is PROJECT_app), and a foreground <c>up</c> that attaches to the output.</summary>
+    private const string ProjectWithBuild = """
+        version: "3.7"
+        services:
+          app:
+            build: ./app
+          once:
+            image: busybox
+            command: ["sh", "-c", "echo once done"]
+        """;
+
+    private sealed class ComposeProject(string directory, string name, string socketPath, string dockerConfig) : IAsyncDisposable
     {
         public string Name => name;
+
+        public string Directory => directory;
 
         public Task<CommandResult> RunAsync(params string[] args) =>
             ProcessRunner.RunAsync("docker-compose", ["--no-ansi", "-p", name, .. args], new Dictionary<string, string?>
@@ -82,7 +95,12 @@ public sealed class DockerComposeV1Tests(DaemonFixture fixture)
                 ["COMPOSE_API_VERSION"] = null,
                 ["COMPOSE_FILE"] = Path.Combine(directory, "docker-compose.yml"),
                 ["COMPOSE_PROJECT_NAME"] = null,
-                ["COMPOSE_INTERACTIVE_NO_CLI"] = "1",
+                // run and exec go through the docker CLI, compose's default: its dockerpty fallback attaches only after
+                // the start (a lazy map in Python 3), so a quick one-off's output can be lost, against Docker too.
+                ["COMPOSE_INTERACTIVE_NO_CLI"] = null,
+                ["DOCKER_CONFIG"] = dockerConfig,
+                ["DOCKER_CONTEXT"] = null,
+                ["DOCKER_API_VERSION"] = null,
             }, timeout: CommandTimeout);
 
         public async Task<CommandResult> SucceedAsync(params string[] args)
@@ -104,7 +122,7 @@ public sealed class DockerComposeV1Tests(DaemonFixture fixture)
             }
             finally
             {
-                Directory.Delete(directory, recursive: true);
+                System.IO.Directory.Delete(directory, recursive: true);
             }
         }
     }
@@ -113,7 +131,7 @@ public sealed class DockerComposeV1Tests(DaemonFixture fixture)
     {
         string directory = Directory.CreateTempSubdirectory("bt-compose-").FullName;
         File.WriteAllText(Path.Combine(directory, "docker-compose.yml"), composeFile);
-        return new ComposeProject(directory, Names.Unique("compose"), fixture.Daemon.SocketPath);
+        return new ComposeProject(directory, Names.Unique("compose"), fixture.Daemon.SocketPath, Path.Combine(fixture.Daemon.Root, "docker-config"));
     }
 
     private async Task<string[]> ProjectContainersAsync(string project, params string[] filters)
@@ -202,5 +220,34 @@ public sealed class DockerComposeV1Tests(DaemonFixture fixture)
         Assert.Equal([$"{p}_app_1 running", $"{p}_db_1 running"], await ProjectContainersAsync(p));
         CommandResult logs = await project.SucceedAsync("logs", "--no-color", "app");
         Assert.Contains("ok", logs.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Build_then_a_foreground_up_shows_every_services_output_and_down_rmi_local_removes_the_built_image()
+    {
+        await using ComposeProject project = Create(ProjectWithBuild);
+        string name = project.Name;
+        string image = name + "_app:latest";
+        string context = Path.Combine(project.Directory, "app");
+        Directory.CreateDirectory(context);
+        await File.WriteAllTextAsync(Path.Combine(context, "Dockerfile"), "FROM busybox\nRUN echo built-by-compose > /msg\nCMD [\"cat\", \"/msg\"]\n");
+        try
+        {
+            CommandResult build = await project.SucceedAsync("build");
+            Assert.Contains("Successfully tagged " + image, build.Stdout, StringComparison.Ordinal);
+
+            CommandResult up = await project.SucceedAsync("up", "--exit-code-from", "app");
+            Assert.Contains("built-by-compose", up.Stdout, StringComparison.Ordinal);
+            Assert.Contains("once done", up.Stdout, StringComparison.Ordinal);
+
+            // local: only images without a name of their own (--rmi all would take busybox from the other tests).
+            await project.SucceedAsync("down", "-v", "--rmi", "local");
+            Assert.Empty(await ProjectContainersAsync(name));
+            Assert.Equal("", (await fixture.Docker.SucceedAsync("images", "-q", image)).Stdout.Trim());
+        }
+        finally
+        {
+            _ = await fixture.Docker.RunAsync("rmi", "-f", image);
+        }
     }
 }
