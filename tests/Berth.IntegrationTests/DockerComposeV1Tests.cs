@@ -51,22 +51,19 @@ public sealed class DockerComposeV1Tests(DaemonFixture fixture)
     private const string Project21 = """
         version: "2.1"
         services:
-          db:
-            image: busybox
-            command: ["sh", "-c", "echo ok > /tmp/v; exec httpd -f -p 8080 -h /tmp"]
-            stop_signal: SIGKILL
-            healthcheck:
-              test: ["CMD", "wget", "-q", "-O", "-", "http://localhost:8080/v"]
-              interval: 1s
-              timeout: 2s
-              retries: 20
           app:
-            image: busybox
-            command: ["sh", "-c", "wget -q -O - http://db:8080/v && exec sleep 300"]
-            stop_signal: SIGKILL
             depends_on:
               db:
                 condition: service_healthy
+            image: busybox
+            command: ["sh", "-c", "wget -q -O - http://db:8080/v && exec sleep 300"]
+            stop_signal: SIGKILL
+          db:
+            # The shell form this time (CMD-SHELL), and the default timeout.
+            healthcheck: {test: "wget -q -O - http://localhost:8080/v", interval: 1s, retries: 20}
+            image: busybox
+            command: ["sh", "-c", "echo ok > /tmp/v; exec httpd -f -p 8080 -h /tmp"]
+            stop_signal: SIGKILL
         """;
 
     /// <summary>A service built from a Dockerfile beside the compose file (its image is PROJECT_app), and a foreground <c>up</c> that attaches to the output.</summary>
