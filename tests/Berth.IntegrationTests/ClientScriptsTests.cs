@@ -13,6 +13,10 @@ public sealed class ClientScriptsTests(DaemonFixture fixture)
     [Fact]
     public async Task Docker_py_suite_passes_against_berthd()
     {
+        CommandResult version = await ProcessRunner.RunAsync("python3", ["-c", "import docker; print(docker.__version__)"]);
+        Assert.True(version.ExitCode == 0, $"docker-py is not importable by python3 (PyPI is out of reach: it must come with the machine):\n{version}");
+        Assert.StartsWith("7.", version.Stdout, StringComparison.Ordinal);
+
         string script = Path.Combine(Binaries.RepoRoot, "tests", "clients", "test_docker_py.py");
         var environment = new Dictionary<string, string?>
         {
