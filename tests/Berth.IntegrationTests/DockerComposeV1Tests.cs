@@ -11,7 +11,7 @@ public sealed class DockerComposeV1Tests(DaemonFixture fixture)
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(2);
 
-    /// <summary>Compose file 3.7: the flows of `up`, `ps`, `logs`, `exec`, `run`, scaling, stop/start/restart, `down -v`.</summary>
+    /// <summary>Compose file 3.7: the flows of `up`, `ps`, `logs`, `exec`, `run`, scaling, stop/start/restart, top/pause/kill/rm, `down -v`.</summary>
     private const string Project37 = """
         version: "3.7"
         services:
@@ -149,7 +149,7 @@ public sealed class DockerComposeV1Tests(DaemonFixture fixture)
     }
 
     [Fact]
-    public async Task Up_ps_port_exec_logs_run_scale_stop_start_restart_and_down_work_on_a_project()
+    public async Task Up_ps_port_exec_logs_run_scale_stop_start_restart_top_pause_kill_rm_and_down_work_on_a_project()
     {
         await using ComposeProject project = Create(Project37);
         string p = project.Name;
@@ -199,6 +199,16 @@ public sealed class DockerComposeV1Tests(DaemonFixture fixture)
         string before = (await fixture.Docker.SucceedAsync("inspect", "--format", "{{.State.StartedAt}}", $"{p}_worker_1")).Stdout;
         await project.SucceedAsync("restart", "-t", "1", "worker");
         Assert.NotEqual(before, (await fixture.Docker.SucceedAsync("inspect", "--format", "{{.State.StartedAt}}", $"{p}_worker_1")).Stdout);
+
+        string worker = $"{p}_worker_1";
+        Assert.Contains("sleep 300", (await project.SucceedAsync("top", "worker")).Stdout, StringComparison.Ordinal);
+        await project.SucceedAsync("pause", "worker");
+        Assert.Equal([worker + " paused"], await ProjectContainersAsync(p, "label=com.docker.compose.service=worker"));
+        await project.SucceedAsync("unpause", "worker");
+        await project.SucceedAsync("kill", "-s", "SIGKILL", "worker");
+        Assert.Equal([worker + " exited"], await ProjectContainersAsync(p, "label=com.docker.compose.service=worker"));
+        await project.SucceedAsync("rm", "-f", "worker");
+        Assert.Empty(await ProjectContainersAsync(p, "label=com.docker.compose.service=worker"));
 
         await project.SucceedAsync("down", "-v", "-t", "1");
         Assert.Empty(await ProjectContainersAsync(p));
