@@ -34,12 +34,9 @@ public static class BuildEndpoints
             context.Response.ContentType = "application/json";
             await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
             Stream body = context.Response.Body;
-            await builder.BuildAsync(request, context.Request.Body, async message =>
-            {
-                await JsonSerializer.SerializeAsync(body, message, ApiJsonContext.Default.ProgressMessage, context.RequestAborted).ConfigureAwait(false);
-                await body.WriteAsync("\r\n"u8.ToArray(), context.RequestAborted).ConfigureAwait(false);
-                await body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
-            }, context.RequestAborted).ConfigureAwait(false);
+            await builder.BuildAsync(request, context.Request.Body,
+                message => JsonLines.WriteAsync(body, message, ApiJsonContext.Default.ProgressMessage, context.RequestAborted, crlf: true),
+                context.RequestAborted).ConfigureAwait(false);
         });
     }
 

@@ -150,8 +150,7 @@ public static class ContainerEndpoints
                 result = new ContainerWaitResponse { StatusCode = -1, Error = new WaitError { Message = e.Message } };
             }
 
-            await JsonSerializer.SerializeAsync(context.Response.Body, result, ApiJsonContext.Default.ContainerWaitResponse, context.RequestAborted).ConfigureAwait(false);
-            await context.Response.Body.WriteAsync("\n"u8.ToArray(), context.RequestAborted).ConfigureAwait(false);
+            await JsonLines.WriteAsync(context.Response.Body, result, ApiJsonContext.Default.ContainerWaitResponse, context.RequestAborted).ConfigureAwait(false);
         });
 
         app.MapPost("/containers/{id}/attach", async (string id, HttpContext context, IContainerBackend containers) =>

@@ -23,7 +23,7 @@ public static class ImageEndpoints
         // Image names contain slashes (localhost:5000/team/app), so the name is everything before the action.
         app.MapGet("/images/{**rest}", (string rest, HttpContext context, IImageBackend images) =>
             rest.EndsWith("/json", StringComparison.Ordinal)
-                ? Results.Json(images.Inspect(rest[..^"/json".Length]), ApiJsonContext.Default.ImageInspect)
+                ? Results.Json(ForVersion(images.Inspect(rest[..^"/json".Length]), context), ApiJsonContext.Default.ImageInspect)
                 : rest.EndsWith("/history", StringComparison.Ordinal)
                     ? Results.Json(images.History(rest[..^"/history".Length]), ApiJsonContext.Default.IReadOnlyListHistoryResponseItem)
                     : rest.EndsWith("/get", StringComparison.Ordinal)
@@ -108,6 +108,10 @@ public static class ImageEndpoints
         });
     }
 
+    /// <summary>Before API 1.45 an image inspect carried <c>Container</c> and <c>ContainerConfig</c>: older clients index them unguarded.</summary>
+    private static ImageInspect ForVersion(ImageInspect image, HttpContext context) =>
+        ApiVersionMiddleware.Of(context) < new Version(1, 45) ? image with { Container = "", ContainerConfig = image.Config } : image;
+
     private static IResult Save(Func<Stream, CancellationToken, Task> writer, HttpContext context) =>
         Results.Stream(body => writer(body, context.RequestAborted), "application/x-tar");
 
@@ -139,9 +143,7 @@ public static class ImageEndpoints
         private async Task WriteAfterAsync(Task previous, ProgressMessage message)
         {
             await previous.ConfigureAwait(false);
-            await JsonSerializer.SerializeAsync(body, message, ApiJsonContext.Default.ProgressMessage).ConfigureAwait(false);
-            await body.WriteAsync("\n"u8.ToArray()).ConfigureAwait(false);
-            await body.FlushAsync().ConfigureAwait(false);
+            await JsonLines.WriteAsync(body, message, ApiJsonContext.Default.ProgressMessage, CancellationToken.None).ConfigureAwait(false);
         }
     }
 }

@@ -14,8 +14,6 @@ namespace Berth.Api.Server;
 /// <summary>/events, /system/df, /containers/prune and /containers/{id}/update.</summary>
 public static class LifecycleEndpoints
 {
-    private static readonly byte[] NewLine = "\n"u8.ToArray();
-
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/events", async (HttpContext context, IEventBackend events) =>
@@ -32,9 +30,7 @@ public static class LifecycleEndpoints
             {
                 await foreach (EventMessage message in stream.ConfigureAwait(false))
                 {
-                    await JsonSerializer.SerializeAsync(context.Response.Body, message, ApiJsonContext.Default.EventMessage, context.RequestAborted).ConfigureAwait(false);
-                    await context.Response.Body.WriteAsync(NewLine, context.RequestAborted).ConfigureAwait(false);
-                    await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+                    await JsonLines.WriteAsync(context.Response.Body, message, ApiJsonContext.Default.EventMessage, context.RequestAborted).ConfigureAwait(false);
                 }
             }
             catch (Exception e) when (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)

@@ -114,10 +114,7 @@ public static class RegistryEndpoints
         private async Task WriteAfterAsync(Task previous, ProgressMessage message)
         {
             await previous.ConfigureAwait(false);
-            byte[] line = JsonSerializer.SerializeToUtf8Bytes(message, ApiJsonContext.Default.ProgressMessage);
-            await response.Body.WriteAsync(line).ConfigureAwait(false);
-            await response.Body.WriteAsync("\r\n"u8.ToArray()).ConfigureAwait(false);
-            await response.Body.FlushAsync().ConfigureAwait(false);
+            await JsonLines.WriteAsync(response.Body, message, ApiJsonContext.Default.ProgressMessage, CancellationToken.None, crlf: true).ConfigureAwait(false);
         }
     }
 }

@@ -10,8 +10,6 @@ namespace Berth.Api.Server;
 /// <summary>GET /containers/{id}/stats: one JSON object per sample, flushed as it is written.</summary>
 public static class StatsEndpoints
 {
-    private static readonly byte[] Newline = "\n"u8.ToArray();
-
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/containers/{id}/stats", async (string id, HttpContext context, IContainerStatsBackend stats) =>
@@ -27,9 +25,7 @@ public static class StatsEndpoints
             context.Response.ContentType = "application/json";
             await stats.StatsAsync(id, stream, oneShot, async sample =>
             {
-                await JsonSerializer.SerializeAsync(context.Response.Body, sample, ApiJsonContext.Default.ContainerStatsResponse, context.RequestAborted).ConfigureAwait(false);
-                await context.Response.Body.WriteAsync(Newline, context.RequestAborted).ConfigureAwait(false);
-                await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+                await JsonLines.WriteAsync(context.Response.Body, sample, ApiJsonContext.Default.ContainerStatsResponse, context.RequestAborted).ConfigureAwait(false);
             }, context.RequestAborted).ConfigureAwait(false);
         });
     }

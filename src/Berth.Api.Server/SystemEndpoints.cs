@@ -22,7 +22,12 @@ public static class SystemEndpoints
             Results.Json(await system.VersionAsync(ct).ConfigureAwait(false), ApiJsonContext.Default.SystemVersion));
         app.MapGet("/info", async (ISystemBackend system, CancellationToken ct) =>
             Results.Json(await system.InfoAsync(ct).ConfigureAwait(false), ApiJsonContext.Default.SystemInfo));
+        // Berth has no plugins: docker info and docker plugin ls list none.
+        app.MapGet("/plugins", () => Results.Text("[]", "application/json"));
+        // Plugin names hold slashes (vieux/sshfs:latest). Only GET /plugins/{name}/json is served: there are no plugins.
         app.MapGet("/plugins/{**name}", IResult (string name) =>
-            throw Primitives.EngineException.NotFound($"plugin \"{name.Replace("/json", "", StringComparison.Ordinal)}\" not found"));
+            throw (name.EndsWith("/json", StringComparison.Ordinal)
+                ? Primitives.EngineException.NotFound($"plugin \"{name[..^"/json".Length]}\" not found")
+                : Primitives.EngineException.NotFound("page not found")));
     }
 }

@@ -47,10 +47,15 @@ public sealed record EmptyObject;
 public sealed record HealthConfig
 {
     public IReadOnlyList<string>? Test { get; init; }
+    [JsonConverter(typeof(NullAsZeroInt64Converter))]
     public long Interval { get; init; }
+    [JsonConverter(typeof(NullAsZeroInt64Converter))]
     public long Timeout { get; init; }
+    [JsonConverter(typeof(NullAsZeroInt32Converter))]
     public int Retries { get; init; }
+    [JsonConverter(typeof(NullAsZeroInt64Converter))]
     public long StartPeriod { get; init; }
+    [JsonConverter(typeof(NullAsZeroInt64Converter))]
     public long StartInterval { get; init; }
 }
 

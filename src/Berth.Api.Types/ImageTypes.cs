@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Berth.Api.Types;
 
 /// <summary>One row of GET /images/json.</summary>
@@ -34,6 +36,14 @@ public sealed record ImageInspect
     public GraphDriverData GraphDriver { get; init; } = new();
     public RootFs RootFS { get; init; } = new();
     public ImageMetadata Metadata { get; init; } = new();
+
+    /// <summary>Only for API versions before 1.45, which still have it (docker-compose 1.29 reads its Volumes); omitted from newer answers.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ContainerConfig? ContainerConfig { get; init; }
+
+    /// <inheritdoc cref="ContainerConfig"/>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Container { get; init; }
 }
 
 public sealed record RootFs
