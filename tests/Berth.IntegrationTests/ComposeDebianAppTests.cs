@@ -9,8 +9,7 @@ namespace Berth.IntegrationTests;
 /// packages once (the build cache shares it between the three targets), so the test pays for one apt run. It runs on
 /// its own daemon: the bootstrap and the build write images for a minute, and the shared daemon's image tests have
 /// 30-second budgets.
-/// (Debian's docker-compose 1.29 with this file needs the Engine API fixes of the pyapi branch: it sends
-/// <c>Healthcheck.StartPeriod: null</c>.)
+/// The same file then comes up with Debian's docker-compose 1.29 against the same daemon, on the images already built.
 /// </summary>
 public sealed class ComposeDebianAppTests
 {
@@ -86,6 +85,10 @@ public sealed class ComposeDebianAppTests
         File.WriteAllText(Path.Combine(dir, "compose.yaml"), ComposeFile(project));
         Task<CommandResult> Berth(params string[] args) => ProcessRunner.RunAsync(
             Binaries.Cli, ["-H", "unix://" + daemon.SocketPath, "compose", "--project-directory", dir, "-p", project, .. args], timeout: TimeSpan.FromMinutes(6));
+        Task<CommandResult> ComposeV1(params string[] args) => ProcessRunner.RunAsync(
+            "docker-compose", ["--no-ansi", "--project-directory", dir, "-f", Path.Combine(dir, "compose.yaml"), "-p", project + "v1", .. args],
+            new Dictionary<string, string?> { ["DOCKER_HOST"] = "unix://" + daemon.SocketPath, ["DOCKER_CONTEXT"] = null, ["DOCKER_API_VERSION"] = null, ["COMPOSE_FILE"] = null, ["COMPOSE_PROJECT_NAME"] = null },
+            timeout: TimeSpan.FromMinutes(3));
         try
         {
             CommandResult up = await Berth("up", "-d", "--scale", "app=3");
@@ -108,17 +111,29 @@ public sealed class ComposeDebianAppTests
             CommandResult again = await Berth("up", "-d", "--scale", "app=3");
             Assert.True(again.ExitCode == 0 && !again.Stderr.Contains("Recreate", StringComparison.Ordinal), again.ToString());
 
-            CommandResult down = await Berth("down", "-v", "--rmi", "local", "-t", "1");
+            CommandResult down = await Berth("down", "-v", "-t", "1");
             Assert.True(down.ExitCode == 0, down.ToString());
+
+            // docker-compose 1.29 (the Python one, Engine API 1.41) brings the same application up on the built images.
+            CommandResult v1Up = await ComposeV1("up", "-d");
+            Assert.True(v1Up.ExitCode == 0, v1Up.ToString());
+            CommandResult v1Hit = await daemon.Docker.WaitForOutputAsync(
+                s => s.StartsWith("hits ", StringComparison.Ordinal), TimeSpan.FromSeconds(30),
+                "exec", $"{project}v1_web_1", "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1/");
+            Assert.StartsWith("hits 1 from ", v1Hit.Stdout, StringComparison.Ordinal); // a new project: its own, empty volume
+            CommandResult v1Down = await ComposeV1("down", "-v", "-t", "1");
+            Assert.True(v1Down.ExitCode == 0, v1Down.ToString());
         }
         finally
         {
+            await ComposeV1("down", "-v", "-t", "1");
             await Berth("down", "-v", "--rmi", "all", "-t", "1");
             Directory.Delete(dir, recursive: true);
         }
 
         string filter = "label=com.docker.compose.project=" + project;
         Assert.Equal("", (await daemon.Docker.SucceedAsync("ps", "-aq", "--filter", filter)).Stdout.Trim());
+        Assert.Equal("", (await daemon.Docker.SucceedAsync("ps", "-aq", "--filter", "label=com.docker.compose.project=" + project + "v1")).Stdout.Trim());
         Assert.Equal("", (await daemon.Docker.SucceedAsync("network", "ls", "-q", "--filter", filter)).Stdout.Trim());
         Assert.Equal("", (await daemon.Docker.SucceedAsync("volume", "ls", "-q", "--filter", filter)).Stdout.Trim());
     }
