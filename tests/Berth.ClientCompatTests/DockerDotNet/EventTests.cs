@@ -1,0 +1,106 @@
+using Berth.ClientCompatTests.Infrastructure;
+using Berth.IntegrationTests.Infrastructure;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
+namespace Berth.ClientCompatTests.DockerDotNet;
+
+/// <summary>Docker.DotNet.Enhanced's event stream (System.MonitorEventsAsync) sees a container's life, filtered to it.</summary>
+public sealed class EventTests(DaemonFixture fixture) : IDisposable
+{
+    private readonly DockerClient _client = DockerClients.Create(fixture);
+
+    public void Dispose() => _client.Dispose();
+
+    [Fact]
+    public async Task The_event_stream_reports_create_start_and_die_of_a_container()
+    {
+        string name = Names.Unique("dn-events");
+        string? id = null;
+        var events = new EventCollector(until: m => m.Action == "destroy");
+        using var monitorCts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        Task monitor = _client.System.MonitorEventsAsync(
+            new ContainerEventsParameters
+            {
+                // From a second ago: what happens before the subscription is in place is replayed, so no event can be missed.
+                Since = DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Filters = new Dictionary<string, IDictionary<string, bool>>
+                {
+                    ["type"] = new Dictionary<string, bool> { ["container"] = true },
+                    ["container"] = new Dictionary<string, bool> { [name] = true },
+                },
+            },
+            events,
+            monitorCts.Token);
+        try
+        {
+            id = await _client.CreateBusyboxAsync(name, tty: false, "sh", "-c", "exit 4");
+            Assert.True(await _client.Containers.StartContainerAsync(id, new ContainerStartParameters()));
+            Assert.Equal(4, (await _client.Containers.WaitContainerAsync(id)).StatusCode);
+            await _client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters());
+
+            await events.Done.WaitAsync(TimeSpan.FromSeconds(30));
+
+            IReadOnlyList<Message> seen = events.Messages;
+            Assert.All(seen, m => Assert.Equal(id, m.Actor.ID));
+            Assert.All(seen, m => Assert.Equal("container", m.Type));
+            string[] actions = [.. seen.Select(m => m.Action)];
+            Assert.Equal(["create", "start", "die", "destroy"], actions.Where(a => a is "create" or "start" or "die" or "destroy"));
+            Message die = seen.Single(m => m.Action == "die");
+            Assert.Equal("4", die.Actor.Attributes["exitCode"]);
+            Assert.Equal(name, die.Actor.Attributes["name"]);
+            Assert.Equal("busybox", die.Actor.Attributes["image"]);
+            Assert.True(die.TimeNano > 0);
+        }
+        finally
+        {
+            await monitorCts.CancelAsync();
+            try
+            {
+                await monitor;
+            }
+            catch (OperationCanceledException)
+            {
+                // The way the stream is ended.
+            }
+
+            if (id is not null)
+            {
+                await _client.RemoveContainerQuietlyAsync(id);
+            }
+        }
+    }
+
+    /// <summary>Collects events as the client reports them, and completes once the last awaited one arrives.</summary>
+    private sealed class EventCollector(Func<Message, bool> until) : IProgress<Message>
+    {
+        private readonly List<Message> _messages = [];
+        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Done => _done.Task;
+
+        public IReadOnlyList<Message> Messages
+        {
+            get
+            {
+                lock (_messages)
+                {
+                    return [.. _messages];
+                }
+            }
+        }
+
+        public void Report(Message value)
+        {
+            lock (_messages)
+            {
+                _messages.Add(value);
+            }
+
+            if (until(value))
+            {
+                _done.TrySetResult();
+            }
+        }
+    }
+}

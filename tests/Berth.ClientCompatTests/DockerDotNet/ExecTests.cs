@@ -1,0 +1,93 @@
+using Berth.ClientCompatTests.Infrastructure;
+using Berth.IntegrationTests.Infrastructure;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
+namespace Berth.ClientCompatTests.DockerDotNet;
+
+/// <summary>Docker.DotNet.Enhanced exec: create, start hijacked (with and without a TTY), inspect for the exit code.</summary>
+public sealed class ExecTests(DaemonFixture fixture) : IDisposable
+{
+    private readonly DockerClient _client = DockerClients.Create(fixture);
+
+    public void Dispose() => _client.Dispose();
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Exec_output_and_exit_code_come_back(bool tty)
+    {
+        string id = await _client.CreateBusyboxAsync(Names.Unique("dn-exec"), tty: false, "sleep", "300");
+        try
+        {
+            using CancellationTokenSource cts = DockerClients.Bound();
+            Assert.True(await _client.Containers.StartContainerAsync(id, new ContainerStartParameters(), cts.Token));
+            ContainerExecCreateResponse exec = await _client.Exec.CreateContainerExecAsync(id, new ContainerExecCreateParameters
+            {
+                Cmd = ["sh", "-c", "echo to-out; echo to-err >&2; exit 7"],
+                AttachStdout = true,
+                AttachStderr = true,
+                TTY = tty,
+            }, cts.Token);
+
+            using MultiplexedStream stream = await _client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters { TTY = tty }, cts.Token);
+            (string stdout, string stderr) = await stream.ReadOutputToEndAsync(cts.Token);
+
+            if (tty)
+            {
+                // One terminal for both: CRLF line ends, nothing on "stderr".
+                Assert.Contains("to-out\r\n", stdout, StringComparison.Ordinal);
+                Assert.Contains("to-err\r\n", stdout, StringComparison.Ordinal);
+                Assert.Equal("", stderr);
+            }
+            else
+            {
+                Assert.Equal("to-out\n", stdout);
+                Assert.Equal("to-err\n", stderr);
+            }
+
+            ContainerExecInspectResponse inspect = await WaitForExecExitAsync(exec.ID, cts.Token);
+            Assert.Equal(7, inspect.ExitCode);
+            Assert.Equal(id, inspect.ContainerID);
+            Assert.Equal(tty, inspect.ProcessConfig?.Tty);
+        }
+        finally
+        {
+            await _client.RemoveContainerQuietlyAsync(id);
+        }
+    }
+
+    [Fact]
+    public async Task Exec_in_a_container_that_is_not_running_is_a_conflict()
+    {
+        string id = await _client.CreateBusyboxAsync(Names.Unique("dn-exec-stopped"), tty: false, "true");
+        try
+        {
+            using CancellationTokenSource cts = DockerClients.Bound();
+            DockerApiException error = await Assert.ThrowsAsync<DockerApiException>(() => _client.Exec.CreateContainerExecAsync(
+                id, new ContainerExecCreateParameters { Cmd = ["true"], AttachStdout = true }, cts.Token));
+
+            Assert.Equal(System.Net.HttpStatusCode.Conflict, error.StatusCode);
+            Assert.Contains("is not running", error.ResponseBody, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await _client.RemoveContainerQuietlyAsync(id);
+        }
+    }
+
+    /// <summary>The stream ends when the process's output does; its exit is recorded a moment later.</summary>
+    private async Task<ContainerExecInspectResponse> WaitForExecExitAsync(string execId, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            ContainerExecInspectResponse inspect = await _client.Exec.InspectContainerExecAsync(execId, cancellationToken);
+            if (!inspect.Running)
+            {
+                return inspect;
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Net;
+using System.Text.Json;
+using Berth.IntegrationTests.Infrastructure;
+
+namespace Berth.IntegrationTests;
+
+/// <summary>
+/// Answer shapes that typed clients (Docker.DotNet, Testcontainers) depend on: fields Docker always writes as numbers
+/// or flags are never null, and rows that name one thing carry one key. Found by Berth.ClientCompatTests.
+/// </summary>
+public sealed class ApiTypedClientShapeTests(DaemonFixture fixture)
+{
+    private readonly HttpClient _api = fixture.Api;
+
+    [Fact]
+    public async Task Inspect_writes_unset_host_limits_as_numbers_and_the_default_shm_size()
+    {
+        string name = Names.Unique("shape");
+        using HttpResponseMessage created = await _api.PostAsync($"/v1.50/containers/create?name={name}", EngineApi.Json("""{"Image":"busybox","Cmd":["true"]}"""));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        try
+        {
+            JsonElement host = (await (await _api.GetAsync($"/v1.50/containers/{name}/json")).ReadJsonAsync()).GetProperty("HostConfig");
+
+            Assert.Equal(64L * 1024 * 1024, host.GetProperty("ShmSize").GetInt64());
+            foreach (string field in new[] { "OomScoreAdj", "MemoryReservation", "CpuPeriod", "CpuQuota", "BlkioWeight", "Memory", "NanoCpus", "CpuShares" })
+            {
+                Assert.True(host.GetProperty(field).ValueKind == JsonValueKind.Number && host.GetProperty(field).GetInt64() == 0, $"{field}: {host.GetProperty(field)}");
+            }
+
+            Assert.Equal(JsonValueKind.False, host.GetProperty("PublishAllPorts").ValueKind);
+        }
+        finally
+        {
+            await fixture.Docker.RemoveQuietlyAsync(name);
+        }
+    }
+
+    [Fact]
+    public async Task Image_delete_rows_carry_only_the_key_they_name()
+    {
+        string tag = Names.Unique("shape-tag") + ":v1";
+        await fixture.Docker.SucceedAsync("tag", "busybox", tag);
+        try
+        {
+            using HttpResponseMessage response = await _api.DeleteAsync($"/v1.50/images/{tag}");
+
+            JsonElement rows = await response.ReadJsonAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            JsonElement row = Assert.Single(rows.EnumerateArray());
+            JsonProperty only = Assert.Single(row.EnumerateObject());
+            Assert.Equal("Untagged", only.Name);
+            Assert.Equal(tag, only.Value.GetString());
+        }
+        finally
+        {
+            _ = await fixture.Docker.RunAsync("rmi", tag);
+        }
+    }
+}
