@@ -57,4 +57,24 @@ public sealed class ApiTypedClientShapeTests(DaemonFixture fixture)
             _ = await fixture.Docker.RunAsync("rmi", tag);
         }
     }
+
+    [Fact]
+    public async Task An_empty_cmd_list_takes_the_images_cmd()
+    {
+        string name = Names.Unique("shape-cmd");
+        // Docker.DotNet (and so Testcontainers) sends "Cmd": [] when the caller sets no command.
+        using HttpResponseMessage created = await _api.PostAsync($"/v1.50/containers/create?name={name}", EngineApi.Json("""{"Image":"busybox","Cmd":[],"Entrypoint":null}"""));
+        try
+        {
+            Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+            JsonElement inspect = await (await _api.GetAsync($"/v1.50/containers/{name}/json")).ReadJsonAsync();
+
+            Assert.Equal("sh", inspect.GetProperty("Path").GetString());
+            Assert.Equal(["sh"], inspect.GetProperty("Config").GetProperty("Cmd").EnumerateArray().Select(e => e.GetString()));
+        }
+        finally
+        {
+            await fixture.Docker.RemoveQuietlyAsync(name);
+        }
+    }
 }
