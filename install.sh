@@ -23,7 +23,7 @@ fi
 
 # 1. OS packages: the OCI runtime, busybox for the offline base image, iptables for networking,
 #    clang and zlib for the NativeAOT builds of `berth` and `berth-monitor`; libc6-dev for the static berth-init.
-PACKAGES=(runc iptables busybox-static clang libc6-dev zlib1g-dev ca-certificates)
+PACKAGES=(runc iptables busybox-static clang libc6-dev zlib1g-dev ca-certificates debootstrap)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

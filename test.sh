@@ -11,7 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # What the tests need on the host; the tests start their own berthd on temporary roots.
-PACKAGES=(runc iptables busybox-static clang libc6-dev zlib1g-dev skopeo)
+PACKAGES=(runc iptables busybox-static clang libc6-dev zlib1g-dev skopeo debootstrap)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

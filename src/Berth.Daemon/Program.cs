@@ -27,6 +27,19 @@ catch (ArgumentException e)
     return args.Contains("--validate") ? 1 : 125;
 }
 
+DaemonDefaults defaults;
+Berth.Distribution.DistributionOptions distribution;
+try
+{
+    defaults = DaemonDefaults.Parse(options.Stored);
+    distribution = Berth.Engine.Images.RegistrySettings.Parse(options.Stored);
+}
+catch (FormatException e)
+{
+    await Console.Error.WriteLineAsync($"berthd: {e.Message}").ConfigureAwait(false);
+    return 1;
+}
+
 if (options.ValidateOnly)
 {
     Console.WriteLine("configuration OK");
@@ -65,18 +78,8 @@ builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
 
 List<string> unixSockets = DaemonListeners.Configure(builder.WebHost, options.Hosts);
 
-DaemonDefaults defaults;
-try
-{
-    defaults = DaemonDefaults.Parse(options.Stored);
-}
-catch (FormatException e)
-{
-    await Console.Error.WriteLineAsync($"berthd: {e.Message}").ConfigureAwait(false);
-    return 1;
-}
 
-var engineOptions = new EngineOptions { DataRoot = options.DataRoot, ExecRoot = options.ExecRoot, DefaultBridgeName = options.BridgeName, InterContainerCommunication = options.InterContainerCommunication, Defaults = defaults };
+var engineOptions = new EngineOptions { DataRoot = options.DataRoot, ExecRoot = options.ExecRoot, DefaultBridgeName = options.BridgeName, InterContainerCommunication = options.InterContainerCommunication, Defaults = defaults, Distribution = distribution };
 try
 {
     engineOptions.Validate();
@@ -94,6 +97,7 @@ var runtimeOptions = new RuntimeOptions
     MonitorPath = options.MonitorPath!,
 };
 builder.Services.AddSingleton(engineOptions);
+builder.Services.AddSingleton(new Berth.Engine.Host.DaemonLabels { Current = options.Labels });
 builder.Services.AddSingleton(runtimeOptions);
 builder.Services.AddSingleton(HostFacts.Read());
 builder.Services.AddSingleton(new MetadataStore(Path.Combine(options.DataRoot, "metadata", "berth.db")));
@@ -149,6 +153,7 @@ using System.Runtime.InteropServices.PosixSignalRegistration hangup = System.Run
 {
     context.Cancel = true; // a reload, not an exit
     DaemonReload.Run(options, app.Services.GetRequiredService<Berth.Engine.Events.EventLog>(), logger);
+    app.Services.GetRequiredService<Berth.Engine.Host.DaemonLabels>().Current = options.Labels;
 });
 await app.RunAsync().ConfigureAwait(false);
 DaemonLog.Stopped(logger);

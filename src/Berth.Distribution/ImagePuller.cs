@@ -13,10 +13,17 @@ public sealed record TransferProgress(string? Id, string Status, string? Progres
 /// <summary>The outcome of a pull: the image, the manifest digest the registry knows it by, and whether anything changed.</summary>
 public sealed record PullResult(ImageRecord Image, Digest ManifestDigest, bool Downloaded);
 
-/// <summary>Where registries are and how to reach them (daemon.json's insecure-registries).</summary>
+/// <summary>
+/// Where registries are and how to reach them: daemon.json's <c>insecure-registries</c> (host[:port] names or CIDRs
+/// reached over plain HTTP, as loopback always is) and <c>registry-mirrors</c> (tried in order for docker.io pulls,
+/// before Docker Hub itself).
+/// </summary>
 public sealed record DistributionOptions(IReadOnlyCollection<string> InsecureRegistries)
 {
     public static DistributionOptions Default { get; } = new([]);
+
+    /// <summary>Mirrors of docker.io, each a base URL (<c>https://mirror.example</c>).</summary>
+    public IReadOnlyList<Uri> Mirrors { get; init; } = [];
 
     /// <summary>How many blobs move at once: enough to fill a link, few enough for two cores.</summary>
     public int ParallelTransfers { get; init; } = 3;
@@ -38,8 +45,31 @@ public sealed class ImagePuller(ImageStore images, DistributionOptions options)
     {
         ArgumentNullException.ThrowIfNull(reference);
         ArgumentNullException.ThrowIfNull(progress);
+        // As dockerd: docker.io pulls try each mirror first; a mirror that fails (unreachable, missing the image) is
+        // skipped and the next is tried, Docker Hub last, so a mirror can only make a pull faster, never break it.
+        if (reference.Domain == ImageReference.DefaultDomain)
+        {
+            foreach (Uri mirror in options.Mirrors)
+            {
+                var endpoint = new RegistryEndpoint(mirror.Authority, new Uri(mirror.GetLeftPart(UriPartial.Authority) + "/"));
+                try
+                {
+                    return await PullFromAsync(endpoint, reference, credentials, platform, progress, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is EngineException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+                {
+                    progress.Report(new TransferProgress(null, $"mirror {mirror} failed ({e.Message}); trying the next source"));
+                }
+            }
+        }
+
+        return await PullFromAsync(RegistryEndpoint.For(reference, options.InsecureRegistries), reference, credentials, platform, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<PullResult> PullFromAsync(RegistryEndpoint endpoint, ImageReference reference, RegistryCredentials? credentials, string? platform, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
+    {
         (string os, string architecture, string? variant) = ParsePlatform(platform);
-        using var client = new RegistryClient(RegistryEndpoint.For(reference, options.InsecureRegistries), credentials);
+        using var client = new RegistryClient(endpoint, credentials);
         string scope = $"repository:{reference.Path}:pull";
         string wanted = reference.Digest ?? reference.Tag ?? "latest";
         (byte[] top, string topType, Digest topDigest) = await GetManifestAsync(client, reference, wanted, scope, cancellationToken).ConfigureAwait(false);

@@ -51,6 +51,11 @@ public sealed record RegistryEndpoint(string Host, Uri BaseUri)
         }
 
         return name is "localhost" or "::1" || name.StartsWith("127.", StringComparison.Ordinal)
-            || (insecureRegistries?.Contains(host, StringComparer.OrdinalIgnoreCase) ?? false);
+            || (insecureRegistries?.Any(entry => string.Equals(entry, host, StringComparison.OrdinalIgnoreCase) || InCidr(entry, name)) ?? false);
     }
+
+    /// <summary>Whether <paramref name="name"/> is an IP address inside <paramref name="entry"/> when that is a CIDR (daemon.json allows both).</summary>
+    private static bool InCidr(string entry, string name) =>
+        entry.Contains('/', StringComparison.Ordinal) && System.Net.IPNetwork.TryParse(entry, out System.Net.IPNetwork network)
+        && System.Net.IPAddress.TryParse(name, out System.Net.IPAddress? address) && network.Contains(address);
 }

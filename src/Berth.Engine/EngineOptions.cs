@@ -18,6 +18,9 @@ public sealed record EngineOptions
     /// <summary>daemon.json's defaults for containers.</summary>
     public DaemonDefaults Defaults { get; init; } = new();
 
+    /// <summary>daemon.json's insecure-registries and registry-mirrors.</summary>
+    public Distribution.DistributionOptions Distribution { get; init; } = Berth.Distribution.DistributionOptions.Default;
+
     public string ContainersDirectory => Path.Combine(DataRoot, "containers");
 
     /// <summary>A container's monitor state (short on purpose: its socket path must fit a unix address).</summary>
@@ -39,7 +42,8 @@ public sealed record EngineOptions
 
 /// <summary>
 /// What daemon.json sets for every container that does not say otherwise: Docker's <c>dns</c>, <c>dns-search</c>,
-/// <c>dns-opts</c>, <c>default-ulimits</c>, <c>log-driver</c> and <c>log-opts</c>.
+/// <c>dns-opts</c>, <c>default-ulimits</c>, <c>log-driver</c> and <c>log-opts</c>; and for every network created without a
+/// subnet: <c>default-address-pools</c> (IPv4 pools; Berth has no IPv6 networks yet, so IPv6 pools are skipped).
 /// </summary>
 public sealed record DaemonDefaults
 {
@@ -48,6 +52,7 @@ public sealed record DaemonDefaults
     public IReadOnlyList<string> DnsOptions { get; init; } = [];
     public IReadOnlyList<Api.Types.Ulimit> Ulimits { get; init; } = [];
     public Api.Types.LogConfig? Log { get; init; }
+    public IReadOnlyList<Networking.AddressPool> AddressPools { get; init; } = Networking.AddressPool.DockerDefaults;
 
     /// <summary>The defaults from daemon.json's keys as the file has them (raw JSON values by key); throws <see cref="FormatException"/> for a malformed one.</summary>
     public static DaemonDefaults Parse(IReadOnlyDictionary<string, string> stored)
@@ -85,12 +90,30 @@ public sealed record DaemonDefaults
                 DnsOptions = Strings(stored, "dns-opts"),
                 Ulimits = ulimits,
                 Log = driver is null && options is null ? null : new Api.Types.LogConfig { Type = driver ?? "json-file", Config = options },
+                AddressPools = stored.TryGetValue("default-address-pools", out string? poolsJson) ? ParsePools(poolsJson) : Networking.AddressPool.DockerDefaults,
             };
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or KeyNotFoundException)
         {
             throw new FormatException($"invalid daemon configuration: {e.Message}", e);
         }
+    }
+
+    /// <summary><c>[{"base": "10.10.0.0/16", "size": 24}, ...]</c>: the IPv4 pools in order (IPv6 ones are skipped).</summary>
+    private static List<Networking.AddressPool> ParsePools(string json)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        var pools = new List<Networking.AddressPool>();
+        foreach (System.Text.Json.JsonElement pool in document.RootElement.EnumerateArray())
+        {
+            string baseCidr = pool.GetProperty("base").GetString() ?? "";
+            if (!baseCidr.Contains(':', StringComparison.Ordinal))
+            {
+                pools.Add(Networking.AddressPool.Parse(baseCidr, pool.GetProperty("size").GetInt32()));
+            }
+        }
+
+        return pools.Count > 0 ? pools : throw new FormatException("invalid daemon configuration: default-address-pools has no IPv4 pool");
     }
 
     private static IReadOnlyList<string> Strings(IReadOnlyDictionary<string, string> stored, string key)

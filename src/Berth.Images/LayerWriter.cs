@@ -58,7 +58,7 @@ public static class LayerWriter
         }, cancellationToken);
 
     /// <summary>A write-only pass-through that hashes (SHA-256) and counts what goes through it.</summary>
-    private sealed class HashingWriteStream(Stream inner) : Stream
+    internal sealed class HashingWriteStream(Stream inner) : Stream
     {
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         private long _length;

@@ -217,6 +217,36 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task Volume_subpath_mounts_one_directory_of_a_volume_and_never_leaves_it()
+    {
+        string volume = Names.Unique("subpath");
+        try
+        {
+            await _docker.SucceedAsync("run", "--rm", "-v", volume + ":/v", "busybox", "sh", "-c",
+                "mkdir -p /v/app/conf && echo inside > /v/app/conf/x && echo top > /v/top && ln -s /../../../../etc /v/escape");
+            CommandResult sub = await _docker.SucceedAsync("run", "--rm", "--mount", $"type=volume,src={volume},dst=/conf,volume-subpath=app/conf", "busybox", "sh", "-c", "cat /conf/x; ls /conf");
+            Assert.Equal("inside\nx\n", sub.Stdout);
+
+            // A symlink in the volume is resolved inside it: "escape" points at the volume's own (missing) etc, not the host's.
+            CommandResult escape = await _docker.RunAsync("run", "--rm", "--mount", $"type=volume,src={volume},dst=/e,volume-subpath=escape", "busybox", "ls", "/e");
+            Assert.NotEqual(0, escape.ExitCode);
+            Assert.Contains("cannot access path escape in the volume", escape.Stderr, StringComparison.Ordinal);
+
+            CommandResult missing = await _docker.RunAsync("run", "--rm", "--mount", $"type=volume,src={volume},dst=/m,volume-subpath=nothing", "busybox", "true");
+            Assert.NotEqual(0, missing.ExitCode);
+            Assert.Contains("cannot access path nothing", missing.Stderr, StringComparison.Ordinal);
+
+            CommandResult outside = await _docker.RunAsync("run", "--rm", "--mount", $"type=volume,src={volume},dst=/o,volume-subpath=../x", "busybox", "true");
+            Assert.Equal(125, outside.ExitCode);
+            Assert.Contains("subpath must be a relative path within the volume", outside.Stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await RemoveVolumesQuietlyAsync(volume);
+        }
+    }
+
+    [Fact]
     public async Task Volumes_from_shares_and_ro_forbids_writes()
     {
         string volume = Names.Unique("shared");

@@ -21,7 +21,8 @@ public sealed class LifecycleDaemon : IAsyncLifetime
 
     /// <summary>daemon.json's defaults for containers, kept in every version of the file the tests write (a restart re-reads it).</summary>
     public const string ContainerDefaults =
-        "\"dns\": [\"10.123.0.53\"], \"dns-search\": [\"berth.test\"], \"default-ulimits\": {\"nofile\": {\"Name\": \"nofile\", \"Hard\": 4096, \"Soft\": 2048}}, \"log-opts\": {\"max-size\": \"1m\", \"max-file\": \"2\"}";
+        "\"dns\": [\"10.123.0.53\"], \"dns-search\": [\"berth.test\"], \"default-ulimits\": {\"nofile\": {\"Name\": \"nofile\", \"Hard\": 4096, \"Soft\": 2048}}, \"log-opts\": {\"max-size\": \"1m\", \"max-file\": \"2\"}, "
+        + "\"insecure-registries\": [\"10.219.0.0/16\", \"registry.berth.test:5000\"], \"default-address-pools\": [{\"base\": \"10.213.0.0/16\", \"size\": 24}]";
 
     public async Task InitializeAsync()
     {
@@ -171,6 +172,35 @@ public sealed class LifecycleDaemonTests(LifecycleDaemon fixture)
     }
 
     [Fact]
+    public async Task Daemon_json_labels_registries_and_address_pools_show_in_info_and_networks()
+    {
+        await EnsureStartedAsync();
+        CommandResult info = await Docker.SucceedAsync("info", "--format", "{{json .Labels}}|{{json .RegistryConfig.Mirrors}}|{{json .RegistryConfig.InsecureRegistryCIDRs}}|{{(index .RegistryConfig.IndexConfigs \"registry.berth.test:5000\").Secure}}");
+        string[] parts = info.Stdout.Trim().Split('|');
+        Assert.Contains(parts[0], (string[])["[\"tier=before\"]", "[\"tier=after\"]"]); // the SIGHUP test may have run first
+        Assert.Equal("[\"https://mirror.example/\"]", parts[1]);
+        Assert.Equal("[\"10.219.0.0/16\",\"127.0.0.0/8\",\"::1/128\"]", parts[2]);
+        Assert.Equal("false", parts[3]);
+        CommandResult berthInfo = await BerthSucceedAsync("info");
+        Assert.Contains("registry.berth.test:5000", berthInfo.Stdout, StringComparison.Ordinal);
+        Assert.Contains("https://mirror.example/", berthInfo.Stdout, StringComparison.Ordinal);
+
+        // Networks without --subnet come from the pool: the default bridge took a /24 of it, this one the next free.
+        string network = Names.Unique("pooled");
+        try
+        {
+            await Docker.SucceedAsync("network", "create", network);
+            string subnet = (await Docker.SucceedAsync("network", "inspect", "--format", "{{(index .IPAM.Config 0).Subnet}}", network)).Stdout.Trim();
+            Assert.Matches(@"^10\.213\.\d{1,3}\.0/24$", subnet);
+            Assert.StartsWith("10.213.", (await Docker.SucceedAsync("network", "inspect", "--format", "{{(index .IPAM.Config 0).Subnet}}", "bridge")).Stdout.Trim(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await Docker.RunAsync("network", "rm", network);
+        }
+    }
+
+    [Fact]
     public async Task Sighup_reloads_the_labels_from_daemon_json_and_reports_a_daemon_reload_event()
     {
         await EnsureStartedAsync();
@@ -206,6 +236,18 @@ public sealed class LifecycleDaemonTests(LifecycleDaemon fixture)
         CommandResult bad = await ProcessRunner.RunAsync(Binaries.Current.Daemon, ["--validate", "--config-file", unknown]);
         Assert.True(bad.ExitCode == 1, bad.ToString());
         Assert.Contains("the following directives don't match any configuration option: colour", bad.Stderr, StringComparison.Ordinal);
+
+        string mirror = Path.Combine(directory, "mirror.json");
+        await File.WriteAllTextAsync(mirror, "{\"registry-mirrors\": [\"ftp://mirror.example/path\"]}");
+        CommandResult badMirror = await ProcessRunner.RunAsync(Binaries.Current.Daemon, ["--validate", "--config-file", mirror]);
+        Assert.True(badMirror.ExitCode == 1, badMirror.ToString());
+        Assert.Contains("invalid mirror", badMirror.Stderr, StringComparison.Ordinal);
+
+        string pools = Path.Combine(directory, "pools.json");
+        await File.WriteAllTextAsync(pools, "{\"default-address-pools\": [{\"base\": \"10.10.0.0/16\", \"size\": 8}]}");
+        CommandResult badPool = await ProcessRunner.RunAsync(Binaries.Current.Daemon, ["--validate", "--config-file", pools]);
+        Assert.True(badPool.ExitCode == 1, badPool.ToString());
+        Assert.Contains("invalid default address pool 10.10.0.0/16", badPool.Stderr, StringComparison.Ordinal);
 
         CommandResult missing = await ProcessRunner.RunAsync(Binaries.Current.Daemon, ["--validate", "--config-file", Path.Combine(directory, "missing.json")]);
         Assert.True(missing.ExitCode == 1, missing.ToString());

@@ -142,6 +142,25 @@ public sealed class RegistryTests(ImageArchiveDaemon fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Berth_run_pulls_a_missing_image_first_with_progress_on_stderr()
+    {
+        string image = $"{Registry}/run/pulled:v1";
+        await BerthSucceedAsync("tag", "busybox", image);
+        await BerthSucceedAsync("push", image);
+        await BerthSucceedAsync("rmi", image);
+
+        CommandResult run = await BerthSucceedAsync("run", "--rm", image, "echo", "pulled-by-run");
+        Assert.Equal("pulled-by-run", run.Stdout.Trim());
+        Assert.Contains($"Unable to find image '{image}' locally", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"Status: Downloaded newer image for {image}", run.Stderr, StringComparison.Ordinal);
+
+        CommandResult missing = await BerthAsync("run", "--rm", $"{Registry}/run/absent:v1", "true");
+        Assert.Equal(125, missing.ExitCode);
+        Assert.Contains("Error response from daemon", missing.Stderr, StringComparison.Ordinal);
+        Assert.Contains("manifest unknown", missing.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Pull_of_a_missing_tag_is_manifest_unknown()
     {
         CommandResult docker = await _docker.RunAsync("pull", $"{Registry}/busybox:missing");

@@ -28,6 +28,26 @@ public class DistributionTests
     {
         Assert.Equal("https", RegistryEndpoint.ForHost("reg.example:5000").BaseUri.Scheme);
         Assert.Equal("http", RegistryEndpoint.ForHost("reg.example:5000", ["reg.example:5000"]).BaseUri.Scheme);
+        Assert.Equal("http", RegistryEndpoint.ForHost("10.1.2.3:5000", ["10.0.0.0/8"]).BaseUri.Scheme);
+        Assert.Equal("https", RegistryEndpoint.ForHost("11.1.2.3:5000", ["10.0.0.0/8"]).BaseUri.Scheme);
+        Assert.Equal("https", RegistryEndpoint.ForHost("reg.example:5000", ["10.0.0.0/8"]).BaseUri.Scheme);
+    }
+
+    [Fact]
+    public void Daemon_json_registry_settings_are_checked_as_dockerd_checks_them()
+    {
+        DistributionOptions options = Berth.Engine.Images.RegistrySettings.Parse(new Dictionary<string, string>
+        {
+            ["insecure-registries"] = """["10.0.0.0/8", "reg.example:5000"]""",
+            ["registry-mirrors"] = """["https://mirror.example", "http://10.1.1.1:5000/"]""",
+        });
+        Assert.Equal(["10.0.0.0/8", "reg.example:5000"], options.InsecureRegistries);
+        Assert.Equal(["https://mirror.example/", "http://10.1.1.1:5000/"], options.Mirrors.Select(m => m.ToString()));
+
+        Assert.Contains("must use either 'https://' or 'http://'", Assert.Throws<FormatException>(() => Berth.Engine.Images.RegistrySettings.Parse(new Dictionary<string, string> { ["registry-mirrors"] = """["mirror.example"]""" })).Message, StringComparison.Ordinal);
+        Assert.Contains("path, query, or fragment", Assert.Throws<FormatException>(() => Berth.Engine.Images.RegistrySettings.Parse(new Dictionary<string, string> { ["registry-mirrors"] = """["https://mirror.example/v2"]""" })).Message, StringComparison.Ordinal);
+        Assert.Contains("should not contain '://'", Assert.Throws<FormatException>(() => Berth.Engine.Images.RegistrySettings.Parse(new Dictionary<string, string> { ["insecure-registries"] = """["http://reg.example"]""" })).Message, StringComparison.Ordinal);
+        Assert.Contains("must be a list of strings", Assert.Throws<FormatException>(() => Berth.Engine.Images.RegistrySettings.Parse(new Dictionary<string, string> { ["insecure-registries"] = "\"reg.example\"" })).Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -320,7 +320,7 @@ internal static class ImageCommands
     {
         Name = "bootstrap",
         Usage = "NAME",
-        Summary = "Create a base image from the host's tools (busybox for now)",
+        Summary = "Create a base image on this host: busybox (from busybox-static) or debian (debootstrap)",
         MinArgs = 1,
         MaxArgs = 1,
         DefineFlags = f => f.Bool("quiet", 'q', "Suppress the progress output"),

@@ -151,8 +151,20 @@ internal static class RegistryCommands
         return 0;
     }
 
-    private static async Task ShowAsync(CommandContext ctx, IAsyncEnumerable<ProgressMessage> messages, bool quiet)
+    /// <summary>
+    /// The pull that <c>run</c> and <c>create</c> do for a missing image (or with <c>--pull=always</c>), as docker does:
+    /// progress on stderr, so a container's own output on stdout stays clean.
+    /// </summary>
+    internal static async Task PullForRunAsync(CommandContext ctx, string reference, string? platform)
     {
+        (string name, string? tag) = SplitTag(reference);
+        string auth = RegistryAuthFor(ctx, RegistryOf(name));
+        await ShowAsync(ctx, ctx.Client.PullImageAsync(name, tag ?? (reference.Contains('@', StringComparison.Ordinal) ? null : "latest"), platform, auth, ctx.Cancellation), quiet: false, ctx.Err).ConfigureAwait(false);
+    }
+
+    private static async Task ShowAsync(CommandContext ctx, IAsyncEnumerable<ProgressMessage> messages, bool quiet, TextWriter? output = null)
+    {
+        output ??= ctx.Out;
         await foreach (ProgressMessage message in messages.ConfigureAwait(false))
         {
             string? error = message.Error ?? message.ErrorDetail?.Message;
@@ -164,8 +176,8 @@ internal static class RegistryCommands
 
             if (!quiet && ImageCommands.ProgressLine(message) is { } line)
             {
-                await ctx.Out.WriteAsync(line).ConfigureAwait(false);
-                await ctx.Out.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
+                await output.WriteAsync(line).ConfigureAwait(false);
+                await output.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
             }
         }
     }

@@ -126,20 +126,20 @@ internal static class RunCommand
     }
 
     /// <summary>
-    /// POST /containers/create; prints the daemon's warnings. Berth has no pull yet: a missing image gets
-    /// docker's "Unable to find image" line and a pointer to <c>berth image bootstrap</c> instead of a pull.
+    /// POST /containers/create; prints the daemon's warnings. A missing image is pulled first, as docker does
+    /// ("Unable to find image ... locally", then the pull's progress on stderr); <c>--pull=always</c> pulls every time.
     /// </summary>
     private static async Task<string> CreateAsync(CommandContext ctx, ContainerPlan plan)
     {
         string reference = ImageRefs.WithDefaultTag(plan.Image);
-        if (plan.Pull == "always")
-        {
-            throw new StatusException(125, $"berth: cannot pull '{reference}': berth cannot pull images yet (use --pull=missing with a local image)");
-        }
-
         if (plan.ContainerIdFile is string cidFile && File.Exists(cidFile))
         {
             throw new StatusException(125, $"berth: container ID file found, make sure the other container isn't running or delete {cidFile}");
+        }
+
+        if (plan.Pull == "always")
+        {
+            await PullOrFailAsync(ctx, reference, plan.Platform).ConfigureAwait(false);
         }
 
         ContainerCreateResponse created;
@@ -147,15 +147,12 @@ internal static class RunCommand
         {
             created = await ctx.Client.CreateContainerAsync(plan.Request, plan.Name, plan.Platform, ctx.Cancellation).ConfigureAwait(false);
         }
-        catch (BerthApiException e) when (e.IsNotFound && plan.Pull != "never")
+        catch (BerthApiException e) when (e.IsNotFound && plan.Pull == "missing" && e.Message.Contains("No such image", StringComparison.Ordinal))
         {
             await ctx.Out.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
             await ctx.Err.WriteLineAsync($"Unable to find image '{reference}' locally").ConfigureAwait(false);
-            string repository = ImageRefs.Split(reference).Repository;
-            string hint = repository == "busybox"
-                ? "run 'berth image bootstrap busybox' to create it from the host's busybox"
-                : "only 'berth image bootstrap busybox' can create an image for now";
-            throw new StatusException(125, $"berth: image '{reference}' is not available locally and berth cannot pull images yet: {hint}\n\nRun '{ctx.CommandPath} --help' for more information");
+            await PullOrFailAsync(ctx, reference, plan.Platform).ConfigureAwait(false);
+            created = await ctx.Client.CreateContainerAsync(plan.Request, plan.Name, plan.Platform, ctx.Cancellation).ConfigureAwait(false);
         }
 
         foreach (string warning in created.Warnings ?? [])
@@ -169,5 +166,21 @@ internal static class RunCommand
         }
 
         return created.Id;
+    }
+
+    /// <summary>A pull for run/create; its failure is docker's "Error response from daemon" with exit code 125.</summary>
+    private static async Task PullOrFailAsync(CommandContext ctx, string reference, string? platform)
+    {
+        try
+        {
+            await RegistryCommands.PullForRunAsync(ctx, reference, platform).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is StatusException or BerthApiException)
+        {
+            string hint = ImageRefs.Split(reference).Repository is "busybox" or "debian"
+                ? $" (offline? 'berth image bootstrap {ImageRefs.Split(reference).Repository}' creates it on this host)"
+                : "";
+            throw new StatusException(125, $"berth: Error response from daemon: {e.Message}{hint}\n\nRun '{ctx.CommandPath} --help' for more information");
+        }
     }
 }

@@ -158,13 +158,21 @@ public sealed partial class ContainerService
                 if (mount.Type == "volume")
                 {
                     source = _volumes.Mount(mount.Name!, record.Id, mount.Destination, mount.ReadWrite, mount.Propagation);
-                    if (!mount.NoCopy && CopyUp.IsEmpty(source) && Directory.Exists(target))
+                    if (mount.Subpath is { } subpath)
+                    {
+                        // Resolved inside the volume (its symlinks clamped to it), so a link there cannot reach the host.
+                        string within = ScopedPath.Resolve(source, subpath);
+                        source = Directory.Exists(within) || File.Exists(within)
+                            ? within
+                            : throw EngineException.Invalid($"error while mounting volume '{mount.Name}': cannot access path {subpath} in the volume: no such file or directory");
+                    }
+                    else if (!mount.NoCopy && CopyUp.IsEmpty(source) && Directory.Exists(target))
                     {
                         CopyUp.Copy(target, source);
                     }
                 }
 
-                if (mount.Type == "bind" && File.Exists(source))
+                if ((mount.Type == "bind" || mount.Subpath is not null) && File.Exists(source))
                 {
                     if (!File.Exists(target) && !Directory.Exists(target))
                     {

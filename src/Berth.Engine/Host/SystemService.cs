@@ -14,7 +14,7 @@ public interface ISystemBackend
     Task<SystemInfo> InfoAsync(CancellationToken cancellationToken);
 }
 
-public sealed class SystemService(ContainerService containers, ImageStore images, RuncDriver runtime, HostFacts host, EngineOptions options) : ISystemBackend
+public sealed class SystemService(ContainerService containers, ImageStore images, RuncDriver runtime, HostFacts host, EngineOptions options, DaemonLabels labels) : ISystemBackend
 {
     /// <summary>The newest Engine API version served.</summary>
     public const string ApiVersion = "1.50";
@@ -72,7 +72,6 @@ public sealed class SystemService(ContainerService containers, ImageStore images
             warnings.Add("WARNING: No swap limit support");
         }
 
-        warnings.Add("WARNING: container networking (bridge, ports) is not implemented yet: containers get loopback only");
         return new SystemInfo
         {
             ID = MachineId(),
@@ -85,7 +84,9 @@ public sealed class SystemService(ContainerService containers, ImageStore images
             Driver = "overlay2",
             DriverStatus = [["Backing Filesystem", BackingFilesystem()], ["Supports d_type", "true"], ["Using metacopy", "false"], ["Native Overlay Diff", "true"], ["userxattr", "false"]],
             DockerRootDir = options.DataRoot,
-            Plugins = new PluginsInfo { Volume = ["local"], Network = ["null"], Log = ["json-file"] },
+            Plugins = new PluginsInfo { Volume = ["local"], Network = ["bridge", "host", "null"], Log = ["json-file", "none"] },
+            Labels = labels.Current,
+            RegistryConfig = RegistryConfig(),
             MemoryLimit = true,
             SwapLimit = File.Exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes") || host.CgroupVersion == 2,
             CpuCfsPeriod = true,
@@ -110,8 +111,30 @@ public sealed class SystemService(ContainerService containers, ImageStore images
             DefaultRuntime = "runc",
             LiveRestoreEnabled = true,
             RuncCommit = new CommitInfo { ID = runcCommit, Expected = runcCommit },
-            SecurityOptions = ["name=seccomp,profile=unconfined"],
+            SecurityOptions = ["name=seccomp,profile=builtin"],
             Warnings = warnings,
+        };
+    }
+
+    /// <summary>What docker info shows under "Insecure Registries" and "Registry Mirrors".</summary>
+    private RegistryServiceConfig RegistryConfig()
+    {
+        Distribution.DistributionOptions distribution = options.Distribution;
+        string[] mirrors = [.. distribution.Mirrors.Select(m => m.GetLeftPart(UriPartial.Authority) + "/")];
+        var indexes = new Dictionary<string, IndexInfo>(StringComparer.Ordinal)
+        {
+            ["docker.io"] = new IndexInfo { Name = "docker.io", Mirrors = mirrors, Secure = true, Official = true },
+        };
+        foreach (string name in distribution.InsecureRegistries.Where(r => !r.Contains('/', StringComparison.Ordinal)))
+        {
+            indexes[name] = new IndexInfo { Name = name, Secure = false };
+        }
+
+        return new RegistryServiceConfig
+        {
+            InsecureRegistryCIDRs = [.. distribution.InsecureRegistries.Where(r => r.Contains('/', StringComparison.Ordinal)), "127.0.0.0/8", "::1/128"],
+            IndexConfigs = indexes,
+            Mirrors = mirrors,
         };
     }
 

@@ -344,12 +344,12 @@ public sealed class ImageService(ImageStore images, ContainerService containers,
     {
         ImageReference reference = ImageReference.Parse(name);
         string base_ = reference.FamiliarName;
-        if (base_ != "busybox")
+        ImageRecord record = base_ switch
         {
-            throw EngineException.Invalid($"cannot bootstrap {name}: only busybox can be bootstrapped so far");
-        }
-
-        ImageRecord record = await new BusyboxBootstrap(images).RunAsync(reference, progress, cancellationToken).ConfigureAwait(false);
+            "busybox" => await new BusyboxBootstrap(images).RunAsync(reference, progress, cancellationToken).ConfigureAwait(false),
+            "debian" => await new DebianBootstrap(images).RunAsync(reference, progress, cancellationToken).ConfigureAwait(false),
+            _ => throw EngineException.Invalid($"cannot bootstrap {name}: Berth bootstraps busybox (from the host's busybox-static) and debian (with debootstrap)"),
+        };
         Emit("pull", reference.FamiliarString, reference.FamiliarName);
         return record.Id;
     }

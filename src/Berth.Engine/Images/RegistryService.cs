@@ -18,9 +18,9 @@ public interface IRegistryBackend
     Task LoginAsync(AuthConfig auth, CancellationToken cancellationToken);
 }
 
-public sealed class RegistryService(ImageStore images, Events.EventLog events) : IRegistryBackend
+public sealed class RegistryService(ImageStore images, Events.EventLog events, EngineOptions engineOptions) : IRegistryBackend
 {
-    private readonly DistributionOptions _options = DistributionOptions.Default;
+    private readonly DistributionOptions _options = engineOptions.Distribution;
 
     public async Task PullAsync(string fromImage, string? tag, string? platform, AuthConfig? auth, IProgress<ProgressMessage> progress, CancellationToken cancellationToken)
     {

@@ -187,13 +187,14 @@ public sealed partial class NetworkService : IDisposable
         }
     }
 
-    /// <summary>The first private /16 (then /20 in 192.168/16) that overlaps no route of the host and no network of ours.</summary>
+    /// <summary>
+    /// The first subnet of the default address pools (daemon.json's <c>default-address-pools</c>, else Docker's: private
+    /// /16s, then /20s in 192.168/16) that overlaps no route of the host and no network of ours.
+    /// </summary>
     private Ipv4Net ChooseSubnet()
     {
         List<Ipv4Net> taken = [.. HostRoutes(), .. _networks.Values.Where(n => n.Subnet.Length > 0).Select(n => Ipv4Net.Parse(n.Subnet))];
-        IEnumerable<Ipv4Net> candidates = Enumerable.Range(17, 15).Select(b => new Ipv4Net((172u << 24) | ((uint)b << 16), 16))
-            .Concat(Enumerable.Range(0, 16).Select(i => new Ipv4Net((192u << 24) | (168u << 16) | ((uint)i << 12), 20)));
-        foreach (Ipv4Net candidate in candidates)
+        foreach (Ipv4Net candidate in _options.Defaults.AddressPools.SelectMany(pool => pool.Subnets()))
         {
             if (!taken.Any(t => t.Overlaps(candidate)))
             {

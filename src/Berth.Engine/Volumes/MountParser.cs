@@ -121,9 +121,19 @@ public static class MountParser
                     VolumeService.ValidateName(spec.Source);
                 }
 
+                string? subpath = null;
                 if (!string.IsNullOrEmpty(spec.VolumeOptions?.Subpath))
                 {
-                    throw EngineException.Invalid(Invalid("volume subpath is not supported by Berth yet"));
+                    subpath = spec.VolumeOptions.Subpath;
+                    if (subpath.StartsWith('/') || subpath.Split('/').Contains(".."))
+                    {
+                        throw EngineException.Invalid(Invalid("subpath must be a relative path within the volume"));
+                    }
+
+                    if (string.IsNullOrEmpty(spec.Source))
+                    {
+                        throw EngineException.Invalid(Invalid("subpath needs a named volume"));
+                    }
                 }
 
                 if (spec.VolumeOptions?.DriverConfig?.Name is { Length: > 0 } driver && driver != VolumeService.LocalDriver)
@@ -139,6 +149,7 @@ public static class MountParser
                     ReadWrite = readWrite,
                     Mode = "z",
                     NoCopy = spec.VolumeOptions?.NoCopy == true,
+                    Subpath = subpath,
                     VolumeOptions = spec.VolumeOptions?.DriverConfig?.Options,
                     VolumeLabels = spec.VolumeOptions?.Labels,
                 };

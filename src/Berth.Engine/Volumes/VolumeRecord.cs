@@ -45,6 +45,9 @@ public sealed record ContainerMount
     /// <summary>Volumes: skip filling a new, empty volume with the image's content at the destination.</summary>
     public bool NoCopy { get; init; }
 
+    /// <summary>Volumes: mount this directory of the volume (<c>volume-subpath</c>) instead of its root; it must exist.</summary>
+    public string? Subpath { get; init; }
+
     /// <summary>tmpfs: mount options (<c>size=64m,mode=1777</c>...).</summary>
     public string TmpfsOptions { get; init; } = "";
 

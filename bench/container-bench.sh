@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Issue 4's container targets, Berth and Docker side by side in one run (bare runc as the floor for exec):
+#   - 50 sequential `run -d busybox sleep`                 (target: Berth <= 0.3x Docker's time)
+#   - `exec CONTAINER true`, median of 30                   (target: <= 0.6x Docker's)
+#   - memory added per running container with 50 running:  PSS of every process the engine starts per container
+#     (berth-monitor vs containerd-shim-runc-v2)           (target: <= 0.33x Docker's)
+#   - idle daemon RSS: berthd vs dockerd + containerd      (target: <= 0.33x)
+#   - a container printing 100 MB in 101-byte lines: attached `run` MB/s (target >= 2x Docker's) and `logs`
+#     reading it all back MB/s (target >= 5x Docker's)
+#   bench/container-bench.sh [COUNT]     (default 50 containers)
+# Berth: the installed berthd (./install.sh). Docker: Debian's docker.io started here on private roots with the same
+# busybox imported; networking off on both sides so only the container machinery is compared.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+COUNT=${1:-50}
+WORK=$(mktemp -d /tmp/berth-cbench.XXXXXX)
+RESULTS=bench/results
+mkdir -p "$RESULTS"
+DOCKER_SOCK=$WORK/docker.sock
+DOCKERD_PID=""
+PREFIX=cbench$$
+
+cleanup() {
+  set +e
+  berth ps -aq --filter "name=$PREFIX" | xargs -r berth rm -f >/dev/null 2>&1
+  if [ -n "$DOCKERD_PID" ]; then
+    DOCKER_HOST=unix://$DOCKER_SOCK docker ps -aq | xargs -r env DOCKER_HOST=unix://$DOCKER_SOCK docker rm -f >/dev/null 2>&1
+    kill "$DOCKERD_PID" 2>/dev/null; wait "$DOCKERD_PID" 2>/dev/null
+    pkill -f "containerd --config $WORK" 2>/dev/null
+  fi
+  grep " $WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+command -v hyperfine >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null; }
+berth version >/dev/null 2>&1 || ./install.sh --no-run
+berth image inspect busybox >/dev/null 2>&1 || berth image bootstrap busybox
+
+D() { DOCKER_HOST=unix://$DOCKER_SOCK docker "$@"; }
+if command -v dockerd >/dev/null; then
+  echo "Starting a private dockerd for comparison"
+  dockerd --data-root "$WORK/docker" --exec-root "$WORK/docker-exec" -H "unix://$DOCKER_SOCK" --pidfile "$WORK/dockerd.pid" \
+    --iptables=false --bridge=none --ip-forward=false --log-level=error >"$WORK/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  for _ in $(seq 300); do D version >/dev/null 2>&1 && break; sleep 0.1; done
+  berth save busybox | D load >/dev/null
+else
+  echo "dockerd is not installed (apt-get install docker.io): Berth numbers only"
+fi
+
+now() { date +%s.%N; }
+pss_kb() { awk '/^Pss:/ {s += $2} END {print s + 0}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+sum_pss() { local total=0; for p in "$@"; do total=$((total + $(pss_kb "$p"))); done; echo $total; }
+
+declare -A R
+# Idle daemon memory before anything runs.
+R[berthd_rss]=$(rss_kb "$(cat /run/berth/berthd.pid)")
+if [ -n "$DOCKERD_PID" ]; then
+  R[dockerd_rss]=$(( $(rss_kb "$DOCKERD_PID") + $(rss_kb "$(pgrep -n -f "containerd --config $WORK")") ))
+fi
+
+echo "== $COUNT sequential run -d"
+t0=$(now); for i in $(seq "$COUNT"); do berth run -d --network none --name "$PREFIX-$i" busybox sleep 600 >/dev/null; done; t1=$(now)
+R[berth_run_d]=$(echo "$t1 - $t0" | bc)
+monitors=$(for id in $(berth ps -q --no-trunc --filter "name=$PREFIX"); do pgrep -f "berth-monitor.*--id $id"; done)
+R[berth_pss]=$(( $(sum_pss $monitors) / COUNT ))
+if [ -n "$DOCKERD_PID" ]; then
+  t0=$(now); for i in $(seq "$COUNT"); do D run -d --network none --name "$PREFIX-$i" busybox sleep 600 >/dev/null; done; t1=$(now)
+  R[docker_run_d]=$(echo "$t1 - $t0" | bc)
+  shims=$(pgrep -f containerd-shim-runc-v2)
+  R[docker_pss]=$(( $(sum_pss $shims) / COUNT ))
+fi
+
+echo "== exec true"
+commands=(--command-name "berth exec" "berth exec $PREFIX-1 true")
+[ -n "$DOCKERD_PID" ] && commands+=(--command-name "docker exec" "DOCKER_HOST=unix://$DOCKER_SOCK docker exec $PREFIX-1 true")
+hyperfine --warmup 3 --runs 30 --export-json "$RESULTS/exec.json" --style basic "${commands[@]}" >/dev/null
+
+berth ps -aq --filter "name=$PREFIX" | xargs -r berth rm -f >/dev/null
+[ -n "$DOCKERD_PID" ] && D ps -aq | xargs -r env DOCKER_HOST=unix://$DOCKER_SOCK docker rm -f >/dev/null
+
+echo "== 100 MB of 101-byte lines"
+# 100 chars + newline per line, 1,000,000 lines ≈ 101 MB.
+PRINT='yes 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789 | head -n 1000000'
+t0=$(now); berth run --name "$PREFIX-log" --network none busybox sh -c "$PRINT" >/dev/null; t1=$(now)
+R[berth_attach]=$(echo "$t1 - $t0" | bc)
+t0=$(now); berth logs "$PREFIX-log" >/dev/null; t1=$(now)
+R[berth_logs]=$(echo "$t1 - $t0" | bc)
+if [ -n "$DOCKERD_PID" ]; then
+  t0=$(now); D run --name "$PREFIX-log" --network none busybox sh -c "$PRINT" >/dev/null; t1=$(now)
+  R[docker_attach]=$(echo "$t1 - $t0" | bc)
+  t0=$(now); D logs "$PREFIX-log" >/dev/null; t1=$(now)
+  R[docker_logs]=$(echo "$t1 - $t0" | bc)
+fi
+
+python3 - "$RESULTS/exec.json" "$COUNT" <<PY
+import json, sys
+r = {k: float(v) for k, v in [$(for k in "${!R[@]}"; do printf '("%s", "%s"),' "$k" "${R[$k]}"; done)]}
+execs = {x["command"]: x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
+n = int(sys.argv[2]); mb = 101.0
+def ratio(a, b, target, better="lower"):
+    if b not in r: return ""
+    v = r[a] / r[b]
+    return f"  ratio {v:.2f} (target {'<=' if better == 'lower' else '>='} {target})"
+print(f"\n{n} sequential run -d: berth {r['berth_run_d']:.2f} s" + (f", docker {r['docker_run_d']:.2f} s" if 'docker_run_d' in r else "") + ratio('berth_run_d', 'docker_run_d', 0.3))
+print(f"exec true median: berth {execs['berth exec']:.1f} ms" + (f", docker {execs['docker exec']:.1f} ms  ratio {execs['berth exec'] / execs['docker exec']:.2f} (target <= 0.6)" if 'docker exec' in execs else ""))
+print(f"PSS per container ({n} running): berth-monitor {r['berth_pss']:.0f} kB" + (f", containerd-shim {r['docker_pss']:.0f} kB" if 'docker_pss' in r else "") + ratio('berth_pss', 'docker_pss', 0.33))
+print(f"idle daemon RSS: berthd {r['berthd_rss'] / 1024:.1f} MB" + (f", dockerd+containerd {r['dockerd_rss'] / 1024:.1f} MB" if 'dockerd_rss' in r else "") + ratio('berthd_rss', 'dockerd_rss', 0.33))
+print(f"attached run of 100 MB: berth {mb / r['berth_attach']:.1f} MB/s" + (f", docker {mb / r['docker_attach']:.1f} MB/s  ratio {r['docker_attach'] / r['berth_attach']:.2f} (target >= 2)" if 'docker_attach' in r else ""))
+print(f"logs of 100 MB: berth {mb / r['berth_logs']:.1f} MB/s" + (f", docker {mb / r['docker_logs']:.1f} MB/s  ratio {r['docker_logs'] / r['berth_logs']:.2f} (target >= 5)" if 'docker_logs' in r else ""))
+PY
