@@ -26,7 +26,7 @@ public static class ModuleImages
     {
         lock (Gate)
         {
-            _debian ??= fixture.Daemon.BootstrapAsync("debian");
+            _debian ??= fixture.Daemon.BootstrapAsync("debian", BuildTimeout);
             if (!Builds.TryGetValue(image, out Task? build))
             {
                 build = BuildAsync(_debian, image);
