@@ -9,42 +9,38 @@ using Docker.DotNet.Models;
 namespace Berth.ClientCompatTests.DockerDotNet;
 
 /// <summary>The rest of Docker.DotNet.Enhanced's container operations on one running container, and the system calls.</summary>
-public sealed class ContainerOperationsTests(DaemonFixture fixture) : IDisposable
+public sealed class ContainerOperationsTests(DaemonFixture fixture) : DockerClientTest(fixture)
 {
-    private readonly DockerClient _client = DockerClients.Create(fixture);
-
-    public void Dispose() => _client.Dispose();
-
     [Fact]
     public async Task Top_stats_changes_archives_rename_pause_update_and_commit_work_on_a_running_container()
     {
         string name = Names.Unique("dn-ops");
-        string id = await _client.CreateBusyboxAsync(name, tty: false, "sh", "-c", "echo changed > /etc/berth-marker; exec sleep 300");
+        string id = await Client.CreateBusyboxAsync(name, tty: false, "sh", "-c", "echo changed > /etc/berth-marker; exec sleep 300");
         string committed = Names.Unique("dn-commit") + ":v1";
         try
         {
             using CancellationTokenSource cts = DockerClients.Bound(60);
-            Assert.True(await _client.Containers.StartContainerAsync(id, new ContainerStartParameters(), cts.Token));
+            Assert.True(await Client.Containers.StartContainerAsync(id, new ContainerStartParameters(), cts.Token));
             await WaitForFileAsync(id, "/etc/berth-marker", cts.Token);
 
-            ContainerProcessesResponse top = await _client.Containers.ListProcessesAsync(id, new ContainerListProcessesParameters(), cts.Token);
+            ContainerProcessesResponse top = await Client.Containers.ListProcessesAsync(id, new ContainerListProcessesParameters(), cts.Token);
             int cmd = top.Titles.IndexOf("CMD");
             Assert.True(cmd >= 0, string.Join(",", top.Titles));
             Assert.Contains(top.Processes, p => p[cmd].Contains("sleep 300", StringComparison.Ordinal));
 
-            ContainerStatsResponse? stats = null;
-            await _client.Containers.GetContainerStatsAsync(id, new ContainerStatsParameters { Stream = false, OneShot = true }, new Synchronous<ContainerStatsResponse>(s => stats = s), cts.Token);
-            Assert.NotNull(stats);
+            var reported = new ProgressCollector<ContainerStatsResponse>();
+            await Client.Containers.GetContainerStatsAsync(id, new ContainerStatsParameters { Stream = false, OneShot = true }, reported, cts.Token);
+            ContainerStatsResponse stats = Assert.Single(reported.Values);
             Assert.Equal("/" + name, stats.Name);
             Assert.True(stats.MemoryStats?.Usage > 0, "memory usage");
             Assert.True(stats.PidsStats?.Current >= 1, "pids");
 
-            IList<ContainerFileSystemChangeResponse> changes = await _client.Containers.InspectChangesAsync(id, cts.Token);
+            IList<ContainerFileSystemChangeResponse> changes = await Client.Containers.InspectChangesAsync(id, cts.Token);
             Assert.Contains(changes, c => c.Path == "/etc/berth-marker" && c.Kind == FileSystemChangeKind.Add);
 
             // Copy in (a tar) and out again (a tar plus the path's stat).
-            await _client.Containers.ExtractArchiveToContainerAsync(id, new CopyToContainerParameters { Path = "/tmp" }, Tar("copied.txt", "copied in\n"), cts.Token);
-            ContainerArchiveResponse archive = await _client.Containers.GetArchiveFromContainerAsync(id, new ContainerPathStatParameters { Path = "/tmp/copied.txt" }, statOnly: false, cts.Token);
+            await Client.Containers.ExtractArchiveToContainerAsync(id, new CopyToContainerParameters { Path = "/tmp" }, Tar("copied.txt", "copied in\n"), cts.Token);
+            ContainerArchiveResponse archive = await Client.Containers.GetArchiveFromContainerAsync(id, new ContainerPathStatParameters { Path = "/tmp/copied.txt" }, statOnly: false, cts.Token);
             Assert.Equal("copied.txt", archive.Stat.Name);
             Assert.Equal(10, archive.Stat.Size);
             var tar = new MemoryStream();
@@ -59,36 +55,36 @@ public sealed class ContainerOperationsTests(DaemonFixture fixture) : IDisposabl
             }
 
             string renamed = name + "-renamed";
-            await _client.Containers.RenameContainerAsync(id, new ContainerRenameParameters { NewName = renamed }, cts.Token);
-            Assert.Equal("/" + renamed, (await _client.Containers.InspectContainerAsync(renamed, cts.Token)).Name);
+            await Client.Containers.RenameContainerAsync(id, new ContainerRenameParameters { NewName = renamed }, cts.Token);
+            Assert.Equal("/" + renamed, (await Client.Containers.InspectContainerAsync(renamed, cts.Token)).Name);
 
-            await _client.Containers.PauseContainerAsync(id, cts.Token);
-            Assert.True((await _client.Containers.InspectContainerAsync(id, cts.Token)).State!.Paused);
-            await _client.Containers.UnpauseContainerAsync(id, cts.Token);
-            Assert.False((await _client.Containers.InspectContainerAsync(id, cts.Token)).State!.Paused);
+            await Client.Containers.PauseContainerAsync(id, cts.Token);
+            Assert.True((await Client.Containers.InspectContainerAsync(id, cts.Token)).State!.Paused);
+            await Client.Containers.UnpauseContainerAsync(id, cts.Token);
+            Assert.False((await Client.Containers.InspectContainerAsync(id, cts.Token)).State!.Paused);
 
             // The client sends every resource field, zeros included: only the memory limit changes.
             // (Berth may warn that a running container gets the new limit at its next start.)
-            _ = await _client.Containers.UpdateContainerAsync(id, new ContainerUpdateParameters { Memory = 96L << 20, MemorySwap = -1 }, cts.Token);
-            Assert.Equal(96L << 20, (await _client.Containers.InspectContainerAsync(id, cts.Token)).HostConfig!.Memory);
+            _ = await Client.Containers.UpdateContainerAsync(id, new ContainerUpdateParameters { Memory = 96L << 20, MemorySwap = -1 }, cts.Token);
+            Assert.Equal(96L << 20, (await Client.Containers.InspectContainerAsync(id, cts.Token)).HostConfig!.Memory);
 
-            CommitContainerChangesResponse commit = await _client.Images.CommitContainerChangesAsync(
+            CommitContainerChangesResponse commit = await Client.Images.CommitContainerChangesAsync(
                 new CommitContainerChangesParameters { ContainerID = id, RepositoryName = committed.Split(':')[0], Tag = "v1", Comment = "from Docker.DotNet" }, cts.Token);
-            ImageInspectResponse image = await _client.Images.InspectImageAsync(committed, cts.Token);
+            ImageInspectResponse image = await Client.Images.InspectImageAsync(committed, cts.Token);
             Assert.Equal(commit.ID, image.ID);
-            IList<ImageHistoryResponse> history = await _client.Images.GetImageHistoryAsync(committed, cts.Token);
+            IList<ImageHistoryResponse> history = await Client.Images.GetImageHistoryAsync(committed, cts.Token);
             Assert.Equal(image.ID, history[0].ID);
             Assert.Equal("from Docker.DotNet", history[0].Comment);
 
-            await _client.Containers.KillContainerAsync(id, new ContainerKillParameters { Signal = "SIGKILL" }, cts.Token);
-            Assert.Equal(137, (await _client.Containers.WaitContainerAsync(id, cts.Token)).StatusCode);
-            await _client.Containers.RestartContainerAsync(id, new ContainerRestartParameters { WaitBeforeKillSeconds = 0 }, cts.Token);
-            Assert.True((await _client.Containers.InspectContainerAsync(id, cts.Token)).State!.Running);
+            await Client.Containers.KillContainerAsync(id, new ContainerKillParameters { Signal = "SIGKILL" }, cts.Token);
+            Assert.Equal(137, (await Client.Containers.WaitContainerAsync(id, cts.Token)).StatusCode);
+            await Client.Containers.RestartContainerAsync(id, new ContainerRestartParameters { WaitBeforeKillSeconds = 0 }, cts.Token);
+            Assert.True((await Client.Containers.InspectContainerAsync(id, cts.Token)).State!.Running);
         }
         finally
         {
-            await _client.RemoveContainerQuietlyAsync(id);
-            await _client.RemoveImageQuietlyAsync(committed);
+            await Client.RemoveContainerQuietlyAsync(id);
+            await Client.RemoveImageQuietlyAsync(committed);
         }
     }
 
@@ -96,17 +92,17 @@ public sealed class ContainerOperationsTests(DaemonFixture fixture) : IDisposabl
     public async Task Ping_version_info_and_disk_usage_answer()
     {
         using CancellationTokenSource cts = DockerClients.Bound();
-        await _client.System.PingAsync(cts.Token);
+        await Client.System.PingAsync(cts.Token);
 
-        VersionResponse version = await _client.System.GetVersionAsync(cts.Token);
+        VersionResponse version = await Client.System.GetVersionAsync(cts.Token);
         Assert.Equal("1.50", version.APIVersion);
         Assert.Equal("linux", version.Os);
-        SystemInfoResponse info = await _client.System.GetSystemInfoAsync(cts.Token);
+        SystemInfoResponse info = await Client.System.GetSystemInfoAsync(cts.Token);
         Assert.Equal("linux", info.OSType);
         Assert.True(info.NCPU > 0);
         Assert.True(info.Images >= 1);
         // The client models /system/df in API 1.52's shape (ImageUsage, ...); Berth speaks 1.50 (Images, ...): it reads, but empty.
-        _ = await _client.System.GetDataUsageInfoAsync(cancellationToken: cts.Token);
+        _ = await Client.System.GetDataUsageInfoAsync(cancellationToken: cts.Token);
     }
 
     [Fact]
@@ -114,20 +110,14 @@ public sealed class ContainerOperationsTests(DaemonFixture fixture) : IDisposabl
     {
         using CancellationTokenSource cts = DockerClients.Bound();
 
-        DockerApiException swarm = await Assert.ThrowsAnyAsync<DockerApiException>(() => _client.Swarm.InspectSwarmAsync(cts.Token));
-        DockerApiException services = await Assert.ThrowsAnyAsync<DockerApiException>(() => _client.Swarm.ListServicesAsync(cancellationToken: cts.Token));
+        DockerApiException swarm = await Assert.ThrowsAnyAsync<DockerApiException>(() => Client.Swarm.InspectSwarmAsync(cts.Token));
+        DockerApiException services = await Assert.ThrowsAnyAsync<DockerApiException>(() => Client.Swarm.ListServicesAsync(cancellationToken: cts.Token));
 
         foreach (DockerApiException e in new[] { swarm, services })
         {
             Assert.NotEqual(HttpStatusCode.InternalServerError, e.StatusCode);
             Assert.StartsWith("{\"message\":", e.ResponseBody, StringComparison.Ordinal);
         }
-    }
-
-    /// <summary>Reports on the caller's thread (<see cref="Progress{T}"/> would post to the thread pool, after the call returns).</summary>
-    private sealed class Synchronous<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 
     private static MemoryStream Tar(string name, string text) => TarContext.Create(new Dictionary<string, string> { [name] = text });
@@ -138,7 +128,7 @@ public sealed class ContainerOperationsTests(DaemonFixture fixture) : IDisposabl
         {
             try
             {
-                _ = await _client.Containers.GetArchiveFromContainerAsync(id, new ContainerPathStatParameters { Path = path }, statOnly: true, cancellationToken);
+                _ = await Client.Containers.GetArchiveFromContainerAsync(id, new ContainerPathStatParameters { Path = path }, statOnly: true, cancellationToken);
                 return;
             }
             catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)

@@ -6,20 +6,16 @@ using Docker.DotNet.Models;
 namespace Berth.ClientCompatTests.DockerDotNet;
 
 /// <summary>Docker.DotNet.Enhanced's event stream (System.MonitorEventsAsync) sees a container's life, filtered to it.</summary>
-public sealed class EventTests(DaemonFixture fixture) : IDisposable
+public sealed class EventTests(DaemonFixture fixture) : DockerClientTest(fixture)
 {
-    private readonly DockerClient _client = DockerClients.Create(fixture);
-
-    public void Dispose() => _client.Dispose();
-
     [Fact]
     public async Task The_event_stream_reports_create_start_and_die_of_a_container()
     {
         string name = Names.Unique("dn-events");
         string? id = null;
-        var events = new EventCollector(until: m => m.Action == "destroy");
+        var events = new ProgressCollector<Message>(until: m => m.Action == "destroy");
         using var monitorCts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        Task monitor = _client.System.MonitorEventsAsync(
+        Task monitor = Client.System.MonitorEventsAsync(
             new ContainerEventsParameters
             {
                 // From a second ago: what happens before the subscription is in place is replayed, so no event can be missed.
@@ -34,14 +30,14 @@ public sealed class EventTests(DaemonFixture fixture) : IDisposable
             monitorCts.Token);
         try
         {
-            id = await _client.CreateBusyboxAsync(name, tty: false, "sh", "-c", "exit 4");
-            Assert.True(await _client.Containers.StartContainerAsync(id, new ContainerStartParameters()));
-            Assert.Equal(4, (await _client.Containers.WaitContainerAsync(id)).StatusCode);
-            await _client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters());
+            id = await Client.CreateBusyboxAsync(name, tty: false, "sh", "-c", "exit 4");
+            Assert.True(await Client.Containers.StartContainerAsync(id, new ContainerStartParameters()));
+            Assert.Equal(4, (await Client.Containers.WaitContainerAsync(id)).StatusCode);
+            await Client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters());
 
             await events.Done.WaitAsync(TimeSpan.FromSeconds(30));
 
-            IReadOnlyList<Message> seen = events.Messages;
+            IReadOnlyList<Message> seen = events.Values;
             Assert.All(seen, m => Assert.Equal(id, m.Actor.ID));
             Assert.All(seen, m => Assert.Equal("container", m.Type));
             string[] actions = [.. seen.Select(m => m.Action)];
@@ -66,40 +62,7 @@ public sealed class EventTests(DaemonFixture fixture) : IDisposable
 
             if (id is not null)
             {
-                await _client.RemoveContainerQuietlyAsync(id);
-            }
-        }
-    }
-
-    /// <summary>Collects events as the client reports them, and completes once the last awaited one arrives.</summary>
-    private sealed class EventCollector(Func<Message, bool> until) : IProgress<Message>
-    {
-        private readonly List<Message> _messages = [];
-        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Done => _done.Task;
-
-        public IReadOnlyList<Message> Messages
-        {
-            get
-            {
-                lock (_messages)
-                {
-                    return [.. _messages];
-                }
-            }
-        }
-
-        public void Report(Message value)
-        {
-            lock (_messages)
-            {
-                _messages.Add(value);
-            }
-
-            if (until(value))
-            {
-                _done.TrySetResult();
+                await Client.RemoveContainerQuietlyAsync(id);
             }
         }
     }

@@ -6,23 +6,19 @@ using Docker.DotNet.Models;
 namespace Berth.ClientCompatTests.DockerDotNet;
 
 /// <summary>Docker.DotNet.Enhanced exec: create, start hijacked (with and without a TTY), inspect for the exit code.</summary>
-public sealed class ExecTests(DaemonFixture fixture) : IDisposable
+public sealed class ExecTests(DaemonFixture fixture) : DockerClientTest(fixture)
 {
-    private readonly DockerClient _client = DockerClients.Create(fixture);
-
-    public void Dispose() => _client.Dispose();
-
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Exec_output_and_exit_code_come_back(bool tty)
     {
-        string id = await _client.CreateBusyboxAsync(Names.Unique("dn-exec"), tty: false, "sleep", "300");
+        string id = await Client.CreateBusyboxAsync(Names.Unique("dn-exec"), tty: false, "sleep", "300");
         try
         {
             using CancellationTokenSource cts = DockerClients.Bound();
-            Assert.True(await _client.Containers.StartContainerAsync(id, new ContainerStartParameters(), cts.Token));
-            ContainerExecCreateResponse exec = await _client.Exec.CreateContainerExecAsync(id, new ContainerExecCreateParameters
+            Assert.True(await Client.Containers.StartContainerAsync(id, new ContainerStartParameters(), cts.Token));
+            ContainerExecCreateResponse exec = await Client.Exec.CreateContainerExecAsync(id, new ContainerExecCreateParameters
             {
                 Cmd = ["sh", "-c", "echo to-out; echo to-err >&2; exit 7"],
                 AttachStdout = true,
@@ -30,7 +26,7 @@ public sealed class ExecTests(DaemonFixture fixture) : IDisposable
                 TTY = tty,
             }, cts.Token);
 
-            using MultiplexedStream stream = await _client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters { TTY = tty }, cts.Token);
+            using MultiplexedStream stream = await Client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters { TTY = tty }, cts.Token);
             (string stdout, string stderr) = await stream.ReadOutputToEndAsync(cts.Token);
 
             if (tty)
@@ -53,18 +49,18 @@ public sealed class ExecTests(DaemonFixture fixture) : IDisposable
         }
         finally
         {
-            await _client.RemoveContainerQuietlyAsync(id);
+            await Client.RemoveContainerQuietlyAsync(id);
         }
     }
 
     [Fact]
     public async Task Exec_in_a_container_that_is_not_running_is_a_conflict()
     {
-        string id = await _client.CreateBusyboxAsync(Names.Unique("dn-exec-stopped"), tty: false, "true");
+        string id = await Client.CreateBusyboxAsync(Names.Unique("dn-exec-stopped"), tty: false, "true");
         try
         {
             using CancellationTokenSource cts = DockerClients.Bound();
-            DockerApiException error = await Assert.ThrowsAsync<DockerApiException>(() => _client.Exec.CreateContainerExecAsync(
+            DockerApiException error = await Assert.ThrowsAsync<DockerApiException>(() => Client.Exec.CreateContainerExecAsync(
                 id, new ContainerExecCreateParameters { Cmd = ["true"], AttachStdout = true }, cts.Token));
 
             Assert.Equal(System.Net.HttpStatusCode.Conflict, error.StatusCode);
@@ -72,7 +68,7 @@ public sealed class ExecTests(DaemonFixture fixture) : IDisposable
         }
         finally
         {
-            await _client.RemoveContainerQuietlyAsync(id);
+            await Client.RemoveContainerQuietlyAsync(id);
         }
     }
 
@@ -81,7 +77,7 @@ public sealed class ExecTests(DaemonFixture fixture) : IDisposable
     {
         while (true)
         {
-            ContainerExecInspectResponse inspect = await _client.Exec.InspectContainerExecAsync(execId, cancellationToken);
+            ContainerExecInspectResponse inspect = await Client.Exec.InspectContainerExecAsync(execId, cancellationToken);
             if (!inspect.Running)
             {
                 return inspect;

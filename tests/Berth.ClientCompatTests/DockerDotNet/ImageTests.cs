@@ -6,20 +6,16 @@ using Docker.DotNet.Models;
 namespace Berth.ClientCompatTests.DockerDotNet;
 
 /// <summary>Docker.DotNet.Enhanced on images: list, inspect, tag, delete, build from a tar context, save and load.</summary>
-public sealed class ImageTests(DaemonFixture fixture) : IDisposable
+public sealed class ImageTests(DaemonFixture fixture) : DockerClientTest(fixture)
 {
-    private readonly DockerClient _client = DockerClients.Create(fixture);
-
-    public void Dispose() => _client.Dispose();
-
     [Fact]
     public async Task List_and_inspect_show_the_bootstrapped_busybox()
     {
         using CancellationTokenSource cts = DockerClients.Bound();
-        IList<ImagesListResponse> images = await _client.Images.ListImagesAsync(new ImagesListParameters { All = true }, cts.Token);
+        IList<ImagesListResponse> images = await Client.Images.ListImagesAsync(new ImagesListParameters { All = true }, cts.Token);
         ImagesListResponse busybox = Assert.Single(images, i => i.RepoTags?.Contains("busybox:latest") == true);
 
-        ImageInspectResponse inspect = await _client.Images.InspectImageAsync("busybox", cts.Token);
+        ImageInspectResponse inspect = await Client.Images.InspectImageAsync("busybox", cts.Token);
 
         Assert.Equal(busybox.ID, inspect.ID);
         Assert.StartsWith("sha256:", inspect.ID, StringComparison.Ordinal);
@@ -28,7 +24,7 @@ public sealed class ImageTests(DaemonFixture fixture) : IDisposable
         Assert.Contains("busybox:latest", inspect.RepoTags);
         Assert.NotEmpty(inspect.RootFS!.Layers!);
         Assert.True(inspect.Size > 0);
-        await Assert.ThrowsAsync<DockerImageNotFoundException>(() => _client.Images.InspectImageAsync("no-such-image:nope", cts.Token));
+        await Assert.ThrowsAsync<DockerImageNotFoundException>(() => Client.Images.InspectImageAsync("no-such-image:nope", cts.Token));
     }
 
     [Fact]
@@ -38,20 +34,20 @@ public sealed class ImageTests(DaemonFixture fixture) : IDisposable
         string repository = Names.Unique("dn-tag");
         try
         {
-            await _client.Images.TagImageAsync("busybox", new ImageTagParameters { RepositoryName = repository, Tag = "v1" }, cts.Token);
-            ImageInspectResponse tagged = await _client.Images.InspectImageAsync(repository + ":v1", cts.Token);
-            Assert.Equal((await _client.Images.InspectImageAsync("busybox", cts.Token)).ID, tagged.ID);
+            await Client.Images.TagImageAsync("busybox", new ImageTagParameters { RepositoryName = repository, Tag = "v1" }, cts.Token);
+            ImageInspectResponse tagged = await Client.Images.InspectImageAsync(repository + ":v1", cts.Token);
+            Assert.Equal((await Client.Images.InspectImageAsync("busybox", cts.Token)).ID, tagged.ID);
 
-            IList<IDictionary<string, string>> deleted = await _client.Images.DeleteImageAsync(repository + ":v1", new ImageDeleteParameters(), cts.Token);
+            IList<IDictionary<string, string>> deleted = await Client.Images.DeleteImageAsync(repository + ":v1", new ImageDeleteParameters(), cts.Token);
 
             Assert.Contains(deleted, d => d.TryGetValue("Untagged", out string? name) && name == repository + ":v1");
             Assert.DoesNotContain(deleted, d => d.ContainsKey("Deleted"));
-            await Assert.ThrowsAsync<DockerImageNotFoundException>(() => _client.Images.InspectImageAsync(repository + ":v1", cts.Token));
-            _ = await _client.Images.InspectImageAsync("busybox", cts.Token);
+            await Assert.ThrowsAsync<DockerImageNotFoundException>(() => Client.Images.InspectImageAsync(repository + ":v1", cts.Token));
+            _ = await Client.Images.InspectImageAsync("busybox", cts.Token);
         }
         finally
         {
-            await _client.RemoveImageQuietlyAsync(repository + ":v1");
+            await Client.RemoveImageQuietlyAsync(repository + ":v1");
         }
     }
 
@@ -64,28 +60,28 @@ public sealed class ImageTests(DaemonFixture fixture) : IDisposable
         try
         {
             using CancellationTokenSource cts = DockerClients.Bound(120);
-            var progress = new Collector();
+            var progress = new ProgressCollector<JSONMessage>();
             using MemoryStream context = TarContext.Create(new Dictionary<string, string>
             {
                 ["Dockerfile.custom"] = $"FROM busybox\nCOPY greeting.txt /greeting.txt\nRUN echo {marker} >> /greeting.txt\nLABEL org.berth.test=build\nCMD [\"cat\", \"/greeting.txt\"]\n",
                 ["greeting.txt"] = "hello from the context\n",
             });
 
-            await _client.Images.BuildImageFromDockerfileAsync(
+            await Client.Images.BuildImageFromDockerfileAsync(
                 new ImageBuildParameters { Tags = [tag], Dockerfile = "Dockerfile.custom", Remove = true }, context, null, null, progress, cts.Token);
 
-            Assert.DoesNotContain(progress.Messages, m => m.Error is not null);
-            string streamed = string.Concat(progress.Messages.Select(m => m.Stream));
+            Assert.DoesNotContain(progress.Values, m => m.Error is not null);
+            string streamed = string.Concat(progress.Values.Select(m => m.Stream));
             Assert.Contains("Step 1/5 : FROM busybox", streamed, StringComparison.Ordinal);
             Assert.Contains("Successfully tagged " + tag, streamed, StringComparison.Ordinal);
-            ImageInspectResponse image = await _client.Images.InspectImageAsync(tag, cts.Token);
+            ImageInspectResponse image = await Client.Images.InspectImageAsync(tag, cts.Token);
             Assert.Equal("build", image.Config!.Labels!["org.berth.test"]);
             Assert.Contains("Successfully built " + image.ID["sha256:".Length..][..12], streamed, StringComparison.Ordinal);
 
-            containerId = (await _client.Containers.CreateContainerAsync(new CreateContainerParameters { Image = tag }, cts.Token)).ID;
-            using MultiplexedStream attach = await _client.Containers.AttachContainerAsync(
+            containerId = (await Client.Containers.CreateContainerAsync(new CreateContainerParameters { Image = tag }, cts.Token)).ID;
+            using MultiplexedStream attach = await Client.Containers.AttachContainerAsync(
                 containerId, new ContainerAttachParameters { Stream = true, Stdout = true, Stderr = true }, cts.Token);
-            await _client.Containers.StartContainerAsync(containerId, new ContainerStartParameters(), cts.Token);
+            await Client.Containers.StartContainerAsync(containerId, new ContainerStartParameters(), cts.Token);
             (string stdout, _) = await attach.ReadOutputToEndAsync(cts.Token);
             Assert.Equal($"hello from the context\n{marker}\n", stdout);
         }
@@ -93,10 +89,10 @@ public sealed class ImageTests(DaemonFixture fixture) : IDisposable
         {
             if (containerId is not null)
             {
-                await _client.RemoveContainerQuietlyAsync(containerId);
+                await Client.RemoveContainerQuietlyAsync(containerId);
             }
 
-            await _client.RemoveImageQuietlyAsync(tag);
+            await Client.RemoveImageQuietlyAsync(tag);
         }
     }
 
@@ -104,12 +100,12 @@ public sealed class ImageTests(DaemonFixture fixture) : IDisposable
     public async Task Build_with_a_failing_step_reports_the_error_in_the_progress_stream()
     {
         using CancellationTokenSource cts = DockerClients.Bound(120);
-        var progress = new Collector();
+        var progress = new ProgressCollector<JSONMessage>();
         using MemoryStream context = TarContext.Create(new Dictionary<string, string> { ["Dockerfile"] = "FROM busybox\nRUN exit 9\n" });
 
-        await _client.Images.BuildImageFromDockerfileAsync(new ImageBuildParameters(), context, null, null, progress, cts.Token);
+        await Client.Images.BuildImageFromDockerfileAsync(new ImageBuildParameters(), context, null, null, progress, cts.Token);
 
-        JSONMessage failure = Assert.Single(progress.Messages, m => m.Error is not null);
+        JSONMessage failure = Assert.Single(progress.Values, m => m.Error is not null);
         Assert.Contains("returned a non-zero code: 9", failure.Error!.Message, StringComparison.Ordinal);
     }
 
@@ -122,54 +118,29 @@ public sealed class ImageTests(DaemonFixture fixture) : IDisposable
         {
             using CancellationTokenSource cts = DockerClients.Bound(120);
             using MemoryStream context = TarContext.Create(new Dictionary<string, string> { ["Dockerfile"] = $"FROM busybox\nRUN echo {marker} > /marker\n" });
-            await _client.Images.BuildImageFromDockerfileAsync(new ImageBuildParameters { Tags = [tag] }, context, null, null, new Collector(), cts.Token);
-            string id = (await _client.Images.InspectImageAsync(tag, cts.Token)).ID;
+            await Client.Images.BuildImageFromDockerfileAsync(new ImageBuildParameters { Tags = [tag] }, context, null, null, new ProgressCollector<JSONMessage>(), cts.Token);
+            string id = (await Client.Images.InspectImageAsync(tag, cts.Token)).ID;
 
             var archive = new MemoryStream();
-            await using (Stream saved = await _client.Images.SaveImageAsync(tag, cts.Token))
+            await using (Stream saved = await Client.Images.SaveImageAsync(tag, cts.Token))
             {
                 await saved.CopyToAsync(archive, cts.Token);
             }
 
             Assert.True(archive.Length > 1024, $"the saved archive has {archive.Length} bytes");
-            _ = await _client.Images.DeleteImageAsync(tag, new ImageDeleteParameters { Force = true }, cts.Token);
-            await Assert.ThrowsAsync<DockerImageNotFoundException>(() => _client.Images.InspectImageAsync(tag, cts.Token));
+            _ = await Client.Images.DeleteImageAsync(tag, new ImageDeleteParameters { Force = true }, cts.Token);
+            await Assert.ThrowsAsync<DockerImageNotFoundException>(() => Client.Images.InspectImageAsync(tag, cts.Token));
 
             archive.Position = 0;
-            var progress = new Collector();
-            await _client.Images.LoadImageAsync(new ImageLoadParameters { Quiet = false }, archive, progress, cts.Token);
+            var progress = new ProgressCollector<JSONMessage>();
+            await Client.Images.LoadImageAsync(new ImageLoadParameters { Quiet = false }, archive, progress, cts.Token);
 
-            Assert.Contains(progress.Messages, m => m.Stream?.Contains("Loaded image: " + tag, StringComparison.Ordinal) == true);
-            Assert.Equal(id, (await _client.Images.InspectImageAsync(tag, cts.Token)).ID);
+            Assert.Contains(progress.Values, m => m.Stream?.Contains("Loaded image: " + tag, StringComparison.Ordinal) == true);
+            Assert.Equal(id, (await Client.Images.InspectImageAsync(tag, cts.Token)).ID);
         }
         finally
         {
-            await _client.RemoveImageQuietlyAsync(tag);
-        }
-    }
-
-    /// <summary>Collects progress messages synchronously (<see cref="Progress{T}"/> would post them to the thread pool, after the call returns).</summary>
-    private sealed class Collector : IProgress<JSONMessage>
-    {
-        private readonly List<JSONMessage> _messages = [];
-
-        public IReadOnlyList<JSONMessage> Messages
-        {
-            get
-            {
-                lock (_messages)
-                {
-                    return [.. _messages];
-                }
-            }
-        }
-
-        public void Report(JSONMessage value)
-        {
-            lock (_messages)
-            {
-                _messages.Add(value);
-            }
+            await Client.RemoveImageQuietlyAsync(tag);
         }
     }
 }

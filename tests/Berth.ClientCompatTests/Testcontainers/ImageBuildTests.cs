@@ -7,16 +7,8 @@ using DotNet.Testcontainers.Images;
 namespace Berth.ClientCompatTests.Testcontainers;
 
 /// <summary>Testcontainers' <see cref="ImageFromDockerfileBuilder"/>: base-image lookup by reference filter, build, run, delete.</summary>
-public sealed class ImageBuildTests
+public sealed class ImageBuildTests(DaemonFixture fixture) : TestcontainersTest(fixture)
 {
-    private readonly DaemonFixture _fixture;
-
-    public ImageBuildTests(DaemonFixture fixture)
-    {
-        _fixture = fixture;
-        TestcontainersSetup.Configure(fixture);
-    }
-
     [Fact]
     public async Task An_image_built_from_a_dockerfile_directory_runs_and_DeleteAsync_removes_it()
     {
@@ -61,13 +53,13 @@ public sealed class ImageBuildTests
                 await future.DisposeAsync();
             }
 
-            using HttpResponseMessage gone = await _fixture.Api.GetAsync($"/images/{image}/json");
+            using HttpResponseMessage gone = await Fixture.Api.GetAsync($"/images/{image}/json");
             Assert.Equal(System.Net.HttpStatusCode.NotFound, gone.StatusCode);
         }
         finally
         {
             Directory.Delete(directory, recursive: true);
-            _ = await _fixture.Docker.RunAsync("rmi", "-f", image);
+            _ = await Fixture.Docker.RunAsync("rmi", "-f", image);
         }
     }
 }
