@@ -39,11 +39,15 @@ public sealed class ApiTypedClientShapeTests(DaemonFixture fixture)
     [Fact]
     public async Task Image_delete_rows_carry_only_the_key_they_name()
     {
-        string tag = Names.Unique("shape-tag") + ":v1";
-        await fixture.Docker.SucceedAsync("tag", "busybox", tag);
+        string repository = Names.Unique("shape-tag");
+        string tag = repository + ":v1";
+        // Image changes wait for one another: a debian bootstrap of a parallel test may hold the store for a while.
+        using HttpClient patient = EngineApi.CreateClient(fixture.Daemon.SocketPath, TimeSpan.FromMinutes(2));
+        using HttpResponseMessage tagged = await patient.PostAsync($"/v1.50/images/busybox/tag?repo={repository}&tag=v1", null);
+        Assert.Equal(HttpStatusCode.Created, tagged.StatusCode);
         try
         {
-            using HttpResponseMessage response = await _api.DeleteAsync($"/v1.50/images/{tag}");
+            using HttpResponseMessage response = await patient.DeleteAsync($"/v1.50/images/{tag}");
 
             JsonElement rows = await response.ReadJsonAsync();
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);

@@ -54,6 +54,39 @@ public sealed class ExecTests(DaemonFixture fixture) : DockerClientTest(fixture)
     }
 
     [Fact]
+    public async Task Exec_stdin_is_written_then_half_closed_and_the_output_still_arrives()
+    {
+        string id = await Client.CreateBusyboxAsync(Names.Unique("dn-exec-stdin"), tty: false, "sleep", "300");
+        try
+        {
+            using CancellationTokenSource cts = DockerClients.Bound();
+            Assert.True(await Client.Containers.StartContainerAsync(id, new ContainerStartParameters(), cts.Token));
+            ContainerExecCreateResponse exec = await Client.Exec.CreateContainerExecAsync(id, new ContainerExecCreateParameters
+            {
+                Cmd = ["sh", "-c", "tr a-z A-Z; echo done >&2"],
+                AttachStdin = true,
+                AttachStdout = true,
+                AttachStderr = true,
+            }, cts.Token);
+
+            using MultiplexedStream stream = await Client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), cts.Token);
+            byte[] input = System.Text.Encoding.ASCII.GetBytes("through the hijacked stream\n");
+            await stream.WriteAsync(input, 0, input.Length, cts.Token);
+            // The client's end of input: tr sees EOF and exits, while the connection stays open for the output.
+            stream.CloseWrite();
+            (string stdout, string stderr) = await stream.ReadOutputToEndAsync(cts.Token);
+
+            Assert.Equal("THROUGH THE HIJACKED STREAM\n", stdout);
+            Assert.Equal("done\n", stderr);
+            Assert.Equal(0, (await WaitForExecExitAsync(exec.ID, cts.Token)).ExitCode);
+        }
+        finally
+        {
+            await Client.RemoveContainerQuietlyAsync(id);
+        }
+    }
+
+    [Fact]
     public async Task Exec_in_a_container_that_is_not_running_is_a_conflict()
     {
         string id = await Client.CreateBusyboxAsync(Names.Unique("dn-exec-stopped"), tty: false, "true");
