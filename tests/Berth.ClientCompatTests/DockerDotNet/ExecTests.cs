@@ -17,16 +17,9 @@ public sealed class ExecTests(DaemonFixture fixture) : DockerClientTest(fixture)
         try
         {
             using CancellationTokenSource cts = DockerClients.Bound();
-            Assert.True(await Client.Containers.StartContainerAsync(id, new ContainerStartParameters(), cts.Token));
-            ContainerExecCreateResponse exec = await Client.Exec.CreateContainerExecAsync(id, new ContainerExecCreateParameters
-            {
-                Cmd = ["sh", "-c", "echo to-out; echo to-err >&2; exit 7"],
-                AttachStdout = true,
-                AttachStderr = true,
-                TTY = tty,
-            }, cts.Token);
-
-            using MultiplexedStream stream = await Client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters { TTY = tty }, cts.Token);
+            (ContainerExecCreateResponse exec, MultiplexedStream stream) = await StartExecAsync(
+                id, new ContainerExecCreateParameters { Cmd = ["sh", "-c", "echo to-out; echo to-err >&2; exit 7"], AttachStdout = true, AttachStderr = true, TTY = tty }, cts.Token);
+            using MultiplexedStream disposing = stream;
             (string stdout, string stderr) = await stream.ReadOutputToEndAsync(cts.Token);
 
             if (tty)
@@ -60,16 +53,9 @@ public sealed class ExecTests(DaemonFixture fixture) : DockerClientTest(fixture)
         try
         {
             using CancellationTokenSource cts = DockerClients.Bound();
-            Assert.True(await Client.Containers.StartContainerAsync(id, new ContainerStartParameters(), cts.Token));
-            ContainerExecCreateResponse exec = await Client.Exec.CreateContainerExecAsync(id, new ContainerExecCreateParameters
-            {
-                Cmd = ["sh", "-c", "tr a-z A-Z; echo done >&2"],
-                AttachStdin = true,
-                AttachStdout = true,
-                AttachStderr = true,
-            }, cts.Token);
-
-            using MultiplexedStream stream = await Client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), cts.Token);
+            (ContainerExecCreateResponse exec, MultiplexedStream stream) = await StartExecAsync(
+                id, new ContainerExecCreateParameters { Cmd = ["sh", "-c", "tr a-z A-Z; echo done >&2"], AttachStdin = true, AttachStdout = true, AttachStderr = true }, cts.Token);
+            using MultiplexedStream disposing = stream;
             byte[] input = System.Text.Encoding.ASCII.GetBytes("through the hijacked stream\n");
             await stream.WriteAsync(input, 0, input.Length, cts.Token);
             // The client's end of input: tr sees EOF and exits, while the connection stays open for the output.
@@ -103,6 +89,16 @@ public sealed class ExecTests(DaemonFixture fixture) : DockerClientTest(fixture)
         {
             await Client.RemoveContainerQuietlyAsync(id);
         }
+    }
+
+    /// <summary>Starts the container (a sleeper) and, in it, the exec: its hijacked stream, TTY or multiplexed as created.</summary>
+    private async Task<(ContainerExecCreateResponse Exec, MultiplexedStream Stream)> StartExecAsync(
+        string containerId, ContainerExecCreateParameters parameters, CancellationToken cancellationToken)
+    {
+        Assert.True(await Client.Containers.StartContainerAsync(containerId, new ContainerStartParameters(), cancellationToken));
+        ContainerExecCreateResponse exec = await Client.Exec.CreateContainerExecAsync(containerId, parameters, cancellationToken);
+        MultiplexedStream stream = await Client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters { TTY = parameters.TTY }, cancellationToken);
+        return (exec, stream);
     }
 
     /// <summary>The stream ends when the process's output does; its exit is recorded a moment later.</summary>
