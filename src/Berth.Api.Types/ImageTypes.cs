@@ -89,10 +89,14 @@ public sealed record ProgressMessage
     public Dictionary<string, string>? Aux { get; init; }
 }
 
-/// <summary>DELETE /images/{name} answer rows.</summary>
+/// <summary>DELETE /images/{name} answer rows: each names one thing, <c>{"Untagged": ...}</c> or <c>{"Deleted": ...}</c>,
+/// as Docker writes them (clients that read the rows as maps count the keys).</summary>
 public sealed record ImageDeleteResponseItem
 {
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Untagged { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Deleted { get; init; }
 }
 

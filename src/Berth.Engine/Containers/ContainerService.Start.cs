@@ -99,7 +99,7 @@ public sealed partial class ContainerService
                 InitPath = record.HostConfig.Init == true ? InitBinary() : null,
                 Limits = RuntimeSettings.LimitsFor(record.HostConfig, _host),
                 Security = RuntimeSettings.SecurityFor(record.HostConfig, _host, groups),
-                ShmSize = record.HostConfig.ShmSize is > 0 ? record.HostConfig.ShmSize.Value : 64L * 1024 * 1024,
+                ShmSize = record.HostConfig.ShmSize is > 0 ? record.HostConfig.ShmSize.Value : ContainerViews.DefaultShmSize,
                 NetworkNamespacePath = network.HostNetwork ? "host" : network.NamespacePath,
             }, _host);
             if (!string.IsNullOrEmpty(spec.Process.Cwd) && spec.Process.Cwd != "/")

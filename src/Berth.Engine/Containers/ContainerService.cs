@@ -158,15 +158,19 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
     private static bool ValidName(string name) =>
         name.Length > 0 && char.IsAsciiLetterOrDigit(name.TrimStart('/')[0]) && name.TrimStart('/').All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
 
-    /// <summary>The image's defaults fill what the request leaves out, as Docker does (an explicit entrypoint drops the image's cmd).</summary>
+    /// <summary>
+    /// The image's defaults fill what the request leaves out, as Docker does: an empty cmd (absent or <c>[]</c>, as typed
+    /// clients such as Docker.DotNet send it) takes the image's unless an entrypoint is given, and an absent entrypoint
+    /// takes the image's (an explicit one drops the image's cmd).
+    /// </summary>
     private static ContainerConfig MergeWithImage(ContainerConfig config, ImageRuntimeConfig image)
     {
         IReadOnlyList<string>? entrypoint = config.Entrypoint;
         IReadOnlyList<string>? cmd = config.Cmd;
-        if (entrypoint is null)
+        if (entrypoint is not { Count: > 0 })
         {
-            entrypoint = image.Entrypoint;
-            cmd ??= image.Cmd;
+            cmd = cmd is { Count: > 0 } ? cmd : image.Cmd;
+            entrypoint ??= image.Entrypoint;
         }
         else if (entrypoint.Count == 1 && entrypoint[0].Length == 0)
         {

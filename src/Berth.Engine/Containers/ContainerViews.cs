@@ -135,7 +135,7 @@ internal static class ContainerViews
             LogPath = record.LogPath,
             Name = record.Name,
             RestartCount = record.RestartCount,
-            HostConfig = record.HostConfig,
+            HostConfig = Reported(record.HostConfig),
             GraphDriver = new GraphDriverData
             {
                 Name = "overlay2",
@@ -151,6 +151,25 @@ internal static class ContainerViews
             NetworkSettings = new InspectNetworkSettings { SandboxKey = state.Pid > 0 ? $"/proc/{state.Pid}/ns/net" : "" },
         };
     }
+
+    /// <summary>The size of /dev/shm when the container asks for none (Docker's default, and what inspect then reports).</summary>
+    public const long DefaultShmSize = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// HostConfig as Docker's inspect writes it: the sizes, limits and flags it always prints as numbers (typed clients
+    /// such as Docker.DotNet read them as non-nullable and fail on null) are 0 or false when unset, and ShmSize is the
+    /// size the container's /dev/shm actually got.
+    /// </summary>
+    private static HostConfig Reported(HostConfig host) => host with
+    {
+        ShmSize = host.ShmSize is > 0 ? host.ShmSize : DefaultShmSize,
+        PublishAllPorts = host.PublishAllPorts ?? false,
+        OomScoreAdj = host.OomScoreAdj ?? 0,
+        MemoryReservation = host.MemoryReservation ?? 0,
+        CpuPeriod = host.CpuPeriod ?? 0,
+        CpuQuota = host.CpuQuota ?? 0,
+        BlkioWeight = host.BlkioWeight ?? 0,
+    };
 
     public static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 }

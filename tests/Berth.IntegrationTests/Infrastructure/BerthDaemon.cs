@@ -173,10 +173,14 @@ public sealed class BerthDaemon : IAsyncDisposable
         throw new TimeoutException($"berthd did not answer /_ping within {StartTimeout.TotalSeconds:F0} s ({last?.Message})\n{LogTail()}");
     }
 
-    /// <summary>Creates an image offline with Berth's <c>POST /berth/images/bootstrap</c> and checks it is there.</summary>
-    public async Task BootstrapAsync(string name)
+    /// <summary>
+    /// Creates an image offline with Berth's <c>POST /berth/images/bootstrap</c> and checks it is there. A
+    /// <paramref name="timeout"/> beyond the API client's (debian's first debootstrap on a host takes minutes) gets a client of its own.
+    /// </summary>
+    public async Task BootstrapAsync(string name, TimeSpan? timeout = null)
     {
-        using HttpResponseMessage response = await Api.PostAsync($"/berth/images/bootstrap?name={Uri.EscapeDataString(name)}", null);
+        using HttpClient? patient = timeout is { } t ? EngineApi.CreateClient(SocketPath, t) : null;
+        using HttpResponseMessage response = await (patient ?? Api).PostAsync($"/berth/images/bootstrap?name={Uri.EscapeDataString(name)}", null);
         string body = await response.Content.ReadAsStringAsync();
         if (response.StatusCode != HttpStatusCode.OK)
         {

@@ -2,14 +2,13 @@ using System.Reflection;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
-[assembly: TestFramework("Berth.IntegrationTests.Infrastructure.IntegrationTestFramework", "Berth.IntegrationTests")]
-
 namespace Berth.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// xunit 2 with assembly fixtures: <see cref="DaemonFixture"/> is created once, before the first collection runs (and only
 /// when some selected test class asks for it), handed to every test class constructor that takes one, whatever its
-/// collection, and disposed after the last collection, so collections run in parallel against one daemon.
+/// collection, and disposed after the last collection, so collections run in parallel against one daemon. Each test
+/// assembly that compiles this file (Berth.ClientCompatTests links it) registers it in its TestFrameworkRegistration.cs.
 /// </summary>
 public sealed class IntegrationTestFramework(IMessageSink messageSink) : XunitTestFramework(messageSink)
 {
