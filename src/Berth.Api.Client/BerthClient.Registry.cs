@@ -55,3 +55,21 @@ public sealed partial class BerthClient
         }
     }
 }
+
+/// <summary>docker search.</summary>
+public sealed partial class BerthClient
+{
+    /// <summary>GET /images/search?term=&amp;limit=&amp;filters=.</summary>
+    public Task<IReadOnlyList<ImageSearchResult>> SearchImagesAsync(string term, int? limit, ApiFilters? filters, CancellationToken cancellationToken)
+    {
+        var query = new QueryBuilder();
+        query.Add("term", term);
+        query.Add("limit", limit?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (filters is { IsEmpty: false })
+        {
+            query.Add("filters", filters.ToJson());
+        }
+
+        return GetJsonAsync("/images/search" + query, ApiJsonContext.Default.IReadOnlyListImageSearchResult, cancellationToken);
+    }
+}

@@ -22,6 +22,16 @@ public static class RegistryEndpoints
             await registry.LoginAsync(auth, context.RequestAborted).ConfigureAwait(false);
             return Results.Json(new AuthResponse { Status = "Login Succeeded" }, ApiJsonContext.Default.AuthResponse);
         });
+
+        app.MapGet("/images/search", async (HttpContext context, IRegistryBackend registry) =>
+        {
+            string limitText = context.Request.Query["limit"].ToString();
+            int? limit = limitText.Length == 0 ? null
+                : int.TryParse(limitText, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int n) ? n
+                : throw EngineException.Invalid($"invalid limit: {limitText}");
+            IReadOnlyList<ImageSearchResult> results = await registry.SearchAsync(context.Request.Query["term"].ToString(), limit, Query.Filters(context.Request), RegistryAuth(context.Request), context.RequestAborted).ConfigureAwait(false);
+            return Results.Json(results, ApiJsonContext.Default.IReadOnlyListImageSearchResult);
+        });
     }
 
     /// <summary>POST /images/create?fromImage=NAME&amp;tag=TAG&amp;platform=P: streams Docker's pull progress.</summary>

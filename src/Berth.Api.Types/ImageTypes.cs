@@ -117,3 +117,22 @@ public sealed record ImagePruneResponse
     public IReadOnlyList<ImageDeleteResponseItem> ImagesDeleted { get; init; } = [];
     public long SpaceReclaimed { get; init; }
 }
+
+/// <summary>One row of GET /images/search.</summary>
+public sealed record ImageSearchResult
+{
+    [JsonPropertyName("description")]
+    public string Description { get; init; } = "";
+
+    [JsonPropertyName("is_official")]
+    public bool IsOfficial { get; init; }
+
+    [JsonPropertyName("is_automated")]
+    public bool IsAutomated { get; init; }
+
+    [JsonPropertyName("name")]
+    public string Name { get; init; } = "";
+
+    [JsonPropertyName("star_count")]
+    public int StarCount { get; init; }
+}

@@ -131,6 +131,7 @@ internal static class BerthCli
                 BuildCommand.Create("build", ["berth image build", "berth build"]),
                 RegistryCommands.Login(),
                 RegistryCommands.Logout(),
+                RegistryCommands.Search(),
                 RegistryCommands.Pull("pull", ["berth image pull", "berth pull"]),
                 RegistryCommands.Push("push", ["berth image push", "berth push"]),
                 ContainerControlCommands.Kill("kill", ["berth container kill", "berth kill"]),

@@ -51,7 +51,43 @@ public static partial class RegistryServer
         var storage = new RegistryStorage(root);
         app.MapMethods("/v2/{**path}", ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"], (HttpContext context, string? path) =>
             HandleAsync(storage, context, path ?? ""));
+        app.MapGet("/v1/search", (HttpContext context) => SearchAsync(storage, context));
         return app;
+    }
+
+    /// <summary>
+    /// The v1 search API docker search asks for (<c>?q=TERM&amp;n=LIMIT</c>): repositories whose name contains the term,
+    /// in name order. Distribution's registry does not offer it; this one does, so <c>docker search</c> works on a
+    /// private registry.
+    /// </summary>
+    private static async Task SearchAsync(RegistryStorage storage, HttpContext context)
+    {
+        string query = context.Request.Query["q"].ToString();
+        int limit = int.TryParse(context.Request.Query["n"].ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) && n is > 0 and <= 100 ? n : 25;
+        string[] names = [.. storage.Repositories().Where(r => r.Contains(query, StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal)];
+        using var buffer = new MemoryStream();
+        await using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("num_results", names.Length);
+            writer.WriteString("query", query);
+            writer.WriteStartArray("results");
+            foreach (string name in names.Take(limit))
+            {
+                writer.WriteStartObject();
+                writer.WriteString("name", name);
+                writer.WriteString("description", "");
+                writer.WriteNumber("star_count", 0);
+                writer.WriteBoolean("is_official", false);
+                writer.WriteBoolean("is_automated", false);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        await WriteJsonAsync(context.Response, 200, buffer.ToArray()).ConfigureAwait(false);
     }
 
     private static async Task HandleAsync(RegistryStorage storage, HttpContext context, string path)

@@ -186,6 +186,28 @@ public sealed class RegistryTests(ImageArchiveDaemon fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Search_lists_the_repositories_of_berths_registry_with_docker_and_berth()
+    {
+        string repository = $"{Registry}/searchable/needle-app";
+        await BerthSucceedAsync("tag", "busybox", repository + ":v1");
+        await BerthSucceedAsync("push", repository + ":v1");
+
+        CommandResult docker = await _docker.SucceedAsync("search", $"{Registry}/needle");
+        string[] lines = docker.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"^NAME\s+DESCRIPTION\s+STARS\s+OFFICIAL", lines[0]);
+        Assert.Contains(lines, l => l.StartsWith("searchable/needle-app ", StringComparison.Ordinal));
+
+        CommandResult berth = await BerthSucceedAsync("search", "--format", "{{.Name}} {{.StarCount}}", $"{Registry}/needle");
+        Assert.Equal("searchable/needle-app 0", berth.Stdout.Trim());
+        CommandResult none = await BerthSucceedAsync("search", "--filter", "stars=5", "--format", "{{.Name}}", $"{Registry}/needle");
+        Assert.Equal("", none.Stdout.Trim());
+
+        CommandResult badFilter = await _docker.RunAsync("search", "--filter", "colour=red", $"{Registry}/needle");
+        Assert.NotEqual(0, badFilter.ExitCode);
+        Assert.Contains("invalid filter 'colour'", badFilter.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Pull_of_a_missing_tag_is_manifest_unknown()
     {
         CommandResult docker = await _docker.RunAsync("pull", $"{Registry}/busybox:missing");

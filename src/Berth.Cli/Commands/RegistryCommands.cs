@@ -2,6 +2,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Berth.Api.Types;
+using Berth.Api.Client;
+using Berth.Cli.Formatting;
 using Berth.Cli.Parsing;
 
 namespace Berth.Cli.Commands;
@@ -54,6 +56,44 @@ internal static class RegistryCommands
             .String("username", 'u', "Username"),
         Handler = LoginAsync,
     };
+
+    public static CommandSpec Search() => new()
+    {
+        Name = "search",
+        Usage = "[OPTIONS] TERM",
+        Summary = "Search for images in a registry",
+        MinArgs = 1,
+        MaxArgs = 1,
+        DefineFlags = f => f
+            .List("filter", 'f', "Filter output based on conditions provided", typeName: "filter")
+            .String("format", null, "Pretty-print search using a Go template")
+            .Int("limit", null, "Max number of search results", defaultValue: 0)
+            .Bool("no-trunc", null, "Don't truncate output"),
+        Handler = SearchAsync,
+    };
+
+    private static async Task<int> SearchAsync(CommandContext ctx, ParsedArgs p)
+    {
+        var filters = new ApiFilters();
+        foreach (string f in p.List("filter"))
+        {
+            try
+            {
+                filters.AddArgument(f);
+            }
+            catch (FormatException e)
+            {
+                throw new StatusException(125, $"invalid argument \"{f}\" for \"-f, --filter\" flag: {e.Message}");
+            }
+        }
+
+        long limit = p.Int("limit");
+        IReadOnlyList<ImageSearchResult> results = await ctx.Client.SearchImagesAsync(p.Positionals[0], limit > 0 ? (int)limit : null, filters, ctx.Cancellation).ConfigureAwait(false);
+        string format = ListFormat.Resolve(p.String("format"), SearchRow.DefaultTable);
+        bool truncate = !p.Bool("no-trunc");
+        await ctx.Out.WriteAsync(ListFormat.Render(format, results.Select(r => (object?)new SearchRow(r, truncate)), SearchRow.Header)).ConfigureAwait(false);
+        return 0;
+    }
 
     public static CommandSpec Logout() => new()
     {

@@ -16,6 +16,9 @@ public interface IRegistryBackend
 
     /// <summary>Checks the credentials against the registry's /v2/ (docker login).</summary>
     Task LoginAsync(AuthConfig auth, CancellationToken cancellationToken);
+
+    /// <summary>docker search: the registry's v1 search, filtered by <c>is-official</c>, <c>is-automated</c> and <c>stars</c>.</summary>
+    Task<IReadOnlyList<ImageSearchResult>> SearchAsync(string term, int? limit, IReadOnlyDictionary<string, IReadOnlyList<string>> filters, AuthConfig? auth, CancellationToken cancellationToken);
 }
 
 public sealed class RegistryService(ImageStore images, Events.EventLog events, EngineOptions engineOptions) : IRegistryBackend
@@ -73,6 +76,59 @@ public sealed class RegistryService(ImageStore images, Events.EventLog events, E
     {
         ArgumentNullException.ThrowIfNull(auth);
         return RegistryLogin.CheckAsync(auth.ServerAddress ?? ImageReference.DefaultDomain, Credentials(auth) ?? RegistryCredentials.Anonymous, _options, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ImageSearchResult>> SearchAsync(string term, int? limit, IReadOnlyDictionary<string, IReadOnlyList<string>> filters, AuthConfig? auth, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filters);
+        if (string.IsNullOrEmpty(term))
+        {
+            throw EngineException.Invalid("term is required");
+        }
+
+        int count = limit ?? 25;
+        if (count is < 1 or > 100)
+        {
+            throw EngineException.Invalid($"limit {count} is outside the range of [1, 100]");
+        }
+
+        foreach (string key in filters.Keys.Where(k => k is not ("is-official" or "is-automated" or "stars")))
+        {
+            throw EngineException.Invalid($"invalid filter '{key}'");
+        }
+
+        bool? official = Flag(filters, "is-official");
+        bool? automated = Flag(filters, "is-automated");
+        int stars = 0;
+        if (filters.TryGetValue("stars", out IReadOnlyList<string>? starValues))
+        {
+            foreach (string value in starValues)
+            {
+                stars = int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
+                    ? Math.Max(stars, n)
+                    : throw EngineException.Invalid($"invalid filter 'stars={value}'");
+            }
+        }
+
+        IReadOnlyList<SearchHit> hits = await RegistrySearch.SearchAsync(term, count, Credentials(auth), _options, cancellationToken).ConfigureAwait(false);
+        return [.. hits
+            .Where(h => (official is null || h.IsOfficial == official) && (automated is null || h.IsAutomated == automated) && h.StarCount >= stars)
+            .Select(h => new ImageSearchResult { Name = h.Name, Description = h.Description, StarCount = h.StarCount, IsOfficial = h.IsOfficial, IsAutomated = h.IsAutomated })];
+    }
+
+    private static bool? Flag(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, string key)
+    {
+        if (!filters.TryGetValue(key, out IReadOnlyList<string>? values) || values.Count == 0)
+        {
+            return null;
+        }
+
+        return values[^1] switch
+        {
+            "true" or "1" => true,
+            "false" or "0" => false,
+            string other => throw EngineException.Invalid($"invalid filter '{key}={other}'"),
+        };
     }
 
     private static RegistryCredentials? Credentials(AuthConfig? auth)
