@@ -4,33 +4,37 @@ using System.Text.Json;
 
 namespace Berth.Engine.Containers;
 
-/// <summary>Reads a json-file log (one <c>{"log","stream","time"}</c> object per line) as Docker's multiplexed stream.</summary>
+/// <summary>
+/// Reads a json-file log (one <c>{"log","stream","time"}</c> object per line) as Docker's multiplexed stream. The hot
+/// path works on bytes: lines are found in a read buffer, parsed with <see cref="Utf8JsonReader"/> and framed into an
+/// output buffer that is written in 64 KiB pieces, so memory stays flat whatever the log's size (only <c>--tail N</c>
+/// keeps N lines) and a 100 MB log is not a million small writes.
+/// </summary>
 internal static class JsonFileLogReader
 {
     private static readonly TimeSpan FollowPoll = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>Frames are sent once this much is buffered.</summary>
+    private const int FlushThreshold = 1 << 16;
+
     public static async Task CopyAsync(string path, LogsOptions options, Stream output, Func<bool> isRunning, CancellationToken cancellationToken)
     {
-        if (!File.Exists(path))
+        if (!File.Exists(path) && (!options.Follow || !isRunning()))
         {
-            if (!options.Follow || !isRunning())
-            {
-                return;
-            }
+            return;
         }
 
-        await using var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.Asynchronous);
-        using var reader = new StreamReader(file, Encoding.UTF8);
-        var lines = new Queue<string>();
         int? tail = int.TryParse(options.Tail, out int t) && t >= 0 ? t : null;
+        var frames = new FrameBuffer();
+        var kept = tail is null ? null : new Queue<byte[]>();
 
-        // Rotated files first, oldest (highest number) to newest, then the live file.
+        // Rotated files first, oldest (highest number) to newest, then the live file (kept open for --follow).
         foreach (string rotated in RotatedFiles(path))
         {
             try
             {
-                using var older = new StreamReader(new FileStream(rotated, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.Asynchronous), Encoding.UTF8);
-                await CollectAsync(older, lines, tail, cancellationToken).ConfigureAwait(false);
+                await using var older = new FileStream(rotated, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
+                await CopyLinesAsync(new LineReader(older), options, frames, kept, tail, output, cancellationToken).ConfigureAwait(false);
             }
             catch (FileNotFoundException)
             {
@@ -38,30 +42,29 @@ internal static class JsonFileLogReader
             }
         }
 
-        await CollectAsync(reader, lines, tail, cancellationToken).ConfigureAwait(false);
-        string? line;
-
-        foreach (string entry in lines)
+        await using var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
+        var live = new LineReader(file);
+        await CopyLinesAsync(live, options, frames, kept, tail, output, cancellationToken).ConfigureAwait(false);
+        foreach (byte[] line in kept ?? [])
         {
-            await WriteEntryAsync(entry, options, output, cancellationToken).ConfigureAwait(false);
+            Frame(line, options, frames);
+            await frames.FlushIfFullAsync(output, cancellationToken).ConfigureAwait(false);
         }
 
+        await frames.FlushAsync(output, cancellationToken).ConfigureAwait(false);
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
         if (!options.Follow)
         {
             return;
         }
 
-        // Follow: read what the monitor appends until the container stops and the file is drained.
-        var partial = new StringBuilder();
+        // Follow: what the monitor appends, until the container stops and the file is drained. A line the monitor is
+        // still writing stays in the reader's buffer until its newline arrives.
         while (true)
         {
             bool running = isRunning();
-            while ((line = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false)) is not null)
-            {
-                await WriteEntryAsync(line, options, output, cancellationToken).ConfigureAwait(false);
-            }
-
+            await CopyLinesAsync(live, options, frames, null, null, output, cancellationToken).ConfigureAwait(false);
+            await frames.FlushAsync(output, cancellationToken).ConfigureAwait(false);
             await output.FlushAsync(cancellationToken).ConfigureAwait(false);
             if (!running)
             {
@@ -70,6 +73,31 @@ internal static class JsonFileLogReader
 
             await Task.Delay(FollowPoll, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Every complete line up to the end of the file: framed, or kept (the last <paramref name="tail"/>) for --tail.</summary>
+    private static async Task CopyLinesAsync(LineReader reader, LogsOptions options, FrameBuffer frames, Queue<byte[]>? kept, int? tail, Stream output, CancellationToken cancellationToken)
+    {
+        do
+        {
+            while (reader.TryTakeLine(out ReadOnlyMemory<byte> line))
+            {
+                if (kept is not null)
+                {
+                    kept.Enqueue(line.ToArray());
+                    if (kept.Count > tail)
+                    {
+                        kept.Dequeue();
+                    }
+
+                    continue;
+                }
+
+                Frame(line.Span, options, frames);
+                await frames.FlushIfFullAsync(output, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        while (await reader.FillAsync(cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>LOG.N ... LOG.1 as the monitor's rotation leaves them, oldest first.</summary>
@@ -84,47 +112,64 @@ internal static class JsonFileLogReader
         return numbered.OrderByDescending(n => n.Number).Select(n => n.Path);
     }
 
-    private static async Task CollectAsync(StreamReader reader, Queue<string> lines, int? tail, CancellationToken cancellationToken)
+    /// <summary>One log line as a frame (or raw bytes for a TTY container), when its stream and time are wanted.</summary>
+    private static void Frame(ReadOnlySpan<byte> line, LogsOptions options, FrameBuffer frames)
     {
-        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
-        {
-            lines.Enqueue(line);
-            if (tail is int max && lines.Count > max)
-            {
-                lines.Dequeue();
-            }
-        }
-    }
-
-    private static async Task WriteEntryAsync(string line, LogsOptions options, Stream output, CancellationToken cancellationToken)
-    {
-        if (line.Length == 0)
+        if (line.IsEmpty)
         {
             return;
         }
 
-        string? text;
-        string? stream;
-        string? time;
+        ReadOnlySpan<byte> log = default, time = default;
+        bool logEscaped = false, timeSeen = false, logSeen = false;
+        byte kind = 1;
         try
         {
-            using var doc = JsonDocument.Parse(line);
-            text = doc.RootElement.GetProperty("log").GetString();
-            stream = doc.RootElement.GetProperty("stream").GetString();
-            time = doc.RootElement.TryGetProperty("time", out JsonElement t) ? t.GetString() : null;
+            var json = new Utf8JsonReader(line);
+            if (!json.Read() || json.TokenType != JsonTokenType.StartObject)
+            {
+                return;
+            }
+
+            while (json.Read() && json.TokenType == JsonTokenType.PropertyName)
+            {
+                if (json.ValueTextEquals("log"u8))
+                {
+                    json.Read();
+                    log = json.ValueSpan;
+                    logEscaped = json.ValueIsEscaped;
+                    logSeen = json.TokenType == JsonTokenType.String;
+                }
+                else if (json.ValueTextEquals("stream"u8))
+                {
+                    json.Read();
+                    kind = json.ValueTextEquals("stderr"u8) ? (byte)2 : (byte)1;
+                }
+                else if (json.ValueTextEquals("time"u8))
+                {
+                    json.Read();
+                    time = json.ValueSpan;
+                    timeSeen = json.TokenType == JsonTokenType.String;
+                }
+                else
+                {
+                    json.Read();
+                    json.Skip();
+                }
+            }
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (JsonException)
         {
             return; // a line cut by a crash mid-write
         }
 
-        byte kind = stream == "stderr" ? (byte)2 : (byte)1;
-        if ((kind == 1 && !options.Stdout) || (kind == 2 && !options.Stderr) || text is null)
+        if (!logSeen || (kind == 1 && !options.Stdout) || (kind == 2 && !options.Stderr))
         {
             return;
         }
 
-        if (time is not null && (options.Since > 0 || options.Until > 0) && DateTimeOffset.TryParse(time, System.Globalization.CultureInfo.InvariantCulture, out DateTimeOffset when))
+        if (timeSeen && (options.Since > 0 || options.Until > 0)
+            && DateTimeOffset.TryParse(Encoding.UTF8.GetString(time), System.Globalization.CultureInfo.InvariantCulture, out DateTimeOffset when))
         {
             long seconds = when.ToUnixTimeSeconds();
             if ((options.Since > 0 && seconds < options.Since) || (options.Until > 0 && seconds > options.Until))
@@ -133,16 +178,121 @@ internal static class JsonFileLogReader
             }
         }
 
-        string payload = options.Timestamps && time is not null ? time + " " + text : text;
-        byte[] bytes = Encoding.UTF8.GetBytes(payload);
-        if (!options.Raw)
+        bool stamp = options.Timestamps && timeSeen;
+        // The unescaped text is never longer than its escaped form; reserve for the worst case, then trim.
+        int reserve = (options.Raw ? 0 : 8) + (stamp ? time.Length + 1 : 0) + log.Length;
+        Span<byte> target = frames.Reserve(reserve);
+        int offset = options.Raw ? 0 : 8;
+        if (stamp)
         {
-            byte[] header = new byte[8];
-            header[0] = kind;
-            BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(4), (uint)bytes.Length);
-            await output.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+            time.CopyTo(target[offset..]);
+            offset += time.Length;
+            target[offset++] = (byte)' ';
         }
 
-        await output.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+        offset += logEscaped ? Unescape(line, log, target[offset..]) : Copy(log, target[offset..]);
+        if (!options.Raw)
+        {
+            target[..8].Clear();
+            target[0] = kind;
+            BinaryPrimitives.WriteUInt32BigEndian(target[4..8], (uint)(offset - 8));
+        }
+
+        frames.Commit(offset);
+    }
+
+    private static int Copy(ReadOnlySpan<byte> source, Span<byte> target)
+    {
+        source.CopyTo(target);
+        return source.Length;
+    }
+
+    /// <summary>The JSON string's unescaped UTF-8 (the reader is positioned again on the log value to let it do the work).</summary>
+    private static int Unescape(ReadOnlySpan<byte> line, ReadOnlySpan<byte> escaped, Span<byte> target)
+    {
+        var json = new Utf8JsonReader(line);
+        while (json.Read())
+        {
+            if (json.TokenType == JsonTokenType.PropertyName && json.ValueTextEquals("log"u8))
+            {
+                json.Read();
+                return json.CopyString(target);
+            }
+        }
+
+        return Copy(escaped, target);
+    }
+
+    /// <summary>Complete lines of a file, read in 64 KiB blocks; a line without its newline yet stays for the next fill.</summary>
+    private sealed class LineReader(Stream stream)
+    {
+        private byte[] _buffer = new byte[1 << 16];
+        private int _start;
+        private int _end;
+
+        public bool TryTakeLine(out ReadOnlyMemory<byte> line)
+        {
+            int newline = _buffer.AsSpan(_start, _end - _start).IndexOf((byte)'\n');
+            if (newline < 0)
+            {
+                line = default;
+                return false;
+            }
+
+            line = _buffer.AsMemory(_start, newline);
+            _start += newline + 1;
+            return true;
+        }
+
+        /// <summary>Reads more; false at the end of the file (for now: a followed file may grow).</summary>
+        public async ValueTask<bool> FillAsync(CancellationToken cancellationToken)
+        {
+            if (_start > 0)
+            {
+                Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+                _end -= _start;
+                _start = 0;
+            }
+
+            if (_end == _buffer.Length)
+            {
+                Array.Resize(ref _buffer, _buffer.Length * 2); // a line longer than the buffer
+            }
+
+            int read = await stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
+            _end += read;
+            return read > 0;
+        }
+    }
+
+    /// <summary>Frames waiting to be written, sent in one write once <see cref="FlushThreshold"/> is reached.</summary>
+    private sealed class FrameBuffer
+    {
+        private byte[] _buffer = new byte[FlushThreshold * 2];
+        private int _length;
+
+        public Span<byte> Reserve(int size)
+        {
+            if (_length + size > _buffer.Length)
+            {
+                Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + size));
+            }
+
+            return _buffer.AsSpan(_length, size);
+        }
+
+        public void Commit(int size) => _length += size;
+
+        public ValueTask FlushIfFullAsync(Stream output, CancellationToken cancellationToken) =>
+            _length >= FlushThreshold ? FlushAsync(output, cancellationToken) : ValueTask.CompletedTask;
+
+        public async ValueTask FlushAsync(Stream output, CancellationToken cancellationToken)
+        {
+            if (_length > 0)
+            {
+                await output.WriteAsync(_buffer.AsMemory(0, _length), cancellationToken).ConfigureAwait(false);
+                _length = 0;
+            }
+        }
     }
 }
