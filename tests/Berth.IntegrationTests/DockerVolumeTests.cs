@@ -12,6 +12,9 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
 {
     private readonly DockerCli _docker = fixture.Docker;
 
+    /// <summary>The scenarios of the volumes issue run through the real docker CLI and through berth.</summary>
+    private DockerCli Cli(string client) => client == "berth" ? fixture.Daemon.Berth : _docker;
+
     private async Task RemoveVolumesQuietlyAsync(params string[] names)
     {
         try
@@ -38,58 +41,64 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
     private async Task<string> MountpointAsync(string volume) =>
         (await _docker.SucceedAsync("volume", "inspect", "--format", "{{.Mountpoint}}", volume)).Stdout.Trim();
 
-    [Fact]
-    public async Task Named_volume_data_survives_rm_and_is_seen_by_the_next_container()
+    [Theory]
+    [InlineData("docker")]
+    [InlineData("berth")]
+    public async Task Named_volume_data_survives_rm_and_is_seen_by_the_next_container(string client)
     {
+        DockerCli cli = Cli(client);
         string volume = Names.Unique("vol");
         string first = Names.Unique("writer");
         try
         {
-            await _docker.SucceedAsync("run", "--name", first, "-v", volume + ":/data", "busybox", "sh", "-c", "echo kept > /data/file");
-            CommandResult mounts = await _docker.SucceedAsync("inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}} {{.Driver}} {{.RW}} {{.Source}}{{end}}", first);
+            await cli.SucceedAsync("run", "--name", first, "-v", volume + ":/data", "busybox", "sh", "-c", "echo kept > /data/file");
+            CommandResult mounts = await cli.SucceedAsync("inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}} {{.Driver}} {{.RW}} {{.Source}}{{end}}", first);
             string mountpoint = await MountpointAsync(volume);
             Assert.Equal($"volume {volume} /data local true {mountpoint}", mounts.Stdout.Trim());
-            await _docker.SucceedAsync("rm", "-v", first); // -v never removes a named volume
+            await cli.SucceedAsync("rm", "-v", first); // -v never removes a named volume
 
-            CommandResult read = await _docker.SucceedAsync("run", "--rm", "-v", volume + ":/again", "busybox", "cat", "/again/file");
+            CommandResult read = await cli.SucceedAsync("run", "--rm", "-v", volume + ":/again", "busybox", "cat", "/again/file");
             Assert.Equal("kept\n", read.Stdout);
             Assert.Equal("kept\n", await File.ReadAllTextAsync(Path.Combine(mountpoint, "file")));
         }
         finally
         {
-            await _docker.RemoveQuietlyAsync(first);
+            await cli.RemoveQuietlyAsync(first);
             await RemoveVolumesQuietlyAsync(volume);
         }
     }
 
-    [Fact]
-    public async Task Anonymous_volume_is_created_at_create_and_removed_with_rm_v()
+    [Theory]
+    [InlineData("docker")]
+    [InlineData("berth")]
+    public async Task Anonymous_volume_is_created_at_create_and_removed_with_rm_v(string client)
     {
+        DockerCli cli = Cli(client);
         string name = Names.Unique("anon");
         string keep = Names.Unique("anonkeep");
         try
         {
-            await _docker.SucceedAsync("create", "--name", name, "-v", "/data", "--mount", "type=volume,target=/more", "busybox", "true");
-            CommandResult names = await _docker.SucceedAsync("inspect", "--format", "{{range .Mounts}}{{.Name}} {{end}}", name);
+            await cli.SucceedAsync("create", "--name", name, "-v", "/data", "--mount", "type=volume,target=/more", "busybox", "true");
+            CommandResult names = await cli.SucceedAsync("inspect", "--format", "{{range .Mounts}}{{.Name}} {{end}}", name);
             string[] volumes = names.Stdout.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
             Assert.Equal(2, volumes.Length);
             Assert.All(volumes, v => Assert.Matches("^[0-9a-f]{64}$", v));
-            CommandResult listed = await _docker.SucceedAsync("volume", "ls", "-q", "--filter", "dangling=false");
+            CommandResult listed = await cli.SucceedAsync("volume", "ls", "-q", "--filter", "dangling=false");
             Assert.All(volumes, v => Assert.Contains(v, listed.Stdout, StringComparison.Ordinal));
-            CommandResult labels = await _docker.SucceedAsync("volume", "inspect", "--format", "{{json .Labels}}", volumes[0]);
+            CommandResult labels = await cli.SucceedAsync("volume", "inspect", "--format", "{{json .Labels}}", volumes[0]);
             Assert.Equal("{\"com.docker.volume.anonymous\":\"\"}", labels.Stdout.Trim());
 
-            await _docker.SucceedAsync("rm", "-v", name);
-            CommandResult after = await _docker.SucceedAsync("volume", "ls", "-q");
+            await cli.SucceedAsync("rm", "-v", name);
+            CommandResult after = await cli.SucceedAsync("volume", "ls", "-q");
             Assert.All(volumes, v => Assert.DoesNotContain(v, after.Stdout, StringComparison.Ordinal));
 
             // Without -v the anonymous volume stays (dangling), as in Docker.
-            await _docker.SucceedAsync("create", "--name", keep, "-v", "/data", "busybox", "true");
-            string kept = (await _docker.SucceedAsync("inspect", "--format", "{{range .Mounts}}{{.Name}}{{end}}", keep)).Stdout.Trim();
-            await _docker.SucceedAsync("rm", keep);
-            CommandResult dangling = await _docker.SucceedAsync("volume", "ls", "-q", "--filter", "dangling=true");
+            await cli.SucceedAsync("create", "--name", keep, "-v", "/data", "busybox", "true");
+            string kept = (await cli.SucceedAsync("inspect", "--format", "{{range .Mounts}}{{.Name}}{{end}}", keep)).Stdout.Trim();
+            await cli.SucceedAsync("rm", keep);
+            CommandResult dangling = await cli.SucceedAsync("volume", "ls", "-q", "--filter", "dangling=true");
             Assert.Contains(kept, dangling.Stdout, StringComparison.Ordinal);
-            await _docker.SucceedAsync("volume", "rm", kept);
+            await cli.SucceedAsync("volume", "rm", kept);
         }
         finally
         {
@@ -188,17 +197,20 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
         }
     }
 
-    [Fact]
-    public async Task Copy_up_fills_a_new_volume_with_the_images_files_keeping_owners_and_modes()
+    [Theory]
+    [InlineData("docker")]
+    [InlineData("berth")]
+    public async Task Copy_up_fills_a_new_volume_with_the_images_files_keeping_owners_and_modes(string client)
     {
+        DockerCli cli = Cli(client);
         string volume = Names.Unique("copy");
         string empty = Names.Unique("nocopy");
         try
         {
             const string listing = "cd $D && find . | sort | xargs stat -c '%n %a %u %g %F'";
-            CommandResult image = await _docker.SucceedAsync("run", "--rm", "-e", "D=/etc", "busybox", "sh", "-c", listing);
-            await _docker.SucceedAsync("run", "--rm", "-v", volume + ":/etc", "busybox", "true");
-            CommandResult inVolume = await _docker.SucceedAsync("run", "--rm", "-e", "D=/v", "-v", volume + ":/v", "busybox", "sh", "-c", listing);
+            CommandResult image = await cli.SucceedAsync("run", "--rm", "-e", "D=/etc", "busybox", "sh", "-c", listing);
+            await cli.SucceedAsync("run", "--rm", "-v", volume + ":/etc", "busybox", "true");
+            CommandResult inVolume = await cli.SucceedAsync("run", "--rm", "-e", "D=/v", "-v", volume + ":/v", "busybox", "sh", "-c", listing);
             Assert.Contains("./passwd", inVolume.Stdout, StringComparison.Ordinal);
             // The volume holds the image's /etc plus the mount points the runtime made for hosts/hostname/resolv.conf.
             string[] expected = image.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -206,7 +218,7 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
             Assert.All(expected.Where(l => !l.StartsWith("./host", StringComparison.Ordinal) && !l.StartsWith("./resolv.conf", StringComparison.Ordinal) && !l.StartsWith(". ", StringComparison.Ordinal)),
                 l => Assert.Contains(l, actual));
 
-            await _docker.SucceedAsync("run", "--rm", "-v", empty + ":/etc:nocopy", "busybox", "true");
+            await cli.SucceedAsync("run", "--rm", "-v", empty + ":/etc:nocopy", "busybox", "true");
             string mountpoint = await MountpointAsync(empty);
             Assert.False(File.Exists(Path.Combine(mountpoint, "passwd")), "nocopy must leave the volume without the image's files");
         }
@@ -246,25 +258,28 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
         }
     }
 
-    [Fact]
-    public async Task Volumes_from_shares_and_ro_forbids_writes()
+    [Theory]
+    [InlineData("docker")]
+    [InlineData("berth")]
+    public async Task Volumes_from_shares_and_ro_forbids_writes(string client)
     {
+        DockerCli cli = Cli(client);
         string volume = Names.Unique("shared");
         string source = Names.Unique("source");
         try
         {
-            await _docker.SucceedAsync("create", "--name", source, "-v", volume + ":/shared", "-v", "/anon", "busybox", "true");
-            await _docker.SucceedAsync("run", "--rm", "--volumes-from", source, "busybox", "sh", "-c", "echo hi > /shared/f && echo there > /anon/g");
-            CommandResult read = await _docker.SucceedAsync("run", "--rm", "--volumes-from", source + ":ro", "busybox", "sh", "-c", "cat /shared/f /anon/g");
+            await cli.SucceedAsync("create", "--name", source, "-v", volume + ":/shared", "-v", "/anon", "busybox", "true");
+            await cli.SucceedAsync("run", "--rm", "--volumes-from", source, "busybox", "sh", "-c", "echo hi > /shared/f && echo there > /anon/g");
+            CommandResult read = await cli.SucceedAsync("run", "--rm", "--volumes-from", source + ":ro", "busybox", "sh", "-c", "cat /shared/f /anon/g");
             Assert.Equal("hi\nthere\n", read.Stdout);
 
-            CommandResult denied = await _docker.RunAsync("run", "--rm", "--volumes-from", source + ":ro", "busybox", "sh", "-c", "echo no > /shared/f");
+            CommandResult denied = await cli.RunAsync("run", "--rm", "--volumes-from", source + ":ro", "busybox", "sh", "-c", "echo no > /shared/f");
             Assert.NotEqual(0, denied.ExitCode);
             Assert.Contains("Read-only file system", denied.Stderr, StringComparison.Ordinal);
-            CommandResult mode = await _docker.SucceedAsync("run", "--rm", "--volumes-from", source + ":ro", "busybox", "grep", " /shared ", "/proc/mounts");
+            CommandResult mode = await cli.SucceedAsync("run", "--rm", "--volumes-from", source + ":ro", "busybox", "grep", " /shared ", "/proc/mounts");
             Assert.Contains(" ro,", mode.Stdout, StringComparison.Ordinal);
 
-            CommandResult readOnly = await _docker.RunAsync("run", "--rm", "-v", volume + ":/ro:ro", "busybox", "touch", "/ro/x");
+            CommandResult readOnly = await cli.RunAsync("run", "--rm", "-v", volume + ":/ro:ro", "busybox", "touch", "/ro/x");
             Assert.NotEqual(0, readOnly.ExitCode);
             Assert.Contains("Read-only file system", readOnly.Stderr, StringComparison.Ordinal);
         }
@@ -275,9 +290,12 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
         }
     }
 
-    [Fact]
-    public async Task Bind_mounts_show_host_changes_both_ways()
+    [Theory]
+    [InlineData("docker")]
+    [InlineData("berth")]
+    public async Task Bind_mounts_show_host_changes_both_ways(string client)
     {
+        DockerCli cli = Cli(client);
         string host = Path.Combine(Path.GetTempPath(), Names.Unique("bind"));
         string created = Path.Combine(Path.GetTempPath(), Names.Unique("bindnew"), "sub");
         string name = Names.Unique("binder");
@@ -285,28 +303,28 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
         try
         {
             await File.WriteAllTextAsync(Path.Combine(host, "from-host"), "host\n");
-            await _docker.SucceedAsync("run", "-d", "--name", name, "-v", host + ":/shared", "busybox", "sh", "-c",
+            await cli.SucceedAsync("run", "-d", "--name", name, "-v", host + ":/shared", "busybox", "sh", "-c",
                 "cat /shared/from-host; echo container > /shared/from-container; while [ ! -f /shared/late ]; do sleep 0.1; done; cat /shared/late; exec sleep 30");
-            await _docker.WaitForOutputAsync(o => o.Contains("host", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "logs", name);
+            await cli.WaitForOutputAsync(o => o.Contains("host", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "logs", name);
             await WaitForFileAsync(Path.Combine(host, "from-container"));
             Assert.Equal("container\n", await File.ReadAllTextAsync(Path.Combine(host, "from-container")));
             await File.WriteAllTextAsync(Path.Combine(host, "late"), "late\n");
-            await _docker.WaitForOutputAsync(o => o.Contains("late", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "logs", name);
-            CommandResult mounts = await _docker.SucceedAsync("inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Source}} {{.Destination}} {{.RW}} {{.Propagation}}{{end}}", name);
+            await cli.WaitForOutputAsync(o => o.Contains("late", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "logs", name);
+            CommandResult mounts = await cli.SucceedAsync("inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Source}} {{.Destination}} {{.RW}} {{.Propagation}}{{end}}", name);
             Assert.Equal($"bind {host} /shared true rprivate", mounts.Stdout.Trim());
 
             // -v creates a missing host directory; --mount type=bind requires it.
-            await _docker.SucceedAsync("run", "--rm", "-v", created + ":/made", "busybox", "true");
+            await cli.SucceedAsync("run", "--rm", "-v", created + ":/made", "busybox", "true");
             Assert.True(Directory.Exists(created));
             string missing = Path.Combine(host, "missing");
-            CommandResult refused = await _docker.RunAsync("run", "--rm", "--mount", $"type=bind,source={missing},target=/x", "busybox", "true");
+            CommandResult refused = await cli.RunAsync("run", "--rm", "--mount", $"type=bind,source={missing},target=/x", "busybox", "true");
             Assert.NotEqual(0, refused.ExitCode);
             Assert.Contains($"invalid mount config for type \"bind\": bind source path does not exist: {missing}", refused.Stderr, StringComparison.Ordinal);
             Assert.False(Directory.Exists(missing));
         }
         finally
         {
-            await _docker.RemoveQuietlyAsync(name);
+            await cli.RemoveQuietlyAsync(name);
             Directory.Delete(host, recursive: true);
             Directory.Delete(Path.GetDirectoryName(created)!, recursive: true);
         }
@@ -322,65 +340,74 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
         }
     }
 
-    [Fact]
-    public async Task Tmpfs_is_in_memory_and_gone_after_stop()
+    [Theory]
+    [InlineData("docker")]
+    [InlineData("berth")]
+    public async Task Tmpfs_is_in_memory_and_gone_after_stop(string client)
     {
+        DockerCli cli = Cli(client);
         string name = Names.Unique("tmpfs");
         try
         {
-            await _docker.SucceedAsync("run", "-d", "--name", name, "--tmpfs", "/scratch:size=1m", "--mount", "type=tmpfs,target=/other,tmpfs-size=2m",
+            await cli.SucceedAsync("run", "-d", "--name", name, "--tmpfs", "/scratch:size=1m", "--mount", "type=tmpfs,target=/other,tmpfs-size=2m",
                 "busybox", "sh", "-c", "ls /scratch | wc -l; grep -E ' /(scratch|other) ' /proc/mounts; echo x > /scratch/f; exec sleep 60");
-            CommandResult logs = await _docker.WaitForOutputAsync(o => o.Contains(" /other ", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "logs", name);
+            CommandResult logs = await cli.WaitForOutputAsync(o => o.Contains(" /other ", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "logs", name);
             Assert.Matches(@"(?m)^tmpfs /scratch tmpfs rw,nosuid,nodev,noexec.*size=1024k", logs.Stdout);
             Assert.Matches(@"(?m)^tmpfs /other tmpfs rw,nosuid,nodev,noexec.*size=2048k", logs.Stdout);
             Assert.StartsWith("0\n", logs.Stdout, StringComparison.Ordinal);
 
-            await _docker.SucceedAsync("stop", "-t", "0", name);
-            await _docker.SucceedAsync("start", name);
-            CommandResult again = await _docker.WaitForOutputAsync(o => o.Split('\n').Count(l => l.StartsWith("tmpfs /other", StringComparison.Ordinal)) == 2, TimeSpan.FromSeconds(10), "logs", name);
+            await cli.SucceedAsync("stop", "-t", "0", name);
+            await cli.SucceedAsync("start", name);
+            CommandResult again = await cli.WaitForOutputAsync(o => o.Split('\n').Count(l => l.StartsWith("tmpfs /other", StringComparison.Ordinal)) == 2, TimeSpan.FromSeconds(10), "logs", name);
             Assert.Equal(2, again.Stdout.Split('\n').Count(l => l == "0"));
             // --tmpfs mounts are not listed in Mounts, --mount type=tmpfs is (as Docker shows them).
-            CommandResult mounts = await _docker.SucceedAsync("inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Destination}};{{end}}", name);
+            CommandResult mounts = await cli.SucceedAsync("inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Destination}};{{end}}", name);
             Assert.Equal("tmpfs /other;", mounts.Stdout.Trim());
         }
         finally
         {
-            await _docker.RemoveQuietlyAsync(name);
+            await cli.RemoveQuietlyAsync(name);
         }
     }
 
-    [Fact]
-    public async Task In_use_volume_cannot_be_removed()
+    [Theory]
+    [InlineData("docker")]
+    [InlineData("berth")]
+    public async Task In_use_volume_cannot_be_removed(string client)
     {
+        DockerCli cli = Cli(client);
         string volume = Names.Unique("busy");
         string name = Names.Unique("user");
         try
         {
-            string id = (await _docker.SucceedAsync("create", "--name", name, "-v", volume + ":/data", "busybox", "true")).Stdout.Trim();
-            CommandResult rm = await _docker.RunAsync("volume", "rm", volume);
+            string id = (await cli.SucceedAsync("create", "--name", name, "-v", volume + ":/data", "busybox", "true")).Stdout.Trim();
+            CommandResult rm = await cli.RunAsync("volume", "rm", volume);
             Assert.Equal(1, rm.ExitCode);
             Assert.Contains($"remove {volume}: volume is in use - [{id}]", rm.Stderr, StringComparison.Ordinal);
 
             using HttpResponseMessage response = await fixture.Api.DeleteAsync($"/volumes/{volume}?force=1");
             Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
 
-            await _docker.SucceedAsync("rm", name);
-            await _docker.SucceedAsync("volume", "rm", volume);
-            CommandResult gone = await _docker.RunAsync("volume", "inspect", volume);
+            await cli.SucceedAsync("rm", name);
+            await cli.SucceedAsync("volume", "rm", volume);
+            CommandResult gone = await cli.RunAsync("volume", "inspect", volume);
             Assert.Equal(1, gone.ExitCode);
         }
         finally
         {
-            await _docker.RemoveQuietlyAsync(name);
+            await cli.RemoveQuietlyAsync(name);
             await RemoveVolumesQuietlyAsync(volume);
         }
     }
 
     [Theory]
-    [InlineData("absolute")]
-    [InlineData("dotdot")]
-    public async Task A_symlinked_mount_target_stays_inside_the_container(string kind)
+    [InlineData("absolute", "docker")]
+    [InlineData("dotdot", "docker")]
+    [InlineData("absolute", "berth")]
+    [InlineData("dotdot", "berth")]
+    public async Task A_symlinked_mount_target_stays_inside_the_container(string kind, string client)
     {
+        DockerCli cli = Cli(client);
         string name = Names.Unique("escape");
         string hostSource = Path.Combine(Path.GetTempPath(), Names.Unique("escsrc"));
         string hostTarget = Path.Combine(Path.GetTempPath(), Names.Unique("esctgt"));
@@ -388,13 +415,13 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
         try
         {
             await File.WriteAllTextAsync(Path.Combine(hostSource, "marker"), "bound\n");
-            await _docker.SucceedAsync("create", "--name", name, "-v", hostSource + ":/evil", "busybox", "sh", "-c", "cat /evil/marker; ls -d " + hostTarget);
+            await cli.SucceedAsync("create", "--name", name, "-v", hostSource + ":/evil", "busybox", "sh", "-c", "cat /evil/marker; ls -d " + hostTarget);
             // Plant the symlink where the mount target will be, as a malicious image layer would.
-            string upper = (await _docker.SucceedAsync("inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", name)).Stdout.Trim();
+            string upper = (await cli.SucceedAsync("inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", name)).Stdout.Trim();
             string link = kind == "absolute" ? hostTarget : "../../../../../../../../.." + hostTarget;
             File.CreateSymbolicLink(Path.Combine(upper, "evil"), link);
 
-            CommandResult start = await _docker.RunAsync("start", "-a", name);
+            CommandResult start = await cli.RunAsync("start", "-a", name);
             Assert.False(Directory.Exists(hostTarget), $"the mount escaped to the host: {start}");
             Assert.False(File.Exists(hostTarget), "nothing may be written on the host");
             Assert.Equal(0, start.ExitCode);
@@ -403,7 +430,7 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
         }
         finally
         {
-            await _docker.RemoveQuietlyAsync(name);
+            await cli.RemoveQuietlyAsync(name);
             Directory.Delete(hostSource, recursive: true);
             if (Directory.Exists(hostTarget))
             {

@@ -32,6 +32,7 @@ public sealed class BerthDaemon : IAsyncDisposable
         _name = name;
         Root = root;
         Docker = new DockerCli(SocketPath, Path.Combine(root, "docker-config"));
+        Berth = new DockerCli(SocketPath, Path.Combine(root, "berth-config"), Binaries.Cli);
         // Best effort when the test host is stopped (Ctrl+C, SIGTERM) before the fixtures are disposed.
         AppDomain.CurrentDomain.ProcessExit += (_, _) => CleanUpAtExit();
         lock (Live)
@@ -74,6 +75,9 @@ public sealed class BerthDaemon : IAsyncDisposable
 
     /// <summary>The real docker CLI, pointed at this daemon.</summary>
     public DockerCli Docker { get; }
+
+    /// <summary>Berth's own CLI against this daemon, with the same calls as <see cref="Docker"/>.</summary>
+    public DockerCli Berth { get; }
 
     /// <summary>An HTTP client on the socket; a new one after each start (a killed daemon's pooled connections are dead).</summary>
     public HttpClient Api => _api ?? throw new InvalidOperationException("berthd is not started");

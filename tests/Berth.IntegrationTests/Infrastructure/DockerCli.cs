@@ -1,8 +1,14 @@
 namespace Berth.IntegrationTests.Infrastructure;
 
-/// <summary>The real docker CLI (from PATH) against one daemon: its own config dir, no context, no pinned API version.</summary>
-public sealed class DockerCli(string socketPath, string configDirectory)
+/// <summary>
+/// The real docker CLI (from PATH) against one daemon: its own config dir, no context, no pinned API version. With
+/// <paramref name="program"/> = Berth's CLI the same calls drive <c>berth</c> (same commands and flags), so a test can
+/// prove a scenario through both.
+/// </summary>
+public sealed class DockerCli(string socketPath, string configDirectory, string program = "docker")
 {
+    private readonly string[] _prefix = program == "docker" ? [] : ["-H", "unix://" + socketPath, "--config", configDirectory];
+
     private readonly Dictionary<string, string?> _environment = new(StringComparer.Ordinal)
     {
         ["DOCKER_HOST"] = "unix://" + socketPath,
@@ -19,7 +25,7 @@ public sealed class DockerCli(string socketPath, string configDirectory)
     public Task<CommandResult> RunAsync(params string[] args) => RunAsync(args, stdin: null);
 
     public Task<CommandResult> RunAsync(string[] args, string? stdin, TimeSpan? timeout = null) =>
-        ProcessRunner.RunAsync("docker", args, _environment, stdin, timeout);
+        ProcessRunner.RunAsync(program, [.. _prefix, .. args], _environment, stdin, timeout);
 
     /// <summary>Runs a command that must succeed; a failure reports everything it printed.</summary>
     public async Task<CommandResult> SucceedAsync(params string[] args)
