@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Berth.Api.Types;
 using Berth.Api.Client;
 using Berth.Cli.Formatting;
+using Berth.Cli.Options;
 using Berth.Cli.Parsing;
 
 namespace Berth.Cli.Commands;
@@ -74,19 +75,7 @@ internal static class RegistryCommands
 
     private static async Task<int> SearchAsync(CommandContext ctx, ParsedArgs p)
     {
-        var filters = new ApiFilters();
-        foreach (string f in p.List("filter"))
-        {
-            try
-            {
-                filters.AddArgument(f);
-            }
-            catch (FormatException e)
-            {
-                throw new StatusException(125, $"invalid argument \"{f}\" for \"-f, --filter\" flag: {e.Message}");
-            }
-        }
-
+        ApiFilters filters = FilterFlags.Parse(p);
         long limit = p.Int("limit");
         IReadOnlyList<ImageSearchResult> results = await ctx.Client.SearchImagesAsync(p.Positionals[0], limit > 0 ? (int)limit : null, filters, ctx.Cancellation).ConfigureAwait(false);
         string format = ListFormat.Resolve(p.String("format"), SearchRow.DefaultTable);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Berth.Api.Client;
 using Berth.Api.Types;
+using Berth.Cli.Options;
 using Berth.Cli.Parsing;
 using Berth.Cli.Templates;
 
@@ -75,7 +76,7 @@ internal static class VolumeCommands
 
     private static async Task<int> ListAsync(CommandContext ctx, ParsedArgs p)
     {
-        ApiFilters filters = Filters(p);
+        ApiFilters filters = FilterFlags.Parse(p);
         string? format = p.String("format");
         bool quiet = p.Bool("quiet");
         if (quiet && !string.IsNullOrEmpty(format))
@@ -88,24 +89,6 @@ internal static class VolumeCommands
         IEnumerable<object?> rows = response.Volumes.OrderBy(v => v.Name, StringComparer.Ordinal).Select(v => (object?)new VolumeRow(v));
         await ctx.Out.WriteAsync(ListFormat.Render(resolved, rows, VolumeRow.Header)).ConfigureAwait(false);
         return 0;
-    }
-
-    private static ApiFilters Filters(ParsedArgs p)
-    {
-        var filters = new ApiFilters();
-        foreach (string f in p.List("filter"))
-        {
-            try
-            {
-                filters.AddArgument(f);
-            }
-            catch (FormatException e)
-            {
-                throw new StatusException(125, $"invalid argument \"{f}\" for \"-f, --filter\" flag: {e.Message}");
-            }
-        }
-
-        return filters;
     }
 
     public static CommandSpec Inspect() => new()
@@ -172,7 +155,7 @@ internal static class VolumeCommands
 
     private static async Task<int> PruneAsync(CommandContext ctx, ParsedArgs p)
     {
-        ApiFilters filters = Filters(p);
+        ApiFilters filters = FilterFlags.Parse(p);
         bool all = p.Bool("all");
         if (all)
         {
