@@ -38,11 +38,11 @@ if ! command -v dotnet >/dev/null; then
   exit 1
 fi
 
-# 2. Build: berthd (framework-dependent, ReadyToRun), berth and berth-monitor (NativeAOT).
+# 2. Build: berthd, berth and berth-monitor, all NativeAOT (berthd ships with its libe_sqlite3.so beside it).
 say "Building Berth"
 OUT=$REPO/artifacts/publish
 rm -rf "$OUT"
-dotnet publish src/Berth.Daemon -c Release -o "$OUT/berthd" -p:PublishReadyToRun=true --nologo -v quiet
+dotnet publish src/Berth.Daemon -c Release -o "$OUT/berthd" --nologo -v quiet
 dotnet publish src/Berth.Monitor -c Release -o "$OUT/monitor" --nologo -v quiet
 dotnet publish src/Berth.Cli -c Release -o "$OUT/cli" --nologo -v quiet
 dotnet publish src/Berth.Registry -c Release -o "$OUT/registry" --nologo -v quiet

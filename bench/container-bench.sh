@@ -8,7 +8,8 @@
 #   - a container printing 100 MB in 101-byte lines: attached `run` MB/s (target >= 2x Docker's) and `logs`
 #     reading it all back MB/s (target >= 5x Docker's)
 #   bench/container-bench.sh [COUNT]     (default 50 containers)
-# Berth: the installed berthd (./install.sh). Docker: Debian's docker.io started here on private roots with the same
+# Berth: the installed berthd (./install.sh), or another one: BERTH_HOST=unix:///path.sock BERTHD_PID=PID, and
+# BERTH_CLI=/path/to/berth for a CLI other than the one on PATH. Docker: Debian's docker.io started here on private roots with the same
 # busybox imported; networking off on both sides so only the container machinery is compared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +35,12 @@ cleanup() {
 trap cleanup EXIT
 
 command -v hyperfine >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null; }
-berth version >/dev/null 2>&1 || ./install.sh --no-run
+BERTH_CLI=${BERTH_CLI:-$(command -v berth || echo /usr/local/bin/berth)}
+berth() { "$BERTH_CLI" "$@"; }
+if [ -z "${BERTH_HOST:-}" ]; then
+  berth version >/dev/null 2>&1 || ./install.sh --no-run
+fi
+BERTHD_PID=${BERTHD_PID:-$(cat /run/berth/berthd.pid)}
 berth image inspect busybox >/dev/null 2>&1 || berth image bootstrap busybox
 
 D() { DOCKER_HOST=unix://$DOCKER_SOCK docker "$@"; }
@@ -56,7 +62,7 @@ sum_pss() { local total=0; for p in "$@"; do total=$((total + $(pss_kb "$p"))); 
 
 declare -A R
 # Idle daemon memory before anything runs.
-R[berthd_rss]=$(rss_kb "$(cat /run/berth/berthd.pid)")
+R[berthd_rss]=$(rss_kb "$BERTHD_PID")
 if [ -n "$DOCKERD_PID" ]; then
   R[dockerd_rss]=$(( $(rss_kb "$DOCKERD_PID") + $(rss_kb "$(pgrep -n -f "containerd --config $WORK")") ))
 fi
@@ -74,7 +80,7 @@ if [ -n "$DOCKERD_PID" ]; then
 fi
 
 echo "== exec true"
-commands=(--command-name "berth exec" "berth exec $PREFIX-1 true")
+commands=(--command-name "berth exec" "$BERTH_CLI exec $PREFIX-1 true")
 [ -n "$DOCKERD_PID" ] && commands+=(--command-name "docker exec" "DOCKER_HOST=unix://$DOCKER_SOCK docker exec $PREFIX-1 true")
 hyperfine --warmup 3 --runs 30 --export-json "$RESULTS/exec.json" --style basic "${commands[@]}" >/dev/null
 

@@ -9,8 +9,15 @@ public sealed class RuncDriver(RuntimeOptions options)
 {
     public RuntimeOptions Options => options;
 
-    public async Task StartAsync(string id, CancellationToken cancellationToken)
+    /// <summary>Starts a created container: its init execs the user's process.</summary>
+    /// <param name="initPid">The init's host pid, to tell a dead init from a slow one on the fast path.</param>
+    public async Task StartAsync(string id, int initPid, CancellationToken cancellationToken)
     {
+        if (await ExecFifoStart.TryAsync(options, id, initPid, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
         (int code, string error) = await RunAsync(["start", id], cancellationToken).ConfigureAwait(false);
         // runc start removes exec.fifo only after the container's init has read it, i.e. after the process started.
         // A container that exits at once may already be deleted by its monitor (runc delete) by then: still a start.

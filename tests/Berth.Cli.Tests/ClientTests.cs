@@ -167,6 +167,96 @@ public class DemultiplexerTests
     }
 
     /// <summary>Returns at most N bytes per read, to exercise reassembly.</summary>
+    [Fact]
+    public async Task Interleaved_streams_keep_their_order_in_one_sink()
+    {
+        byte[] input = [.. Frame(StdStreamKind.Stdout, "1"), .. Frame(StdStreamKind.Stderr, "2"), .. Frame(StdStreamKind.Stdout, "3"), .. Frame(StdStreamKind.Stderr, "4")];
+        var sink = new MemoryStream();
+        await StdStreamCodec.DemultiplexAsync(new MemoryStream(input), sink, sink, CancellationToken.None);
+        Assert.Equal("1234", Encoding.UTF8.GetString(sink.ToArray()));
+    }
+
+    [Fact]
+    public async Task Output_in_hand_is_written_before_waiting_for_more()
+    {
+        // The first read yields one frame, the second waits until that frame has reached stdout: batching must not
+        // hold interactive output back while the source is quiet.
+        var stdout = new MemoryStream();
+        var source = new GatedStream(Frame(StdStreamKind.Stdout, "prompt$ "), Frame(StdStreamKind.Stdout, "done"), () => stdout.Length > 0);
+        await StdStreamCodec.DemultiplexAsync(source, stdout, new MemoryStream(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("prompt$ done", Encoding.UTF8.GetString(stdout.ToArray()));
+    }
+
+    [Fact]
+    public async Task Many_small_frames_become_few_writes()
+    {
+        var payload = new List<byte>();
+        for (int i = 0; i < 1000; i++)
+        {
+            payload.AddRange(Frame(StdStreamKind.Stdout, new string('x', 100) + "\n"));
+        }
+
+        var stdout = new CountingStream();
+        long written = await StdStreamCodec.DemultiplexAsync(new MemoryStream([.. payload]), stdout, new MemoryStream(), CancellationToken.None);
+        Assert.Equal(101_000, written);
+        Assert.Equal(101_000, stdout.Length);
+        Assert.InRange(stdout.Writes, 1, 10);
+    }
+
+    private sealed class CountingStream : MemoryStream
+    {
+        public int Writes { get; private set; }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Writes++;
+            return base.WriteAsync(buffer, cancellationToken);
+        }
+    }
+
+    /// <summary>Gives <paramref name="first"/>, then <paramref name="second"/> once <paramref name="ready"/> holds (bounded), then ends.</summary>
+    private sealed class GatedStream(byte[] first, byte[] second, Func<bool> ready) : Stream
+    {
+        private int _step;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            switch (_step++)
+            {
+                case 0:
+                    first.CopyTo(buffer);
+                    return first.Length;
+                case 1:
+                    for (int i = 0; i < 200 && !ready(); i++)
+                    {
+                        await Task.Delay(10, cancellationToken);
+                    }
+
+                    if (!ready())
+                    {
+                        throw new IOException("the first frame was not written before the next read");
+                    }
+
+                    second.CopyTo(buffer);
+                    return second.Length;
+                default:
+                    return 0;
+            }
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
     private sealed class TrickleStream(byte[] data, int chunk) : MemoryStream(data)
     {
         public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, chunk));

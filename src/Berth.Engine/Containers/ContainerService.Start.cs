@@ -142,7 +142,7 @@ public sealed partial class ContainerService
             }
 
             LogPhase(record.Id, "attached", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
-            await _runtime.StartAsync(record.Id, cancellationToken).ConfigureAwait(false);
+            await _runtime.StartAsync(record.Id, pid, cancellationToken).ConfigureAwait(false);
             LogPhase(record.Id, "started", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
             record = record with
             {
