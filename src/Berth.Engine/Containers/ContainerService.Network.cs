@@ -188,7 +188,7 @@ public sealed partial class ContainerService
         {
             ContainerRecord record = entry.Record;
             string mode = NormalizeNetworkMode(record.HostConfig.NetworkMode);
-            if (mode is "host" or "none" || mode.StartsWith("container:", StringComparison.Ordinal) || !target.IsBridge)
+            if (mode is "host" or "none" || mode.StartsWith("container:", StringComparison.Ordinal) || !target.CarriesEndpoints)
             {
                 throw EngineException.Invalid($"container cannot be disconnected from host network or connected to host network");
             }
@@ -225,7 +225,7 @@ public sealed partial class ContainerService
                 throw new EngineException(ErrorKind.Forbidden, $"container {record.Id} is not connected to network {target.Name}");
             }
 
-            _networks.Disconnect(target, record.Id);
+            await _networks.DisconnectAsync(target, record.Id).ConfigureAwait(false);
             var networks = new Dictionary<string, EndpointSettings>(record.Networks, StringComparer.Ordinal);
             networks.Remove(target.Name);
             record = record with { Networks = networks };

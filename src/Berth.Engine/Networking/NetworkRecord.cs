@@ -30,11 +30,27 @@ public sealed record NetworkRecord
     /// <summary>Inter-container communication on this bridge (the daemon's <c>--icc</c> for the default one).</summary>
     public bool InterContainerTraffic { get; init; } = true;
 
+    /// <summary>A macvlan network's parent link (<c>-o parent=</c>; a dummy <c>dm-ID12</c> when none was given).</summary>
+    public string Parent { get; init; } = "";
+
+    /// <summary>A macvlan network's mode: bridge (the default), private, vepa or passthru.</summary>
+    public string MacvlanMode { get; init; } = "";
+
+    /// <summary>The parent link (dummy or 802.1q VLAN) was made by us: it goes with the network.</summary>
+    public bool CreatedParent { get; init; }
+
     /// <summary>Attached containers by id.</summary>
     public Dictionary<string, EndpointRecord> Endpoints { get; init; } = new(StringComparer.Ordinal);
 
     [JsonIgnore]
     public bool IsBridge => Driver == "bridge";
+
+    [JsonIgnore]
+    public bool IsMacvlan => Driver == "macvlan";
+
+    /// <summary>Containers get an address and an interface of their own on it (bridge or macvlan, not host/none).</summary>
+    [JsonIgnore]
+    public bool CarriesEndpoints => IsBridge || IsMacvlan;
 
     [JsonIgnore]
     public bool IsPredefined => Name is "bridge" or "host" or "none";
@@ -56,6 +72,9 @@ public sealed record EndpointRecord
     public string HostInterface { get; init; } = "";
     public string InterfaceName { get; init; } = "";
     public IReadOnlyList<string> Aliases { get; init; } = [];
+
+    /// <summary>Links of this container on a user network (<c>network connect --link target:alias</c>): the alias resolves for it alone.</summary>
+    public IReadOnlyList<string> Links { get; init; } = [];
 
     /// <summary>The address was asked for (--ip): it stays the container's across restarts.</summary>
     public bool StaticAddress { get; init; }
