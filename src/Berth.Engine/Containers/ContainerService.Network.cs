@@ -280,6 +280,9 @@ public sealed partial class ContainerService
                     IPAddress = attached.Endpoint.IPAddress,
                     IPPrefixLen = attached.Network.PrefixLength,
                     MacAddress = attached.Endpoint.MacAddress,
+                    IPv6Gateway = attached.Network.GatewayV6,
+                    GlobalIPv6Address = attached.Endpoint.IPv6Address,
+                    GlobalIPv6PrefixLen = attached.Network.EnableIPv6 ? System.Net.IPNetwork.Parse(attached.Network.SubnetV6).PrefixLength : 0,
                     DNSNames = attached.Network.IsDefault ? null : [attached.Endpoint.ContainerName, record.Id[..12], .. attached.Endpoint.Aliases],
                 };
             }

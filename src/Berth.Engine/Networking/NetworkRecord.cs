@@ -15,6 +15,11 @@ public sealed record NetworkRecord
     public string Subnet { get; init; } = "";
     public string Gateway { get; init; } = "";
     public string? IPRange { get; init; }
+
+    /// <summary>IPv6 on (<c>--ipv6</c>): the v6 subnet and the gateway's v6 address on the bridge.</summary>
+    public bool EnableIPv6 { get; init; }
+    public string SubnetV6 { get; init; } = "";
+    public string GatewayV6 { get; init; } = "";
     public Dictionary<string, string>? AuxAddresses { get; init; }
     public bool Internal { get; init; }
     public bool Attachable { get; init; }
@@ -68,6 +73,9 @@ public sealed record EndpointRecord
     public required string ContainerName { get; init; }
     public required string EndpointId { get; init; }
     public required string IPAddress { get; init; }
+
+    /// <summary>The v6 address on a network with IPv6, else empty.</summary>
+    public string IPv6Address { get; init; } = "";
     public required string MacAddress { get; init; }
     public string HostInterface { get; init; } = "";
     public string InterfaceName { get; init; } = "";

@@ -56,7 +56,7 @@ public sealed partial class NetworkService
             }
 
             string text = address.ToString();
-            EndpointRecord? endpoint = network.Endpoints.Values.FirstOrDefault(e => e.IPAddress == text);
+            EndpointRecord? endpoint = network.Endpoints.Values.FirstOrDefault(e => e.IPAddress == text || (e.IPv6Address.Length > 0 && IPAddress.Parse(e.IPv6Address).Equals(address)));
             return endpoint is null ? null : $"{endpoint.ContainerName}.{network.Name}";
         }
     }

@@ -235,6 +235,7 @@ public sealed partial class NetworkService : IDisposable
             _hostLinks.CreateBridge(network.BridgeName, Mtu);
             int index = RouteNetlink.LinkIndex(network.BridgeName);
             _hostLinks.AddAddress(index, IPAddress.Parse(network.Gateway), subnet.PrefixLength);
+            EnsureBridgeIpv6(network, index);
             _hostLinks.SetLinkUp(index);
         }
 
@@ -266,7 +267,7 @@ public sealed partial class NetworkService : IDisposable
                 .Where(e => string.Equals(e.ContainerName, name, StringComparison.OrdinalIgnoreCase) || e.ContainerId == name
                     || (name.Length == 12 && e.ContainerId.StartsWith(name, StringComparison.Ordinal))
                     || e.Aliases.Any(a => string.Equals(a, name, StringComparison.OrdinalIgnoreCase)))
-                .Select(e => IPAddress.Parse(e.IPAddress))];
+                .SelectMany(AddressesOf)];
         }
     }
 
@@ -391,7 +392,8 @@ public sealed partial class NetworkService : IDisposable
         }
 
         string id = Ids.NewId();
-        NetworkIpamConfig? ipam = request.IPAM?.Config is { Count: > 0 } configs ? configs[0] : null;
+        NetworkIpamConfig? ipam = request.IPAM?.Config?.FirstOrDefault(c => !IsIpv6Config(c));
+        (string subnetV6, string gatewayV6) = Ipv6Settings(request, driver);
         NetworkRecord network;
         lock (_gate)
         {
@@ -441,6 +443,9 @@ public sealed partial class NetworkService : IDisposable
                 Options = options,
                 BridgeName = bridge,
                 Parent = parent,
+                EnableIPv6 = subnetV6.Length > 0,
+                SubnetV6 = subnetV6,
+                GatewayV6 = gatewayV6,
                 MacvlanMode = macvlanMode,
                 CreatedParent = createsParent,
                 InterContainerTraffic = !options.TryGetValue("com.docker.network.bridge.enable_icc", out string? icc) || icc != "false",
@@ -769,6 +774,7 @@ public sealed partial class NetworkService : IDisposable
                 ContainerName = containerName.TrimStart('/'),
                 EndpointId = Ids.NewId(),
                 IPAddress = Ipv4Net.FromUInt(address).ToString(),
+                IPv6Address = AllocateIpv6(network, settings),
                 MacAddress = $"02:42:{address >> 24:x2}:{(address >> 16) & 0xff:x2}:{(address >> 8) & 0xff:x2}:{address & 0xff:x2}",
                 HostInterface = network.IsMacvlan ? "" : "veth" + Ids.NewId()[..7],
                 Links = [.. settings?.Links ?? []],
@@ -828,6 +834,7 @@ public sealed partial class NetworkService : IDisposable
             inside.AddDefaultRoute(index, IPAddress.Parse(network.Gateway));
         }
 
+        PlumbIpv6(inside, index, network, endpoint, firstEndpoint);
         return name;
     }
 
