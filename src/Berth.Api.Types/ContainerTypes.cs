@@ -147,6 +147,9 @@ public sealed record EndpointSettings
     public string? IPAddress { get; init; }
     public int IPPrefixLen { get; init; }
     public string? MacAddress { get; init; }
+    public string? IPv6Gateway { get; init; }
+    public string? GlobalIPv6Address { get; init; }
+    public int GlobalIPv6PrefixLen { get; init; }
 }
 
 /// <summary>POST /containers/create answer.</summary>

@@ -10,7 +10,7 @@ namespace Berth.IntegrationTests;
 /// published ports, NAT, links, and that nothing stays on the host afterwards. Every test uses its own names and
 /// removes what it made, even when it fails.
 /// </summary>
-public sealed class DockerNetworkTests(DaemonFixture fixture)
+public sealed partial class DockerNetworkTests(DaemonFixture fixture)
 {
     private readonly DockerCli _docker = fixture.Docker;
 

@@ -188,7 +188,7 @@ public sealed partial class ContainerService
         {
             ContainerRecord record = entry.Record;
             string mode = NormalizeNetworkMode(record.HostConfig.NetworkMode);
-            if (mode is "host" or "none" || mode.StartsWith("container:", StringComparison.Ordinal) || !target.IsBridge)
+            if (mode is "host" or "none" || mode.StartsWith("container:", StringComparison.Ordinal) || !target.CarriesEndpoints)
             {
                 throw EngineException.Invalid($"container cannot be disconnected from host network or connected to host network");
             }
@@ -225,7 +225,7 @@ public sealed partial class ContainerService
                 throw new EngineException(ErrorKind.Forbidden, $"container {record.Id} is not connected to network {target.Name}");
             }
 
-            _networks.Disconnect(target, record.Id);
+            await _networks.DisconnectAsync(target, record.Id).ConfigureAwait(false);
             var networks = new Dictionary<string, EndpointSettings>(record.Networks, StringComparer.Ordinal);
             networks.Remove(target.Name);
             record = record with { Networks = networks };
@@ -280,6 +280,9 @@ public sealed partial class ContainerService
                     IPAddress = attached.Endpoint.IPAddress,
                     IPPrefixLen = attached.Network.PrefixLength,
                     MacAddress = attached.Endpoint.MacAddress,
+                    IPv6Gateway = attached.Network.GatewayV6,
+                    GlobalIPv6Address = attached.Endpoint.IPv6Address,
+                    GlobalIPv6PrefixLen = attached.Network.EnableIPv6 ? System.Net.IPNetwork.Parse(attached.Network.SubnetV6).PrefixLength : 0,
                     DNSNames = attached.Network.IsDefault ? null : [attached.Endpoint.ContainerName, record.Id[..12], .. attached.Endpoint.Aliases],
                 };
             }

@@ -15,6 +15,11 @@ public sealed record NetworkRecord
     public string Subnet { get; init; } = "";
     public string Gateway { get; init; } = "";
     public string? IPRange { get; init; }
+
+    /// <summary>IPv6 on (<c>--ipv6</c>): the v6 subnet and the gateway's v6 address on the bridge.</summary>
+    public bool EnableIPv6 { get; init; }
+    public string SubnetV6 { get; init; } = "";
+    public string GatewayV6 { get; init; } = "";
     public Dictionary<string, string>? AuxAddresses { get; init; }
     public bool Internal { get; init; }
     public bool Attachable { get; init; }
@@ -30,11 +35,27 @@ public sealed record NetworkRecord
     /// <summary>Inter-container communication on this bridge (the daemon's <c>--icc</c> for the default one).</summary>
     public bool InterContainerTraffic { get; init; } = true;
 
+    /// <summary>A macvlan network's parent link (<c>-o parent=</c>; a dummy <c>dm-ID12</c> when none was given).</summary>
+    public string Parent { get; init; } = "";
+
+    /// <summary>A macvlan network's mode: bridge (the default), private, vepa or passthru.</summary>
+    public string MacvlanMode { get; init; } = "";
+
+    /// <summary>The parent link (dummy or 802.1q VLAN) was made by us: it goes with the network.</summary>
+    public bool CreatedParent { get; init; }
+
     /// <summary>Attached containers by id.</summary>
     public Dictionary<string, EndpointRecord> Endpoints { get; init; } = new(StringComparer.Ordinal);
 
     [JsonIgnore]
     public bool IsBridge => Driver == "bridge";
+
+    [JsonIgnore]
+    public bool IsMacvlan => Driver == "macvlan";
+
+    /// <summary>Containers get an address and an interface of their own on it (bridge or macvlan, not host/none).</summary>
+    [JsonIgnore]
+    public bool CarriesEndpoints => IsBridge || IsMacvlan;
 
     [JsonIgnore]
     public bool IsPredefined => Name is "bridge" or "host" or "none";
@@ -52,10 +73,16 @@ public sealed record EndpointRecord
     public required string ContainerName { get; init; }
     public required string EndpointId { get; init; }
     public required string IPAddress { get; init; }
+
+    /// <summary>The v6 address on a network with IPv6, else empty.</summary>
+    public string IPv6Address { get; init; } = "";
     public required string MacAddress { get; init; }
     public string HostInterface { get; init; } = "";
     public string InterfaceName { get; init; } = "";
     public IReadOnlyList<string> Aliases { get; init; } = [];
+
+    /// <summary>Links of this container on a user network (<c>network connect --link target:alias</c>): the alias resolves for it alone.</summary>
+    public IReadOnlyList<string> Links { get; init; } = [];
 
     /// <summary>The address was asked for (--ip): it stays the container's across restarts.</summary>
     public bool StaticAddress { get; init; }

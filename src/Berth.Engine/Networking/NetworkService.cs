@@ -116,6 +116,8 @@ public sealed partial class NetworkService : IDisposable
             await _firewall.RemoveAsync(NetworkTag(network), cancellationToken).ConfigureAwait(false);
             await _firewall.AddAsync(NetworkTag(network), NetworkRules(network), cancellationToken).ConfigureAwait(false);
         }
+
+        RestoreMacvlanParents();
     }
 
     private void RecordPublished(string networkId, string containerId, IReadOnlyList<PublishedPort> published)
@@ -233,6 +235,7 @@ public sealed partial class NetworkService : IDisposable
             _hostLinks.CreateBridge(network.BridgeName, Mtu);
             int index = RouteNetlink.LinkIndex(network.BridgeName);
             _hostLinks.AddAddress(index, IPAddress.Parse(network.Gateway), subnet.PrefixLength);
+            EnsureBridgeIpv6(network, index);
             _hostLinks.SetLinkUp(index);
         }
 
@@ -246,7 +249,7 @@ public sealed partial class NetworkService : IDisposable
         if (!network.IsDefault)
         {
             string id = network.Id;
-            _dns.Start(id, IPAddress.Parse(network.Gateway), name => ResolveOn(id, name));
+            _dns.Start(id, IPAddress.Parse(network.Gateway), (name, client) => ResolveOn(id, name, client), address => ReverseOn(id, address));
         }
     }
 
@@ -264,7 +267,7 @@ public sealed partial class NetworkService : IDisposable
                 .Where(e => string.Equals(e.ContainerName, name, StringComparison.OrdinalIgnoreCase) || e.ContainerId == name
                     || (name.Length == 12 && e.ContainerId.StartsWith(name, StringComparison.Ordinal))
                     || e.Aliases.Any(a => string.Equals(a, name, StringComparison.OrdinalIgnoreCase)))
-                .Select(e => IPAddress.Parse(e.IPAddress))];
+                .SelectMany(AddressesOf)];
         }
     }
 
@@ -272,7 +275,7 @@ public sealed partial class NetworkService : IDisposable
     public string? NameserverFor(string containerId)
     {
         List<(NetworkRecord Network, EndpointRecord Endpoint)> endpoints = EndpointsOf(containerId);
-        return endpoints.Count > 0 && !endpoints[0].Network.IsDefault ? endpoints[0].Network.Gateway : null;
+        return endpoints.Count > 0 && endpoints[0].Network.IsBridge && !endpoints[0].Network.IsDefault ? endpoints[0].Network.Gateway : null;
     }
 
     private static void WriteSysctl(string path, string value)
@@ -378,18 +381,19 @@ public sealed partial class NetworkService : IDisposable
             throw Forbidden($"{request.Name} is a pre-defined network and cannot be created");
         }
 
-        if (driver is "macvlan" or "ipvlan" or "overlay")
+        if (driver is "ipvlan" or "overlay")
         {
             throw new EngineException(ErrorKind.NotImplemented, $"the {driver} driver is not supported by berth yet");
         }
 
-        if (driver != "bridge")
+        if (driver is not "bridge" and not "macvlan")
         {
             throw EngineException.NotFound($"plugin \"{driver}\" not found");
         }
 
         string id = Ids.NewId();
-        NetworkIpamConfig? ipam = request.IPAM?.Config is { Count: > 0 } configs ? configs[0] : null;
+        NetworkIpamConfig? ipam = request.IPAM?.Config?.FirstOrDefault(c => !IsIpv6Config(c));
+        (string subnetV6, string gatewayV6) = Ipv6Settings(request, driver);
         NetworkRecord network;
         lock (_gate)
         {
@@ -416,8 +420,9 @@ public sealed partial class NetworkService : IDisposable
             }
 
             Dictionary<string, string> options = request.Options is null ? [] : new(request.Options);
-            string bridge = options.TryGetValue("com.docker.network.bridge.name", out string? named) && named.Length > 0 ? named : "br-" + id[..12];
-            if (bridge.Length > 15 || _networks.Values.Any(n => n.BridgeName == bridge))
+            string bridge = driver != "bridge" ? "" : options.TryGetValue("com.docker.network.bridge.name", out string? named) && named.Length > 0 ? named : "br-" + id[..12];
+            (string parent, string macvlanMode, bool createsParent) = driver == "macvlan" ? MacvlanSettings(id, options) : ("", "", false);
+            if (driver == "bridge" && (bridge.Length > 15 || _networks.Values.Any(n => n.BridgeName == bridge)))
             {
                 throw EngineException.Conflict($"bridge name {bridge} is invalid or already in use");
             }
@@ -437,6 +442,12 @@ public sealed partial class NetworkService : IDisposable
                 Labels = request.Labels is null ? [] : new(request.Labels),
                 Options = options,
                 BridgeName = bridge,
+                Parent = parent,
+                EnableIPv6 = subnetV6.Length > 0,
+                SubnetV6 = subnetV6,
+                GatewayV6 = gatewayV6,
+                MacvlanMode = macvlanMode,
+                CreatedParent = createsParent,
                 InterContainerTraffic = !options.TryGetValue("com.docker.network.bridge.enable_icc", out string? icc) || icc != "false",
             };
             Save(network, insert: true);
@@ -444,9 +455,16 @@ public sealed partial class NetworkService : IDisposable
 
         try
         {
-            EnsureBridge(network);
-            StartDns(network);
-            await _firewall.AddAsync(NetworkTag(network), NetworkRules(network), cancellationToken).ConfigureAwait(false);
+            if (network.IsMacvlan)
+            {
+                EnsureMacvlanParent(network);
+            }
+            else
+            {
+                EnsureBridge(network);
+                StartDns(network);
+                await _firewall.AddAsync(NetworkTag(network), NetworkRules(network), cancellationToken).ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -455,7 +473,7 @@ public sealed partial class NetworkService : IDisposable
         }
 
         _events.Publish("network", "create", network.Id, new Dictionary<string, string> { ["name"] = network.Name, ["type"] = network.Driver });
-        LogCreated(network.Name, network.Id, network.Subnet, network.BridgeName);
+        LogCreated(network.Name, network.Id, network.Subnet, network.IsMacvlan ? network.Parent : network.BridgeName);
         return new NetworkCreateResponse { Id = network.Id };
     }
 
@@ -485,10 +503,17 @@ public sealed partial class NetworkService : IDisposable
         }
 
         _dns.Stop(network.Id);
-        await _firewall.RemoveAsync(NetworkTag(network), cancellationToken).ConfigureAwait(false);
-        lock (_hostLinkLock)
+        if (network.IsMacvlan)
         {
-            _hostLinks.DeleteLink(network.BridgeName);
+            DeleteMacvlanParent(network);
+        }
+        else
+        {
+            await _firewall.RemoveAsync(NetworkTag(network), cancellationToken).ConfigureAwait(false);
+            lock (_hostLinkLock)
+            {
+                _hostLinks.DeleteLink(network.BridgeName);
+            }
         }
 
         LogRemoved(network.Name, network.Id);
@@ -531,16 +556,26 @@ public sealed partial class NetworkService : IDisposable
         try
         {
             int[] bridges = [.. attached.Select(a => BridgeIndex(a.Network))];
+            string[] names = new string[attached.Count];
             await NetworkNamespace.CreateAsync(pin, nsFd =>
             {
                 using var inside = new RouteNetlink();
                 inside.SetLinkUp(1); // lo
                 for (int i = 0; i < attached.Count; i++)
                 {
-                    PlumbEndpoint(inside, nsFd, bridges[i], attached[i].Network, attached[i].Endpoint, i == 0);
+                    names[i] = PlumbEndpoint(inside, nsFd, bridges[i], attached[i].Network, attached[i].Endpoint, i == 0);
                 }
             }).ConfigureAwait(false);
-            if (ports.Count > 0 && attached.Count > 0)
+            for (int i = 0; i < attached.Count; i++)
+            {
+                if (attached[i].Network.IsMacvlan)
+                {
+                    RecordInterfaceName(attached[i].Network.Id, containerId, names[i]);
+                }
+            }
+
+            // Published ports are a bridge's (DNAT to its subnet); a macvlan container is reached on its own address.
+            if (ports.Count > 0 && attached.Count > 0 && attached[0].Network.IsBridge)
             {
                 (NetworkRecord network, EndpointRecord endpoint) = attached[0];
                 await _ports.PublishAsync(containerId, containerName, network.BridgeName, endpoint.IPAddress, ports, cancellationToken).ConfigureAwait(false);
@@ -609,11 +644,16 @@ public sealed partial class NetworkService : IDisposable
         try
         {
             int bridge = BridgeIndex(target);
+            string name = "";
             await NetworkNamespace.RunInsideAsync(pin, nsFd =>
             {
                 using var inside = new RouteNetlink();
-                PlumbEndpoint(inside, nsFd, bridge, target, endpoint, firstEndpoint: false);
+                name = PlumbEndpoint(inside, nsFd, bridge, target, endpoint, firstEndpoint: false);
             }).ConfigureAwait(false);
+            if (target.IsMacvlan)
+            {
+                RecordInterfaceName(target.Id, containerId, name);
+            }
         }
         catch
         {
@@ -627,8 +667,8 @@ public sealed partial class NetworkService : IDisposable
     private void PublishEndpointEvent(string action, NetworkRecord network, string containerId) =>
         _events.Publish("network", action, network.Id, new Dictionary<string, string> { ["name"] = network.Name, ["type"] = network.Driver, ["container"] = containerId });
 
-    /// <summary>Removes a running container's endpoint on a network (its veth goes with it).</summary>
-    public void Disconnect(NetworkRecord network, string containerId)
+    /// <summary>Removes a running container's endpoint on a network (its veth, or its macvlan link, goes with it).</summary>
+    public async Task DisconnectAsync(NetworkRecord network, string containerId)
     {
         EndpointRecord? endpoint = Release(network.Id, containerId);
         if (endpoint is not null && endpoint.HostInterface.Length > 0)
@@ -637,6 +677,10 @@ public sealed partial class NetworkService : IDisposable
             {
                 _hostLinks.DeleteLink(endpoint.HostInterface);
             }
+        }
+        else if (endpoint is not null && network.IsMacvlan)
+        {
+            await DeleteInsideAsync(containerId, endpoint.InterfaceName).ConfigureAwait(false);
         }
 
         PublishEndpointEvent("disconnect", network, containerId);
@@ -664,7 +708,7 @@ public sealed partial class NetworkService : IDisposable
         lock (_gate)
         {
             NetworkRecord network = Find(nameOrId) ?? throw EngineException.NotFound($"network {nameOrId} not found");
-            if (!network.IsBridge)
+            if (!network.CarriesEndpoints)
             {
                 throw EngineException.Invalid($"container cannot be connected to network {network.Name} with other networks");
             }
@@ -730,8 +774,10 @@ public sealed partial class NetworkService : IDisposable
                 ContainerName = containerName.TrimStart('/'),
                 EndpointId = Ids.NewId(),
                 IPAddress = Ipv4Net.FromUInt(address).ToString(),
+                IPv6Address = AllocateIpv6(network, settings),
                 MacAddress = $"02:42:{address >> 24:x2}:{(address >> 16) & 0xff:x2}:{(address >> 8) & 0xff:x2}:{address & 0xff:x2}",
-                HostInterface = "veth" + Ids.NewId()[..7],
+                HostInterface = network.IsMacvlan ? "" : "veth" + Ids.NewId()[..7],
+                Links = [.. settings?.Links ?? []],
                 Aliases = aliases,
                 StaticAddress = !string.IsNullOrEmpty(requested),
             };
@@ -742,15 +788,24 @@ public sealed partial class NetworkService : IDisposable
         }
     }
 
-    /// <summary>The bridge's index, looked up in the host's namespace (the caller's thread).</summary>
+    /// <summary>The bridge's index (a macvlan network's parent's), looked up in the host's namespace (the caller's thread).</summary>
     private static int BridgeIndex(NetworkRecord network)
     {
+        if (network.IsMacvlan)
+        {
+            int parent = RouteNetlink.LinkIndex(network.Parent);
+            return parent != 0 ? parent : throw EngineException.Invalid($"-o parent interface was not found on the host: {network.Parent}");
+        }
+
         int index = RouteNetlink.LinkIndex(network.BridgeName);
         return index != 0 ? index : throw new EngineException(ErrorKind.Internal, $"bridge {network.BridgeName} of network {network.Name} is missing");
     }
 
-    /// <summary>On a thread inside the container's namespace: a veth whose peer is born there as ethN, its address, up, the default route.</summary>
-    private void PlumbEndpoint(RouteNetlink inside, int nsFd, int bridge, NetworkRecord network, EndpointRecord endpoint, bool firstEndpoint)
+    /// <summary>
+    /// On a thread inside the container's namespace: a veth whose peer (or a macvlan link of the parent) is born there
+    /// as ethN, its address, up, the default route. Returns the name it got.
+    /// </summary>
+    private string PlumbEndpoint(RouteNetlink inside, int nsFd, int bridge, NetworkRecord network, EndpointRecord endpoint, bool firstEndpoint)
     {
         string name = "eth0";
         for (int i = 1; RouteNetlink.LinkIndex(name) != 0; i++)
@@ -761,7 +816,14 @@ public sealed partial class NetworkService : IDisposable
         byte[] mac = [.. endpoint.MacAddress.Split(':').Select(h => Convert.ToByte(h, 16))];
         lock (_hostLinkLock)
         {
-            _hostLinks.CreateVeth(endpoint.HostInterface, name, nsFd, Mtu, mac, bridge);
+            if (network.IsMacvlan)
+            {
+                _hostLinks.CreateMacvlan(name, bridge, RouteNetlink.MacvlanMode(network.MacvlanMode), nsFd, 0, mac);
+            }
+            else
+            {
+                _hostLinks.CreateVeth(endpoint.HostInterface, name, nsFd, Mtu, mac, bridge);
+            }
         }
 
         int index = RouteNetlink.LinkIndex(name);
@@ -771,6 +833,9 @@ public sealed partial class NetworkService : IDisposable
         {
             inside.AddDefaultRoute(index, IPAddress.Parse(network.Gateway));
         }
+
+        PlumbIpv6(inside, index, network, endpoint, firstEndpoint);
+        return name;
     }
 
     private static EngineException Forbidden(string message) => new(ErrorKind.Forbidden, message);

@@ -20,8 +20,10 @@ internal static class NetworkViews
             Config = network.Subnet.Length == 0 ? [] :
             [
                 new NetworkIpamConfig { Subnet = network.Subnet, Gateway = network.Gateway, IPRange = network.IPRange, AuxiliaryAddresses = network.AuxAddresses },
+                .. network.EnableIPv6 ? [new NetworkIpamConfig { Subnet = network.SubnetV6, Gateway = network.GatewayV6 }] : Array.Empty<NetworkIpamConfig>(),
             ],
         },
+        EnableIPv6 = network.EnableIPv6,
         Internal = network.Internal,
         Attachable = network.Attachable,
         Containers = withContainers
@@ -31,6 +33,7 @@ internal static class NetworkViews
                 EndpointID = e.EndpointId,
                 MacAddress = e.MacAddress,
                 IPv4Address = $"{e.IPAddress}/{network.PrefixLength}",
+                IPv6Address = e.IPv6Address.Length > 0 ? $"{e.IPv6Address}/{System.Net.IPNetwork.Parse(network.SubnetV6).PrefixLength}" : "",
             })
             : [],
         Options = network.Options,
