@@ -99,6 +99,23 @@ public class CliTests
     }
 
     [Theory]
+    [InlineData("ps")]
+    [InlineData("images")]
+    [InlineData("network", "ls")]
+    [InlineData("events")]
+    [InlineData("container", "prune", "-f")]
+    [InlineData("image", "prune", "-f")]
+    [InlineData("network", "prune", "-f")]
+    [InlineData("volume", "ls")]
+    public async Task A_filter_without_a_value_is_refused_before_any_request(params string[] command)
+    {
+        // docker: `invalid argument "dangling" for "-f, --filter" flag: bad format of filter (expected name=value)`, exit 125.
+        using var console = new TestConsole();
+        Assert.Equal(125, await console.RunAsync([.. command, "--filter", "dangling"]));
+        Assert.StartsWith("invalid argument \"dangling\" for \"-f, --filter\" flag: bad format of filter (expected name=value)", console.Err.ToString());
+    }
+
+    [Theory]
     [InlineData("OCI runtime create failed: exec: \"nope\": executable file not found in $PATH", 127)]
     [InlineData("failed to create task: open /x: no such file or directory", 127)]
     [InlineData("exec /bin/sh: permission denied", 126)]

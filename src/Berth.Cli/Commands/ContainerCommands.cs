@@ -1,6 +1,7 @@
 using System.Globalization;
 using Berth.Api.Client;
 using Berth.Api.Types;
+using Berth.Cli.Options;
 using Berth.Cli.Parsing;
 
 namespace Berth.Cli.Commands;
@@ -32,11 +33,7 @@ internal static class ContainerCommands
 
     private static async Task<int> PsAsync(CommandContext ctx, ParsedArgs p)
     {
-        var filters = new ApiFilters();
-        foreach (string f in p.List("filter"))
-        {
-            filters.AddArgument(f);
-        }
+        ApiFilters filters = FilterFlags.Parse(p);
 
         int last = (int)p.Int("last");
         if (p.Bool("latest") && last == -1)

@@ -1,5 +1,6 @@
 using Berth.Api.Client;
 using Berth.Api.Types;
+using Berth.Cli.Options;
 using Berth.Cli.Parsing;
 
 namespace Berth.Cli.Commands;
@@ -28,11 +29,7 @@ internal static class ImageCommands
 
     private static async Task<int> ListAsync(CommandContext ctx, ParsedArgs p)
     {
-        var filters = new ApiFilters();
-        foreach (string f in p.List("filter"))
-        {
-            filters.AddArgument(f);
-        }
+        ApiFilters filters = FilterFlags.Parse(p);
 
         if (p.Positionals.Count == 1)
         {
@@ -260,11 +257,7 @@ internal static class ImageCommands
 
     private static async Task<int> PruneAsync(CommandContext ctx, ParsedArgs p)
     {
-        var filters = new ApiFilters();
-        foreach (string f in p.List("filter"))
-        {
-            filters.AddArgument(f);
-        }
+        ApiFilters filters = FilterFlags.Parse(p);
 
         bool all = p.Bool("all");
         filters.Add("dangling", all ? "false" : "true");

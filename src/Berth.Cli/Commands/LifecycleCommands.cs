@@ -29,11 +29,7 @@ internal static class LifecycleCommands
 
     private static async Task<int> EventsAsync(CommandContext ctx, ParsedArgs p)
     {
-        var filters = new ApiFilters();
-        foreach (string f in p.List("filter"))
-        {
-            filters.AddArgument(f);
-        }
+        ApiFilters filters = FilterFlags.Parse(p);
 
         string? format = p.String("format");
         GoTemplate? template = string.IsNullOrEmpty(format) || format == ListFormat.JsonKey || format == "{{json .}}"
@@ -282,11 +278,7 @@ internal static class LifecycleCommands
 
     private static ApiFilters Filters(ParsedArgs p)
     {
-        var filters = new ApiFilters();
-        foreach (string f in p.List("filter"))
-        {
-            filters.AddArgument(f);
-        }
+        ApiFilters filters = FilterFlags.Parse(p);
 
         return filters;
     }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Berth.Api.Client;
 using Berth.Api.Types;
+using Berth.Cli.Options;
 using Berth.Cli.Parsing;
 using Berth.Cli.Templates;
 
@@ -108,11 +109,7 @@ internal static class NetworkCommands
 
     private static async Task<int> ListAsync(CommandContext ctx, ParsedArgs p)
     {
-        var filters = new ApiFilters();
-        foreach (string f in p.List("filter"))
-        {
-            filters.AddArgument(f);
-        }
+        ApiFilters filters = FilterFlags.Parse(p);
 
         string? format = p.String("format");
         string resolved = p.Bool("quiet") ? NetworkRow.QuietFormat : ListFormat.Resolve(format, NetworkRow.DefaultTable);
@@ -191,11 +188,7 @@ internal static class NetworkCommands
 
     private static async Task<int> PruneAsync(CommandContext ctx, ParsedArgs p)
     {
-        var filters = new ApiFilters();
-        foreach (string f in p.List("filter"))
-        {
-            filters.AddArgument(f);
-        }
+        ApiFilters filters = FilterFlags.Parse(p);
 
         if (!p.Bool("force"))
         {
