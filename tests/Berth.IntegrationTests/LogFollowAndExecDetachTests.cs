@@ -1,0 +1,68 @@
+using System.Globalization;
+using Berth.IntegrationTests.Infrastructure;
+
+namespace Berth.IntegrationTests;
+
+/// <summary><c>logs -f</c> across json-file rotation, and ctrl-p ctrl-q detaching <c>exec -it</c>.</summary>
+public sealed class LogFollowAndExecDetachTests(DaemonFixture fixture)
+{
+    private readonly DockerCli _docker = fixture.Docker;
+
+    [Theory]
+    [InlineData("docker")]
+    [InlineData("berth")]
+    public async Task Logs_follow_reads_on_into_each_new_file_after_rotation_without_losing_or_repeating_lines(string client)
+    {
+        DockerCli cli = client == "berth" ? fixture.Daemon.Berth : _docker;
+        string name = Names.Unique("follow-rotate");
+        try
+        {
+            // 3000 lines of about 100 bytes in bursts of 20 (about 30 rotations of 10 KiB files, three kept: 0.75 s
+            // of slack), started only once the follower is reading: every line is still on disk when the follower gets to it.
+            await cli.SucceedAsync("run", "-d", "--name", name, "--log-opt", "max-size=10k", "--log-opt", "max-file=3", "busybox", "sh", "-c",
+                "while [ ! -e /tmp/go ]; do usleep 10000; done; i=0; while [ $i -lt 3000 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz; i=$((i+1)); [ $((i % 20)) -eq 0 ] && usleep 50000; done; true");
+            Task<CommandResult> follower = cli.RunAsync(["logs", "-f", name], stdin: null, timeout: TimeSpan.FromSeconds(120));
+            string logPath = (await _docker.SucceedAsync("inspect", "-f", "{{.LogPath}}", name)).Stdout.Trim();
+            await _docker.SucceedAsync("exec", name, "touch", "/tmp/go");
+
+            CommandResult followed = await follower;
+            Assert.True(followed.ExitCode == 0, followed.ToString());
+            string[] lines = followed.Stdout.TrimEnd('\n').Split('\n');
+            int[] numbers = [.. lines.Select(l => int.Parse(l.Split('-')[1], CultureInfo.InvariantCulture))];
+            Assert.Equal(Enumerable.Range(0, 3000), numbers);
+            Assert.True(File.Exists(logPath + ".2"), "the log never rotated twice: the test proves nothing");
+            Assert.Equal("0", (await _docker.SucceedAsync("wait", name)).Stdout.Trim());
+        }
+        finally
+        {
+            await _docker.RemoveQuietlyAsync(name);
+        }
+    }
+
+    [Fact]
+    public async Task Ctrl_p_ctrl_q_detaches_exec_it_and_the_exec_and_the_container_keep_running()
+    {
+        string name = Names.Unique("exec-detach");
+        string script = Path.Combine(fixture.Daemon.Root, $"pty-{name}.py");
+        await File.WriteAllTextAsync(script, DetachKeysTests.PtyDriver);
+        var environment = new Dictionary<string, string?> { ["DOCKER_HOST"] = "unix://" + fixture.Daemon.SocketPath, ["DOCKER_CONFIG"] = Path.Combine(fixture.Daemon.Root, "docker-config") };
+        try
+        {
+            await _docker.SucceedAsync("run", "-d", "--name", name, "busybox", "sleep", "600");
+            CommandResult session = await ProcessRunner.RunAsync("python3", [script, "docker", "exec", "-it", name, "sh"], environment, timeout: TimeSpan.FromSeconds(60));
+            Assert.Contains("hi\r\n", session.Stdout, StringComparison.Ordinal);
+            // The docker CLI reports the detach of an exec as an error ("read escape sequence", exit 1), as it does for attach.
+            Assert.Matches(@"\nEXIT=[01]\n$", session.Stdout);
+
+            // The container runs on, and so does the detached shell: two processes, sleep and sh.
+            Assert.Equal("running", (await _docker.SucceedAsync("inspect", "-f", "{{.State.Status}}", name)).Stdout.Trim());
+            CommandResult top = await _docker.SucceedAsync("top", name);
+            Assert.Contains(top.Stdout.Split('\n'), l => l.TrimEnd().EndsWith(" sh", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(script);
+            await _docker.RemoveQuietlyAsync(name);
+        }
+    }
+}
