@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Berth.IntegrationTests.Infrastructure;
 
@@ -13,28 +14,56 @@ public sealed class LogFollowAndExecDetachTests(DaemonFixture fixture)
     [InlineData("berth")]
     public async Task Logs_follow_reads_on_into_each_new_file_after_rotation_without_losing_or_repeating_lines(string client)
     {
-        DockerCli cli = client == "berth" ? fixture.Daemon.Berth : _docker;
         string name = Names.Unique("follow-rotate");
+        Process? follower = null;
         try
         {
-            // 3000 lines of about 100 bytes in bursts of 20 (about 30 rotations of 10 KiB files, three kept: 0.75 s
-            // of slack), started only once the follower is reading: every line is still on disk when the follower gets to it.
-            await cli.SucceedAsync("run", "-d", "--name", name, "--log-opt", "max-size=10k", "--log-opt", "max-file=3", "busybox", "sh", "-c",
-                "while [ ! -e /tmp/go ]; do usleep 10000; done; i=0; while [ $i -lt 3000 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz; i=$((i+1)); [ $((i % 20)) -eq 0 ] && usleep 50000; done; true");
-            Task<CommandResult> follower = cli.RunAsync(["logs", "-f", name], stdin: null, timeout: TimeSpan.FromSeconds(120));
+            // 3000 lines of about 100 bytes in bursts of 20 (about 30 rotations of 10 KiB files, three kept: 0.75 s of
+            // slack), started only once the follower has read "ready": every line is still on disk when it gets there.
+            await _docker.SucceedAsync("run", "-d", "--name", name, "--log-opt", "max-size=10k", "--log-opt", "max-file=3", "busybox", "sh", "-c",
+                "echo ready; while [ ! -e /tmp/go ]; do usleep 10000; done; i=0; while [ $i -lt 3000 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz; i=$((i+1)); [ $((i % 20)) -eq 0 ] && usleep 50000; done; true");
             string logPath = (await _docker.SucceedAsync("inspect", "-f", "{{.LogPath}}", name)).Stdout.Trim();
+
+            var start = new ProcessStartInfo(client == "berth" ? Binaries.Cli : "docker") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (string arg in (string[])[.. client == "berth" ? ["-H", "unix://" + fixture.Daemon.SocketPath] : Array.Empty<string>(), "logs", "-f", name])
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            start.Environment["DOCKER_HOST"] = "unix://" + fixture.Daemon.SocketPath;
+            start.Environment["DOCKER_CONFIG"] = Path.Combine(fixture.Daemon.Root, "docker-config");
+            follower = Process.Start(start)!;
+            var lines = new List<string>();
+            var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Task<string> errors = follower.StandardError.ReadToEndAsync();
+            Task reading = Task.Run(async () =>
+            {
+                while (await follower.StandardOutput.ReadLineAsync() is { } line)
+                {
+                    lines.Add(line);
+                    ready.TrySetResult();
+                }
+            });
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
             await _docker.SucceedAsync("exec", name, "touch", "/tmp/go");
 
-            CommandResult followed = await follower;
-            Assert.True(followed.ExitCode == 0, followed.ToString());
-            string[] lines = followed.Stdout.TrimEnd('\n').Split('\n');
-            int[] numbers = [.. lines.Select(l => int.Parse(l.Split('-')[1], CultureInfo.InvariantCulture))];
+            await reading.WaitAsync(TimeSpan.FromSeconds(120));
+            await follower.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.True(follower.ExitCode == 0, await errors);
+            Assert.Equal("ready", lines[0]);
+            int[] numbers = [.. lines.Skip(1).Select(l => int.Parse(l.Split('-')[1], CultureInfo.InvariantCulture))];
             Assert.Equal(Enumerable.Range(0, 3000), numbers);
             Assert.True(File.Exists(logPath + ".2"), "the log never rotated twice: the test proves nothing");
             Assert.Equal("0", (await _docker.SucceedAsync("wait", name)).Stdout.Trim());
         }
         finally
         {
+            if (follower is { HasExited: false })
+            {
+                follower.Kill(entireProcessTree: true);
+            }
+
+            follower?.Dispose();
             await _docker.RemoveQuietlyAsync(name);
         }
     }

@@ -28,58 +28,55 @@ internal static class JsonFileLogReader
         var frames = new FrameBuffer();
         var kept = tail is null ? null : new Queue<byte[]>();
 
-        // Rotated files first, oldest (highest number) to newest, then the live file (kept open for --follow).
-        foreach (string rotated in RotatedFiles(path))
-        {
-            try
-            {
-                await using var older = new FileStream(rotated, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
-                await CopyLinesAsync(new LineReader(older), options, frames, kept, tail, output, cancellationToken).ConfigureAwait(false);
-            }
-            catch (FileNotFoundException)
-            {
-                // Rotated away while we listed: its lines are in a file we read next.
-            }
-        }
-
-        await using var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
-        var live = new LineReader(file);
-        await CopyLinesAsync(live, options, frames, kept, tail, output, cancellationToken).ConfigureAwait(false);
-        foreach (byte[] line in kept ?? [])
-        {
-            Frame(line, options, frames);
-            await frames.FlushIfFullAsync(output, cancellationToken).ConfigureAwait(false);
-        }
-
-        await frames.FlushAsync(output, cancellationToken).ConfigureAwait(false);
-        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-        if (!options.Follow)
-        {
-            return;
-        }
-
-        // Follow: what the monitor appends, until the container stops and the file is drained. A line the monitor is
-        // still writing stays in the reader's buffer until its newline arrives. When the monitor rotates (renames the
-        // file and starts a new one), the file held open is read to its end, then the one that came after it.
-        FileStream current = file;
+        // From the oldest rotated file (highest number) to the live one, each next file found from the one just read
+        // by its inode (see OpenSuccessorAsync): a rotation while we read shifts the names, never what we read next.
+        FileStream current = OpenOldest(path);
         try
         {
+            var reader = new LineReader(current);
+            while (true)
+            {
+                await CopyLinesAsync(reader, options, frames, kept, tail, output, cancellationToken).ConfigureAwait(false);
+                FileStream? next = await OpenSuccessorAsync(path, current, cancellationToken).ConfigureAwait(false);
+                if (next is null)
+                {
+                    break; // the live file, kept open for --follow
+                }
+
+                // The monitor writes nothing more to a file once it has renamed it: what it wrote is read now.
+                await CopyLinesAsync(reader, options, frames, kept, tail, output, cancellationToken).ConfigureAwait(false);
+                await current.DisposeAsync().ConfigureAwait(false);
+                current = next;
+                reader = new LineReader(next);
+            }
+
+            foreach (byte[] line in kept ?? [])
+            {
+                Frame(line, options, frames);
+                await frames.FlushIfFullAsync(output, cancellationToken).ConfigureAwait(false);
+            }
+
+            await frames.FlushAsync(output, cancellationToken).ConfigureAwait(false);
+            await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (!options.Follow)
+            {
+                return;
+            }
+
+            // Follow: what the monitor appends, until the container stops and the file is drained. A line the monitor
+            // is still writing stays in the reader's buffer until its newline arrives. When the monitor rotates, the
+            // file held open is read to its end, then the one that came after it.
             while (true)
             {
                 bool running = isRunning();
-                await CopyLinesAsync(live, options, frames, null, null, output, cancellationToken).ConfigureAwait(false);
+                await CopyLinesAsync(reader, options, frames, null, null, output, cancellationToken).ConfigureAwait(false);
                 FileStream? next = await OpenSuccessorAsync(path, current, cancellationToken).ConfigureAwait(false);
                 if (next is not null)
                 {
-                    // The monitor writes nothing more to a file once it has renamed it: what it wrote is read now.
-                    await CopyLinesAsync(live, options, frames, null, null, output, cancellationToken).ConfigureAwait(false);
-                    if (current != file)
-                    {
-                        await current.DisposeAsync().ConfigureAwait(false);
-                    }
-
+                    await CopyLinesAsync(reader, options, frames, null, null, output, cancellationToken).ConfigureAwait(false);
+                    await current.DisposeAsync().ConfigureAwait(false);
                     current = next;
-                    live = new LineReader(next);
+                    reader = new LineReader(next);
                     continue;
                 }
 
@@ -95,9 +92,28 @@ internal static class JsonFileLogReader
         }
         finally
         {
-            if (current != file)
+            await current.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The oldest rotated file (LOG.N), or the live file (created when missing, for a follower) when none was rotated.</summary>
+    private static FileStream OpenOldest(string path)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            string? oldest = RotatedFiles(path).FirstOrDefault();
+            if (oldest is null)
             {
-                await current.DisposeAsync().ConfigureAwait(false);
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
+            }
+
+            try
+            {
+                return new FileStream(oldest, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
+            }
+            catch (FileNotFoundException) when (attempt < 100)
+            {
+                // Deleted by a rotation between the listing and the open: list again.
             }
         }
     }
