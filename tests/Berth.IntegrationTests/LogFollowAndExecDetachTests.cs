@@ -69,6 +69,36 @@ public sealed class LogFollowAndExecDetachTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task Logs_follow_started_in_the_middle_of_rotations_reads_a_contiguous_run_of_lines_to_the_end()
+    {
+        string name = Names.Unique("follow-late");
+        try
+        {
+            // The follower arrives while the files rotate about every 0.1 s: its first pass over LOG.2, LOG.1 and LOG
+            // races the renames. Whatever it starts with, it must then see every later line once, in order.
+            await _docker.SucceedAsync("run", "-d", "--name", name, "--log-opt", "max-size=10k", "--log-opt", "max-file=3", "busybox", "sh", "-c",
+                "i=0; while [ $i -lt 4000 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz; i=$((i+1)); [ $((i % 20)) -eq 0 ] && usleep 20000; done; true");
+            string logPath = (await _docker.SucceedAsync("inspect", "-f", "{{.LogPath}}", name)).Stdout.Trim();
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(logPath + ".2"))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the log did not rotate twice within 30 s");
+                await Task.Delay(20);
+            }
+
+            CommandResult followed = await _docker.RunAsync(["logs", "-f", name], stdin: null, timeout: TimeSpan.FromSeconds(120));
+            Assert.True(followed.ExitCode == 0, followed.ToString());
+            int[] numbers = [.. followed.Stdout.TrimEnd('\n').Split('\n').Select(l => int.Parse(l.Split('-')[1], CultureInfo.InvariantCulture))];
+            Assert.Equal(3999, numbers[^1]);
+            Assert.Equal(Enumerable.Range(numbers[0], numbers.Length), numbers);
+        }
+        finally
+        {
+            await _docker.RemoveQuietlyAsync(name);
+        }
+    }
+
+    [Fact]
     public async Task Ctrl_p_ctrl_q_detaches_exec_it_and_the_exec_and_the_container_keep_running()
     {
         string name = Names.Unique("exec-detach");
