@@ -74,10 +74,11 @@ public sealed class LogFollowAndExecDetachTests(DaemonFixture fixture)
         string name = Names.Unique("follow-late");
         try
         {
-            // The follower arrives while the files rotate about every 0.1 s: its first pass over LOG.2, LOG.1 and LOG
-            // races the renames. Whatever it starts with, it must then see every later line once, in order.
-            await _docker.SucceedAsync("run", "-d", "--name", name, "--log-opt", "max-size=10k", "--log-opt", "max-file=3", "busybox", "sh", "-c",
-                "i=0; while [ $i -lt 4000 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz; i=$((i+1)); [ $((i % 20)) -eq 0 ] && usleep 20000; done; true");
+            // The follower arrives while the files rotate about every 0.25 s: its first pass over LOG.4 ... LOG races the
+            // renames. Whatever it starts with, it must then see every later line once, in order. Five files keep about
+            // a second of lines, so a follower slowed by a loaded machine still finds each file before it is deleted.
+            await _docker.SucceedAsync("run", "-d", "--name", name, "--log-opt", "max-size=10k", "--log-opt", "max-file=5", "busybox", "sh", "-c",
+                "i=0; while [ $i -lt 4000 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz; i=$((i+1)); [ $((i % 20)) -eq 0 ] && usleep 50000; done; true");
             string logPath = (await _docker.SucceedAsync("inspect", "-f", "{{.LogPath}}", name)).Stdout.Trim();
             var clock = Stopwatch.StartNew();
             while (!File.Exists(logPath + ".2"))
