@@ -63,7 +63,8 @@ public sealed partial class BerthClient
         Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (body.ConfigureAwait(false))
         {
-            await body.CopyToAsync(destination, cancellationToken).ConfigureAwait(false);
+            // 1 MiB pieces: a save is hundreds of MB, and each read/write pair is two system calls.
+            await body.CopyToAsync(destination, 1 << 20, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -122,9 +122,20 @@ public static class DaemonConfigFile
 
                     foreach (JsonProperty runtime in value.EnumerateObject())
                     {
-                        options.Runtimes[runtime.Name] = runtime.Value.TryGetProperty("path", out JsonElement p) && p.ValueKind == JsonValueKind.String
+                        if (runtime.Name == Berth.Runtime.OciRuntimeEntry.Runc)
+                        {
+                            throw new ArgumentException($"runtime name '{runtime.Name}' is reserved");
+                        }
+
+                        string path = runtime.Value.ValueKind == JsonValueKind.Object && runtime.Value.TryGetProperty("path", out JsonElement p) && p.ValueKind == JsonValueKind.String
                             ? p.GetString()!
                             : throw new ArgumentException($"runtime {runtime.Name}: a path is required");
+                        List<string> runtimeArgs = runtime.Value.TryGetProperty("runtimeArgs", out JsonElement a)
+                            ? a.ValueKind == JsonValueKind.Array && a.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String)
+                                ? [.. a.EnumerateArray().Select(e => e.GetString()!)]
+                                : throw new ArgumentException($"runtime {runtime.Name}: runtimeArgs must be a list of strings")
+                            : [];
+                        options.Runtimes[runtime.Name] = new Berth.Runtime.OciRuntimeEntry(path, runtimeArgs);
                     }
 
                     break;
@@ -134,11 +145,9 @@ public static class DaemonConfigFile
             }
         }
 
-        if (!reload && options.DefaultRuntime is { } name && name != "runc")
+        if (!reload && options.DefaultRuntime is { } name && name != Berth.Runtime.OciRuntimeEntry.Runc && !options.Runtimes.ContainsKey(name))
         {
-            options.RuntimePath = options.Runtimes.TryGetValue(name, out string? path)
-                ? path
-                : throw new ArgumentException($"default runtime {name} is not among the configured runtimes");
+            throw new ArgumentException($"default runtime {name} is not among the configured runtimes");
         }
     }
 

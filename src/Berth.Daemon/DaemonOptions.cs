@@ -23,7 +23,8 @@ public sealed record DaemonOptions
     public List<string> Labels { get; set; } = [];
     public bool LiveRestore { get; set; } = true;
     public string? DefaultRuntime { get; set; }
-    public Dictionary<string, string> Runtimes { get; } = new(StringComparer.Ordinal);
+    /// <summary>Runtimes by name from daemon.json's <c>runtimes</c> and <c>--add-runtime</c> (runc is built in).</summary>
+    public Dictionary<string, Berth.Runtime.OciRuntimeEntry> Runtimes { get; } = new(StringComparer.Ordinal);
 
     /// <summary>daemon.json keys Berth keeps for the features that will use them (dns, registries, address pools...), as raw JSON.</summary>
     public Dictionary<string, string> Stored { get; } = new(StringComparer.Ordinal);
@@ -54,6 +55,7 @@ public sealed record DaemonOptions
               --exec-root string   Root of runtime state (default "/run/berth")
           -p, --pidfile string     Path to the pid file (default EXEC-ROOT/berthd.pid)
               --runtime string     OCI runtime binary (default: runc from PATH)
+              --add-runtime runtime  Register an additional OCI compatible runtime (name=path)
               --monitor string     berth-monitor binary (default: next to berthd)
           -G, --group string       Group for the unix socket (default "berth"; root only if it does not exist)
           -l, --log-level string   debug, info, warn, error (default "info")
@@ -87,6 +89,7 @@ public sealed record DaemonOptions
                 case "--exec-root": options.ExecRoot = Value(); options.FlagsSet.Add("exec-root"); break;
                 case "-p" or "--pidfile": options.PidFile = Value(); options.FlagsSet.Add("pidfile"); break;
                 case "--runtime": options.RuntimePath = Value(); break;
+                case "--add-runtime": AddRuntime(options, Value()); break;
                 case "--monitor": options.MonitorPath = Value(); break;
                 case "-G" or "--group": options.Group = Value(); options.FlagsSet.Add("group"); break;
                 case "-l" or "--log-level": options.LogLevel = Value(); options.FlagsSet.Add("log-level"); break;
@@ -114,6 +117,24 @@ public sealed record DaemonOptions
 
         options.MonitorPath ??= FindMonitor();
         return options;
+    }
+
+    /// <summary><c>--add-runtime NAME=PATH</c>, as dockerd takes it.</summary>
+    private static void AddRuntime(DaemonOptions options, string value)
+    {
+        int eq = value.IndexOf('=', StringComparison.Ordinal);
+        if (eq <= 0 || eq == value.Length - 1)
+        {
+            throw new ArgumentException($"invalid runtime argument: {value}");
+        }
+
+        string name = value[..eq];
+        if (name == Berth.Runtime.OciRuntimeEntry.Runc)
+        {
+            throw new ArgumentException($"runtime name '{name}' is reserved");
+        }
+
+        options.Runtimes[name] = new Berth.Runtime.OciRuntimeEntry(value[(eq + 1)..], []);
     }
 
     private static string? FindOnPath(string name) =>

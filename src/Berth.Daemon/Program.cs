@@ -93,6 +93,8 @@ catch (ArgumentException e)
 var runtimeOptions = new RuntimeOptions
 {
     RuntimePath = options.RuntimePath,
+    Runtimes = options.Runtimes,
+    DefaultRuntime = options.DefaultRuntime ?? OciRuntimeEntry.Runc,
     RuntimeRoot = Path.Combine(options.ExecRoot, "runc"),
     MonitorPath = options.MonitorPath!,
 };

@@ -102,7 +102,14 @@ public static class DirectoryTar
                     break;
                 case FileStatus.S_IFCHR or FileStatus.S_IFBLK or FileStatus.S_IFIFO:
                     TarEntryType type = status.Type switch { FileStatus.S_IFCHR => TarEntryType.CharacterDevice, FileStatus.S_IFBLK => TarEntryType.BlockDevice, _ => TarEntryType.Fifo };
-                    entry = new PaxTarEntry(type, entryName, Attributes(path)) { DeviceMajor = (int)status.DeviceMajor, DeviceMinor = (int)status.DeviceMinor };
+                    entry = new PaxTarEntry(type, entryName, Attributes(path));
+                    if (type != TarEntryType.Fifo)
+                    {
+                        // A FIFO has no device numbers, and TarEntry refuses to be given any.
+                        entry.DeviceMajor = (int)status.DeviceMajor;
+                        entry.DeviceMinor = (int)status.DeviceMinor;
+                    }
+
                     Describe(entry, status);
                     await writer.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
                     break;

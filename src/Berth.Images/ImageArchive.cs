@@ -145,6 +145,11 @@ public static class ImageArchive
     }
 
     /// <summary>Writes a layer uncompressed under its diff id (decompressing and verifying a compressed blob); returns its size.</summary>
+    /// <remarks>
+    /// A tar header needs the size before the data, and a compressed blob does not say how big it is unpacked: it is
+    /// decompressed twice, once to measure and verify it, once straight into the archive. Inflating again is cheaper
+    /// than writing the whole layer to a temp file and reading it back.
+    /// </remarks>
     private static async Task<long> WriteLayerAsync(TarWriter tar, ContentStore content, Digest blob, Digest diffId, HashSet<string> written, CancellationToken cancellationToken)
     {
         if (blob == diffId)
@@ -154,35 +159,31 @@ public static class ImageArchive
             return size;
         }
 
-        string temp = Path.Combine(Path.GetTempPath(), "berth-save-" + Ids.NewId());
-        try
+        (Digest actual, long length) = await MeasureDecompressedAsync(content, blob, cancellationToken).ConfigureAwait(false);
+        if (actual != diffId)
         {
-            long size;
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            throw new EngineException(ErrorKind.Internal, $"layer {blob} is corrupt: its content is {actual}, not {diffId}");
+        }
+
+        if (written.Add(diffId.Hex))
+        {
+            await using Stream source = content.OpenRead(blob);
+            Stream plain = await LayerCompression.DecompressAsync(source, cancellationToken).ConfigureAwait(false);
+            await using (plain.ConfigureAwait(false))
             {
-                await using (Stream source = content.OpenRead(blob))
-                {
-                    Digest actual = await CopyDecompressedAsync(source, file, cancellationToken).ConfigureAwait(false);
-                    if (actual != diffId)
-                    {
-                        throw new EngineException(ErrorKind.Internal, $"layer {blob} is corrupt: its content is {actual}, not {diffId}");
-                    }
-                }
-
-                size = file.Length;
-                if (written.Add(diffId.Hex))
-                {
-                    file.Position = 0;
-                    await WriteEntryAsync(tar, "blobs/sha256/" + diffId.Hex, file, cancellationToken).ConfigureAwait(false);
-                }
+                await WriteEntryAsync(tar, "blobs/sha256/" + diffId.Hex, new KnownLengthStream(plain, length), cancellationToken).ConfigureAwait(false);
             }
+        }
 
-            return size;
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
+        return length;
+    }
+
+    private static async Task<(Digest Digest, long Length)> MeasureDecompressedAsync(ContentStore content, Digest blob, CancellationToken cancellationToken)
+    {
+        await using Stream source = content.OpenRead(blob);
+        var counter = new CountingSink();
+        Digest digest = await CopyDecompressedAsync(source, counter, cancellationToken).ConfigureAwait(false);
+        return (digest, counter.Length);
     }
 
     private static Task WriteDirectoryAsync(TarWriter tar, string name, CancellationToken cancellationToken) =>
@@ -565,6 +566,93 @@ public static class ImageArchive
             }
 
             return Digest.FromSha256Hash(hasher.GetHashAndReset());
+        }
+    }
+
+    /// <summary>A sink that only counts what is written to it.</summary>
+    private sealed class CountingSink : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => Position;
+        public override long Position { get; set; }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => Position += count;
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Position += buffer.Length;
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>
+    /// A forward-only stream of a known length (a decompressed layer measured before): TarWriter reads the entry's
+    /// size from Length, as it does for a file. Fewer bytes than promised is an error, never a short entry.
+    /// </summary>
+    private sealed class KnownLengthStream(Stream inner, long length) : Stream
+    {
+        private long _position;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => true;
+        public override bool CanWrite => false;
+        public override long Length => length;
+
+        public override long Position
+        {
+            get => _position;
+            set => throw new NotSupportedException();
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            int read = inner.Read(buffer[..(int)Math.Min(buffer.Length, length - _position)]);
+            return Advance(read, buffer.Length);
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            int read = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, length - _position)], cancellationToken).ConfigureAwait(false);
+            return Advance(read, buffer.Length);
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override long Seek(long offset, SeekOrigin origin) =>
+            origin == SeekOrigin.Current && offset == 0 ? _position : throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        private int Advance(int read, int asked)
+        {
+            if (read == 0 && asked > 0 && _position < length)
+            {
+                throw new EngineException(ErrorKind.Internal, $"layer changed while it was saved: {_position} of {length} bytes");
+            }
+
+            _position += read;
+            return read;
         }
     }
 }

@@ -15,16 +15,42 @@ public readonly partial record struct FileStatus(uint Type, uint Permissions, ui
 
     private const int AT_FDCWD = -100;
     private const int AT_SYMLINK_NOFOLLOW = 0x100;
+    private const int AT_EMPTY_PATH = 0x1000;
     private const uint STATX_BASIC_STATS = 0x7ff;
 
     /// <summary>The status of <paramref name="path"/>, or null when it does not exist.</summary>
-    public static FileStatus? TryRead(string path)
+    public static FileStatus? TryRead(string path) => Read(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW);
+
+    /// <summary>
+    /// The status of the file open as <paramref name="handle"/> (statx with AT_EMPTY_PATH), whatever name it has now:
+    /// a log reader compares its inode with what the path names to see that the file was rotated away.
+    /// </summary>
+    public static FileStatus Of(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            return Read((int)handle.DangerousGetHandle(), "", AT_EMPTY_PATH)
+                ?? throw new NativeException("statx of an open file", Marshal.GetLastPInvokeError());
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    private static FileStatus? Read(int dirfd, string path, int flags)
     {
         Span<byte> buffer = stackalloc byte[256];
         int result;
         do
         {
-            result = Statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, ref MemoryMarshal.GetReference(buffer));
+            result = Statx(dirfd, path, flags, STATX_BASIC_STATS, ref MemoryMarshal.GetReference(buffer));
         }
         while (result == -1 && Marshal.GetLastPInvokeError() == NativeError.EINTR);
 

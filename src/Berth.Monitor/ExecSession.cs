@@ -94,7 +94,7 @@ internal static class ExecSession
             using Socket? console = consolePath is null ? null : ListenConsole(consolePath);
             List<string> argv =
             [
-                options.Runtime, "--root", options.RuntimeRoot, "--log", log, "--log-format", "json",
+                .. options.RuntimeCommand(), "--log", log, "--log-format", "json",
                 "exec", "--process", process, "--pid-file", pidFile,
             ];
             if (consolePath is not null)

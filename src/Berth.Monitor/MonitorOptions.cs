@@ -14,8 +14,14 @@ internal sealed record MonitorOptions(
     long LogMaxSize = 0,
     int LogMaxFiles = 1)
 {
+    /// <summary>Arguments that go before every runtime command (Docker's <c>runtimeArgs</c>), from <c>--runtime-arg</c>.</summary>
+    public IReadOnlyList<string> RuntimeArgs { get; init; } = [];
+
+    /// <summary>The runtime's argv up to its command: the binary, its configured arguments and <c>--root</c>.</summary>
+    public List<string> RuntimeCommand() => [Runtime, .. RuntimeArgs, "--root", RuntimeRoot];
+
     public const string Usage =
-        "usage: berth-monitor --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR [--log FILE [--log-max-size BYTES] [--log-max-file N]] [--stdin] [--tty] [--foreground]";
+        "usage: berth-monitor --id ID --bundle DIR --state DIR --runtime PATH [--runtime-arg ARG]... --runtime-root DIR [--log FILE [--log-max-size BYTES] [--log-max-file N]] [--stdin] [--tty] [--foreground]";
 
     public string SocketPath => Path.Combine(State, "monitor.sock");
 
@@ -35,6 +41,7 @@ internal sealed record MonitorOptions(
         bool stdin = false, foreground = false, tty = false;
         long maxSize = 0;
         int maxFiles = 1;
+        var runtimeArgs = new List<string>();
         for (int i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -44,6 +51,7 @@ internal sealed record MonitorOptions(
                 case "--state": state = Value(args, ref i); break;
                 case "--runtime": runtime = Value(args, ref i); break;
                 case "--runtime-root": runtimeRoot = Value(args, ref i); break;
+                case "--runtime-arg": runtimeArgs.Add(Value(args, ref i)); break;
                 case "--log": log = Value(args, ref i); break;
                 case "--log-max-size": maxSize = Positive(Value(args, ref i), "--log-max-size"); break;
                 case "--log-max-file": maxFiles = (int)Math.Min(Positive(Value(args, ref i), "--log-max-file"), 1000); break;
@@ -65,7 +73,10 @@ internal sealed record MonitorOptions(
             foreground,
             tty,
             maxSize,
-            maxFiles);
+            maxFiles)
+        {
+            RuntimeArgs = runtimeArgs,
+        };
     }
 
     /// <summary>The arguments that reproduce these options (the double fork hands them to the real monitor).</summary>
@@ -76,6 +87,11 @@ internal sealed record MonitorOptions(
             "--id", Id, "--bundle", Bundle, "--state", State, "--runtime", Runtime,
             "--runtime-root", RuntimeRoot,
         };
+        foreach (string arg in RuntimeArgs)
+        {
+            args.AddRange(["--runtime-arg", arg]);
+        }
+
         if (Log is not null)
         {
             args.AddRange(["--log", Log]);

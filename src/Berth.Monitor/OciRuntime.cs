@@ -15,7 +15,7 @@ internal sealed class OciRuntime(MonitorOptions options, ChildReaper reaper)
     {
         List<string> argv =
         [
-            options.Runtime, "--root", options.RuntimeRoot, "--log", options.RuntimeLogPath, "--log-format", "json",
+            .. options.RuntimeCommand(), "--log", options.RuntimeLogPath, "--log-format", "json",
             "create", "--bundle", options.Bundle, "--pid-file", options.InitPidPath,
         ];
         if (options.Tty)
@@ -34,7 +34,7 @@ internal sealed class OciRuntime(MonitorOptions options, ChildReaper reaper)
         {
             (_, Task<WaitStatus> exited) = reaper.Spawn(
                 options.Runtime,
-                [options.Runtime, "--root", options.RuntimeRoot, "delete", "--force", options.Id],
+                [.. options.RuntimeCommand(), "delete", "--force", options.Id],
                 []);
             await exited.WaitAsync(DeleteTimeout).ConfigureAwait(false);
         }

@@ -20,8 +20,9 @@ public sealed class MonitorLauncher(RuntimeOptions options)
     /// container's pid and the monitor's, or throws with the runtime's error. The monitor is berthd's child:
     /// call <see cref="ReapAsync"/> once it has let go of the container.
     /// </summary>
-    public async Task<(int ContainerPid, int MonitorPid)> LaunchAsync(string id, string bundle, string stateDirectory, string? logPath, bool openStdin, CancellationToken cancellationToken, bool tty = false, long logMaxSize = 0, int logMaxFiles = 1)
+    public async Task<(int ContainerPid, int MonitorPid)> LaunchAsync(string id, string bundle, string stateDirectory, string? logPath, bool openStdin, CancellationToken cancellationToken, bool tty = false, long logMaxSize = 0, int logMaxFiles = 1, OciRuntimeEntry? runtime = null)
     {
+        runtime ??= new OciRuntimeEntry(options.RuntimePath, []);
         Directory.CreateDirectory(stateDirectory);
         File.Delete(ExitFile(stateDirectory));
         (int read, int write) = ProcessControl.CreatePipe();
@@ -45,8 +46,13 @@ public sealed class MonitorLauncher(RuntimeOptions options)
                 argv.Add(path);
             }
 
-            argv.AddRange(["--id", id, "--bundle", bundle, "--state", stateDirectory, "--runtime", options.RuntimePath,
+            argv.AddRange(["--id", id, "--bundle", bundle, "--state", stateDirectory, "--runtime", runtime.Path,
                 "--runtime-root", options.RuntimeRoot, "--foreground"]);
+            foreach (string arg in runtime.Args)
+            {
+                argv.AddRange(["--runtime-arg", arg]);
+            }
+
             if (logPath is not null)
             {
                 argv.AddRange(["--log", logPath]);

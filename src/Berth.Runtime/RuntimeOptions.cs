@@ -6,6 +6,30 @@ public sealed record RuntimeOptions
     /// <summary>The OCI runtime binary (runc).</summary>
     public required string RuntimePath { get; init; }
 
+    /// <summary>The runtimes registered by name besides <c>runc</c> (which is <see cref="RuntimePath"/>).</summary>
+    public IReadOnlyDictionary<string, OciRuntimeEntry> Runtimes { get; init; } = new Dictionary<string, OciRuntimeEntry>(StringComparer.Ordinal);
+
+    /// <summary>The runtime of a container that names none (daemon.json's <c>default-runtime</c>).</summary>
+    public string DefaultRuntime { get; init; } = OciRuntimeEntry.Runc;
+
+    /// <summary>Every runtime by name, <c>runc</c> included.</summary>
+    public IReadOnlyDictionary<string, OciRuntimeEntry> AllRuntimes =>
+        new Dictionary<string, OciRuntimeEntry>(Runtimes, StringComparer.Ordinal) { [OciRuntimeEntry.Runc] = new OciRuntimeEntry(RuntimePath, []) };
+
+    /// <summary>The runtime called <paramref name="name"/> (the default when empty), or null when there is none.</summary>
+    public OciRuntimeEntry? Find(string? name)
+    {
+        name = string.IsNullOrEmpty(name) ? DefaultRuntime : name;
+        return name == OciRuntimeEntry.Runc ? new OciRuntimeEntry(RuntimePath, []) : Runtimes.GetValueOrDefault(name);
+    }
+
+    /// <summary>The name a new container's <c>HostConfig.Runtime</c> records: the requested one, or the default; Docker's 400 for an unknown one.</summary>
+    public string ResolveName(string? requested)
+    {
+        string name = string.IsNullOrEmpty(requested) ? DefaultRuntime : requested;
+        return Find(name) is null ? throw Primitives.EngineException.Invalid($"unknown or invalid runtime name: {name}") : name;
+    }
+
     /// <summary>The runtime's <c>--root</c> (its state directory, on tmpfs under the exec root).</summary>
     public required string RuntimeRoot { get; init; }
 

@@ -6,7 +6,7 @@ namespace Berth.IntegrationTests;
 public sealed class DetachKeysTests(DaemonFixture fixture)
 {
     // Drives CMD in a pty: types "echo hi", waits for "hi", sends ctrl-p ctrl-q, prints the CLI's exit status.
-    private const string PtyDriver = """
+    internal const string PtyDriver = """
 import os, pty, sys, time, select
 pid, fd = pty.fork()
 if pid == 0:

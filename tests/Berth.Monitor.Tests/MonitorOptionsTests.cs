@@ -8,7 +8,7 @@ public sealed class MonitorOptionsTests
     public void Arguments_round_trip_with_absolute_paths()
     {
         MonitorOptions options = MonitorOptions.Parse(
-            ["--id", "c1", "--bundle", "b", "--state", "/s", "--runtime", "runc", "--runtime-root", "/rr", "--log", "/l.log", "--stdin"]);
+            ["--id", "c1", "--bundle", "b", "--state", "/s", "--runtime", "runc", "--runtime-arg", "--debug", "--runtime-root", "/rr", "--runtime-arg", "--x=y", "--log", "/l.log", "--stdin"]);
 
         Assert.Equal(Path.GetFullPath("b"), options.Bundle);
         Assert.Equal("/usr/sbin/runc", options.Runtime); // bare names are resolved through PATH: posix_spawn does not search it
@@ -16,8 +16,12 @@ public sealed class MonitorOptionsTests
         Assert.True(options.Stdin);
         Assert.False(options.Foreground);
 
+        // runtimeArgs go before --root in every runtime command, in their order.
+        Assert.Equal(["/usr/sbin/runc", "--debug", "--x=y", "--root", "/rr"], options.RuntimeCommand());
+
         MonitorOptions child = MonitorOptions.Parse((options with { Foreground = true }).ToArguments());
-        Assert.Equal(options with { Foreground = true }, child);
+        Assert.Equal(options.RuntimeArgs, child.RuntimeArgs);
+        Assert.Equal(options with { Foreground = true }, child with { RuntimeArgs = options.RuntimeArgs }); // the list compares by reference
     }
 
     [Theory]

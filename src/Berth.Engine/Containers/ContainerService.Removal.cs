@@ -135,6 +135,7 @@ public sealed partial class ContainerService
 
             _metadata.DeleteContainer(record.Id);
             _containers.TryRemove(record.Id, out _);
+            _runtime.Forget(record.Id);
             ReleaseMounts(record.Id, record.Mounts, removeVolumes);
             _images.Snapshots.Remove(record.Id);
             DeleteDirectory(Path.Combine(_options.ContainersDirectory, record.Id));

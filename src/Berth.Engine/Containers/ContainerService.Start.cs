@@ -115,7 +115,7 @@ public sealed partial class ContainerService
             {
                 double prepared = System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds;
                 LogSettings logging = LogSettings.From(record.HostConfig.LogConfig);
-                (pid, monitorPid) = await _monitors.LaunchAsync(record.Id, bundle, state, logging.Enabled ? record.LogPath : null, record.Config.OpenStdin, cancellationToken, record.Config.Tty, logging.MaxSize, logging.MaxFiles).ConfigureAwait(false);
+                (pid, monitorPid) = await _monitors.LaunchAsync(record.Id, bundle, state, logging.Enabled ? record.LogPath : null, record.Config.OpenStdin, cancellationToken, record.Config.Tty, logging.MaxSize, logging.MaxFiles, _runtime.Select(record.Id, record.HostConfig.Runtime)).ConfigureAwait(false);
                 LogPhase(record.Id, "prepared", prepared);
                 LogPhase(record.Id, "created", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
             }

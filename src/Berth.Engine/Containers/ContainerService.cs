@@ -105,6 +105,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
         ContainerFields.Validate(config, hostConfig);
         hostConfig = hostConfig with { NetworkMode = NormalizeNetworkMode(hostConfig.NetworkMode) };
         (hostConfig, IReadOnlyList<string> settingWarnings) = RuntimeSettings.Validate(hostConfig, _host);
+        hostConfig = hostConfig with { Runtime = _runtime.Options.ResolveName(hostConfig.Runtime) };
         hostConfig = LogSettings.Validate(_options.Defaults.Apply(hostConfig));
         var warnings = new List<string>(settingWarnings);
         Dictionary<string, EndpointSettings>? networks = ConfigureNetworks(hostConfig, request.NetworkingConfig);
@@ -229,6 +230,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
             if (record.IsRunning && File.Exists(MonitorLauncher.SocketPath(state)))
             {
                 entry.RootfsMounted = true;
+                _runtime.Restore(record.Id, record.HostConfig.Runtime);
                 foreach (Volumes.ContainerMount mount in record.Mounts.Where(m => m.Name is not null))
                 {
                     _volumes.Adopt(mount.Name!, record.Id);

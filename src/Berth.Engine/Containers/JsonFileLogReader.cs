@@ -28,51 +28,157 @@ internal static class JsonFileLogReader
         var frames = new FrameBuffer();
         var kept = tail is null ? null : new Queue<byte[]>();
 
-        // Rotated files first, oldest (highest number) to newest, then the live file (kept open for --follow).
-        foreach (string rotated in RotatedFiles(path))
+        // From the oldest rotated file (highest number) to the live one, each next file found from the one just read
+        // by its inode (see OpenSuccessorAsync): a rotation while we read shifts the names, never what we read next.
+        FileStream current = OpenOldest(path);
+        try
         {
-            try
+            var reader = new LineReader(current);
+            while (true)
             {
-                await using var older = new FileStream(rotated, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
-                await CopyLinesAsync(new LineReader(older), options, frames, kept, tail, output, cancellationToken).ConfigureAwait(false);
+                await CopyLinesAsync(reader, options, frames, kept, tail, output, cancellationToken).ConfigureAwait(false);
+                FileStream? next = await OpenSuccessorAsync(path, current, cancellationToken).ConfigureAwait(false);
+                if (next is null)
+                {
+                    break; // the live file, kept open for --follow
+                }
+
+                // The monitor writes nothing more to a file once it has renamed it: what it wrote is read now.
+                await CopyLinesAsync(reader, options, frames, kept, tail, output, cancellationToken).ConfigureAwait(false);
+                await current.DisposeAsync().ConfigureAwait(false);
+                current = next;
+                reader = new LineReader(next);
             }
-            catch (FileNotFoundException)
+
+            foreach (byte[] line in kept ?? [])
             {
-                // Rotated away while we listed: its lines are in a file we read next.
+                Frame(line, options, frames);
+                await frames.FlushIfFullAsync(output, cancellationToken).ConfigureAwait(false);
             }
-        }
 
-        await using var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
-        var live = new LineReader(file);
-        await CopyLinesAsync(live, options, frames, kept, tail, output, cancellationToken).ConfigureAwait(false);
-        foreach (byte[] line in kept ?? [])
-        {
-            Frame(line, options, frames);
-            await frames.FlushIfFullAsync(output, cancellationToken).ConfigureAwait(false);
-        }
-
-        await frames.FlushAsync(output, cancellationToken).ConfigureAwait(false);
-        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-        if (!options.Follow)
-        {
-            return;
-        }
-
-        // Follow: what the monitor appends, until the container stops and the file is drained. A line the monitor is
-        // still writing stays in the reader's buffer until its newline arrives.
-        while (true)
-        {
-            bool running = isRunning();
-            await CopyLinesAsync(live, options, frames, null, null, output, cancellationToken).ConfigureAwait(false);
             await frames.FlushAsync(output, cancellationToken).ConfigureAwait(false);
             await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-            if (!running)
+            if (!options.Follow)
             {
                 return;
             }
 
-            await Task.Delay(FollowPoll, cancellationToken).ConfigureAwait(false);
+            // Follow: what the monitor appends, until the container stops and the file is drained. A line the monitor
+            // is still writing stays in the reader's buffer until its newline arrives. When the monitor rotates, the
+            // file held open is read to its end, then the one that came after it.
+            while (true)
+            {
+                bool running = isRunning();
+                await CopyLinesAsync(reader, options, frames, null, null, output, cancellationToken).ConfigureAwait(false);
+                FileStream? next = await OpenSuccessorAsync(path, current, cancellationToken).ConfigureAwait(false);
+                if (next is not null)
+                {
+                    await CopyLinesAsync(reader, options, frames, null, null, output, cancellationToken).ConfigureAwait(false);
+                    await current.DisposeAsync().ConfigureAwait(false);
+                    current = next;
+                    reader = new LineReader(next);
+                    continue;
+                }
+
+                await frames.FlushAsync(output, cancellationToken).ConfigureAwait(false);
+                await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                if (!running)
+                {
+                    return;
+                }
+
+                await Task.Delay(FollowPoll, cancellationToken).ConfigureAwait(false);
+            }
         }
+        finally
+        {
+            await current.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The oldest rotated file (LOG.N), or the live file (created when missing, for a follower) when none was rotated.</summary>
+    private static FileStream OpenOldest(string path)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            string? oldest = RotatedFiles(path).FirstOrDefault();
+            if (oldest is null)
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
+            }
+
+            try
+            {
+                return new FileStream(oldest, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
+            }
+            catch (FileNotFoundException) when (attempt < 100)
+            {
+                // Deleted by a rotation between the listing and the open: list again.
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a rotation, the file that came after <paramref name="current"/> (which is LOG.k now: LOG.k-1, or LOG itself
+    /// when k is 1; the oldest left when the rotation deleted it), opened; null when <paramref name="path"/> still names
+    /// <paramref name="current"/>. Files are told apart by inode: one held open cannot be reused by a new file.
+    /// </summary>
+    private static async Task<FileStream?> OpenSuccessorAsync(string path, FileStream current, CancellationToken cancellationToken)
+    {
+        ulong inode = Interop.FileStatus.Of(current.SafeFileHandle).Inode;
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            if (Interop.FileStatus.TryRead(path) is { } live && live.Inode == inode)
+            {
+                return null;
+            }
+
+            // Newest first: LOG, LOG.1, LOG.2, ... as they are named at this moment (a rename under way may leave one
+            // gap in the numbers).
+            var names = new List<(string Path, ulong? Inode)> { (path, Interop.FileStatus.TryRead(path)?.Inode) };
+            for (int i = 1, missing = 0; missing < 2; i++)
+            {
+                if (Interop.FileStatus.TryRead($"{path}.{i}") is { } rotated)
+                {
+                    names.Add(($"{path}.{i}", rotated.Inode));
+                    missing = 0;
+                }
+                else
+                {
+                    missing++;
+                }
+            }
+
+            int ours = names.FindIndex(n => n.Inode == inode);
+            if (ours == 0)
+            {
+                return null;
+            }
+
+            (string successor, ulong? expected) = ours > 0 ? names[ours - 1] : names[^1];
+            if (expected is not null)
+            {
+                try
+                {
+                    var next = new FileStream(successor, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
+                    if (Interop.FileStatus.Of(next.SafeFileHandle).Inode == expected)
+                    {
+                        return next;
+                    }
+
+                    await next.DisposeAsync().ConfigureAwait(false); // renamed again between the listing and the open
+                }
+                catch (FileNotFoundException)
+                {
+                    // Renamed or deleted between the listing and the open: list again.
+                }
+            }
+
+            // In the middle of a rotation (the new file not created yet): a moment later it is there.
+            await Task.Delay(TimeSpan.FromMilliseconds(5), cancellationToken).ConfigureAwait(false);
+        }
+
+        return null;
     }
 
     /// <summary>Every complete line up to the end of the file: framed, or kept (the last <paramref name="tail"/>) for --tail.</summary>
