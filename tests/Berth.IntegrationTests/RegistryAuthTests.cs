@@ -180,11 +180,13 @@ public sealed class RegistryAuthTests(DaemonFixture fixture) : IAsyncLifetime
     /// <summary>A CA, and a server certificate it signed for <paramref name="address"/>: PEM files under the test root.</summary>
     private (string Cert, string Key, string Ca) MakeCertificates(IPAddress address)
     {
+        // One clock for both: the server's validity must end inside the CA's.
+        DateTimeOffset now = DateTimeOffset.UtcNow;
         using RSA caKey = RSA.Create(2048);
         var caRequest = new CertificateRequest("CN=berth test CA", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        using X509Certificate2 ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        using X509Certificate2 ca = caRequest.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(2));
 
         using RSA serverKey = RSA.Create(2048);
         var request = new CertificateRequest("CN=" + address, serverKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
@@ -193,7 +195,7 @@ public sealed class RegistryAuthTests(DaemonFixture fixture) : IAsyncLifetime
         request.CertificateExtensions.Add(names.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using X509Certificate2 server = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(8));
+        using X509Certificate2 server = request.Create(ca, now.AddMinutes(-1), now.AddDays(1), RandomNumberGenerator.GetBytes(8));
 
         string cert = Path.Combine(_root, "server.crt");
         string key = Path.Combine(_root, "server.key");

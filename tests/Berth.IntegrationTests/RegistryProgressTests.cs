@@ -1,0 +1,88 @@
+using System.Text.Json;
+using Berth.IntegrationTests.Infrastructure;
+using Berth.Registry;
+
+namespace Berth.IntegrationTests;
+
+/// <summary>
+/// The pull and push JSON streams carry Docker's per-layer <c>progressDetail</c>: byte counts while a blob moves (what
+/// the docker CLI draws its bars from on a terminal), <c>{}</c> on the other layer lines; without a terminal neither
+/// the docker CLI nor berth prints a bar.
+/// </summary>
+public sealed class RegistryProgressTests(DaemonFixture fixture) : IAsyncLifetime
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("berth-regprogress-").FullName;
+    private RegistryServer.Running? _registry;
+    private string? _image;
+
+    public async Task InitializeAsync() =>
+        _registry = await RegistryServer.StartAsync("127.0.0.1:0", Path.Combine(_root, "data"), CancellationToken.None);
+
+    public async Task DisposeAsync()
+    {
+        if (_image is not null)
+        {
+            await fixture.Docker.RunAsync("rmi", _image);
+        }
+
+        await _registry!.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    private static List<JsonElement> Lines(string body) =>
+        [.. body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
+
+    [Fact]
+    public async Task Pull_and_push_streams_carry_byte_counts_per_layer_and_plain_output_has_no_bars()
+    {
+        string host = new Uri(_registry!.Address).Authority;
+        _image = $"{host}/progress/app:v1";
+        string builder = Names.Unique("progress");
+        await fixture.Docker.SucceedAsync("run", "--name", builder, "busybox", "sh", "-c", "head -c 3000000 /dev/urandom > /data");
+        try
+        {
+            await fixture.Docker.SucceedAsync("commit", builder, _image);
+        }
+        finally
+        {
+            await fixture.Docker.RunAsync("rm", "-f", builder);
+        }
+
+        using (HttpResponseMessage push = await fixture.Api.PostAsync($"/images/{_image[..^3]}/push?tag=v1", null))
+        {
+            string body = await push.Content.ReadAsStringAsync();
+            Assert.True(push.IsSuccessStatusCode, body);
+            List<JsonElement> lines = Lines(body);
+            Assert.Contains(lines, l => l.TryGetProperty("status", out JsonElement s) && s.GetString() == "Pushing");
+            JsonElement pushing = lines.Last(l => l.TryGetProperty("status", out JsonElement s) && s.GetString() == "Pushing");
+            long total = pushing.GetProperty("progressDetail").GetProperty("total").GetInt64();
+            Assert.True(total > 3_000_000, pushing.ToString());
+            Assert.Equal(total, pushing.GetProperty("progressDetail").GetProperty("current").GetInt64());
+            Assert.Contains("]", pushing.GetProperty("progress").GetString(), StringComparison.Ordinal);
+            JsonElement pushed = lines.First(l => l.TryGetProperty("status", out JsonElement s) && s.GetString() == "Pushed");
+            Assert.Equal(JsonValueKind.Object, pushed.GetProperty("progressDetail").ValueKind);
+        }
+
+        await fixture.Docker.SucceedAsync("rmi", _image);
+        using (HttpResponseMessage pull = await fixture.Api.PostAsync($"/images/create?fromImage={Uri.EscapeDataString(_image[..^3])}&tag=v1", null))
+        {
+            List<JsonElement> lines = Lines(await pull.Content.ReadAsStringAsync());
+            JsonElement downloading = lines.Last(l => l.TryGetProperty("status", out JsonElement s) && s.GetString() == "Downloading");
+            JsonElement detail = downloading.GetProperty("progressDetail");
+            Assert.True(detail.GetProperty("total").GetInt64() > 3_000_000, downloading.ToString());
+            Assert.Equal(detail.GetProperty("total").GetInt64(), detail.GetProperty("current").GetInt64());
+            Assert.Contains(lines, l => l.TryGetProperty("status", out JsonElement s) && s.GetString() == "Pull complete" && l.GetProperty("progressDetail").ValueKind == JsonValueKind.Object);
+        }
+
+        // Not a terminal: the layer lines, no bars, from the docker CLI and from berth alike.
+        await fixture.Docker.SucceedAsync("rmi", _image);
+        CommandResult docker = await fixture.Docker.SucceedAsync("pull", _image);
+        Assert.Contains("Pull complete", docker.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("[=", docker.Stdout, StringComparison.Ordinal);
+        await fixture.Docker.SucceedAsync("rmi", _image);
+        CommandResult berth = await fixture.Daemon.Berth.SucceedAsync("pull", _image);
+        Assert.Contains("Pull complete", berth.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("[=", berth.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u001b[", berth.Stdout, StringComparison.Ordinal);
+    }
+}
