@@ -32,6 +32,15 @@ public sealed class RegistryProgressTests(DaemonFixture fixture) : IAsyncLifetim
     private static List<JsonElement> Lines(string body) =>
         [.. body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
 
+    /// <summary>The last message with <paramref name="status"/> of the layer whose total is the largest.</summary>
+    private static JsonElement LastOfLargest(List<JsonElement> lines, string status)
+    {
+        JsonElement[] counted = [.. lines.Where(l => l.TryGetProperty("status", out JsonElement s) && s.GetString() == status && l.TryGetProperty("progressDetail", out JsonElement d) && d.TryGetProperty("total", out _))];
+        Assert.NotEmpty(counted);
+        long largest = counted.Max(l => l.GetProperty("progressDetail").GetProperty("total").GetInt64());
+        return counted.Last(l => l.GetProperty("progressDetail").GetProperty("total").GetInt64() == largest);
+    }
+
     [Fact]
     public async Task Pull_and_push_streams_carry_byte_counts_per_layer_and_plain_output_has_no_bars()
     {
@@ -54,7 +63,8 @@ public sealed class RegistryProgressTests(DaemonFixture fixture) : IAsyncLifetim
             Assert.True(push.IsSuccessStatusCode, body);
             List<JsonElement> lines = Lines(body);
             Assert.Contains(lines, l => l.TryGetProperty("status", out JsonElement s) && s.GetString() == "Pushing");
-            JsonElement pushing = lines.Last(l => l.TryGetProperty("status", out JsonElement s) && s.GetString() == "Pushing");
+            // The committed layer's last count (busybox's layer goes up beside it, in any order).
+            JsonElement pushing = LastOfLargest(lines, "Pushing");
             long total = pushing.GetProperty("progressDetail").GetProperty("total").GetInt64();
             Assert.True(total > 3_000_000, pushing.ToString());
             Assert.Equal(total, pushing.GetProperty("progressDetail").GetProperty("current").GetInt64());
@@ -67,7 +77,7 @@ public sealed class RegistryProgressTests(DaemonFixture fixture) : IAsyncLifetim
         using (HttpResponseMessage pull = await fixture.Api.PostAsync($"/images/create?fromImage={Uri.EscapeDataString(_image[..^3])}&tag=v1", null))
         {
             List<JsonElement> lines = Lines(await pull.Content.ReadAsStringAsync());
-            JsonElement downloading = lines.Last(l => l.TryGetProperty("status", out JsonElement s) && s.GetString() == "Downloading");
+            JsonElement downloading = LastOfLargest(lines, "Downloading");
             JsonElement detail = downloading.GetProperty("progressDetail");
             Assert.True(detail.GetProperty("total").GetInt64() > 3_000_000, downloading.ToString());
             Assert.Equal(detail.GetProperty("total").GetInt64(), detail.GetProperty("current").GetInt64());
