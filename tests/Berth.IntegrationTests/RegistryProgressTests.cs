@@ -32,6 +32,52 @@ public sealed class RegistryProgressTests(DaemonFixture fixture) : IAsyncLifetim
     private static List<JsonElement> Lines(string body) =>
         [.. body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
 
+    /// <summary>A one-layer image (a file of 3 MB of random bytes) uploaded through the distribution API as NAME:v1.</summary>
+    private static async Task PublishFreshImageAsync(string registry, string name)
+    {
+        byte[] layer;
+        using (var gzipped = new MemoryStream())
+        {
+            byte[] tar;
+            using (var tarBuffer = new MemoryStream())
+            {
+                using (var writer = new System.Formats.Tar.TarWriter(tarBuffer, System.Formats.Tar.TarEntryFormat.Pax, leaveOpen: true))
+                {
+                    var entry = new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, "data")
+                    {
+                        DataStream = new MemoryStream(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3_100_000)),
+                    };
+                    writer.WriteEntry(entry);
+                }
+
+                tar = tarBuffer.ToArray();
+            }
+
+            using (var gzip = new System.IO.Compression.GZipStream(gzipped, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true))
+            {
+                gzip.Write(tar);
+            }
+
+            layer = gzipped.ToArray();
+            string diffId = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(tar));
+            byte[] config = System.Text.Encoding.UTF8.GetBytes($"{{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{{}},\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"{diffId}\"]}}}}");
+            using var http = new HttpClient { BaseAddress = new Uri(registry) };
+            foreach (byte[] blob in new[] { layer, config })
+            {
+                using HttpResponseMessage uploaded = await http.PostAsync($"/v2/{name}/blobs/uploads/?digest={Digest(blob)}", new ByteArrayContent(blob));
+                Assert.True(uploaded.IsSuccessStatusCode, $"upload: {(int)uploaded.StatusCode}");
+            }
+
+            string manifest = $"{{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"{Digest(config)}\",\"size\":{config.Length}}},\"layers\":[{{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"{Digest(layer)}\",\"size\":{layer.Length}}}]}}";
+            var content = new StringContent(manifest);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/vnd.oci.image.manifest.v1+json");
+            using HttpResponseMessage put = await http.PutAsync($"/v2/{name}/manifests/v1", content);
+            Assert.True(put.IsSuccessStatusCode, $"manifest: {(int)put.StatusCode} {await put.Content.ReadAsStringAsync()}");
+        }
+
+        static string Digest(byte[] blob) => "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(blob));
+    }
+
     /// <summary>The last message with <paramref name="status"/> of the layer whose total is the largest.</summary>
     private static JsonElement LastOfLargest(List<JsonElement> lines, string status)
     {
@@ -73,15 +119,24 @@ public sealed class RegistryProgressTests(DaemonFixture fixture) : IAsyncLifetim
             Assert.Equal(JsonValueKind.Object, pushed.GetProperty("progressDetail").ValueKind);
         }
 
-        await fixture.Docker.SucceedAsync("rmi", _image);
-        using (HttpResponseMessage pull = await fixture.Api.PostAsync($"/images/create?fromImage={Uri.EscapeDataString(_image[..^3])}&tag=v1", null))
+        // Pulled: an image this daemon never had (written straight into the registry), so its layer has to download.
+        string fresh = $"{host}/progress/fresh";
+        await PublishFreshImageAsync(_registry.Address, "progress/fresh");
+        try
         {
-            List<JsonElement> lines = Lines(await pull.Content.ReadAsStringAsync());
+            using HttpResponseMessage pull = await fixture.Api.PostAsync($"/images/create?fromImage={Uri.EscapeDataString(fresh)}&tag=v1", null);
+            string body = await pull.Content.ReadAsStringAsync();
+            Assert.True(pull.IsSuccessStatusCode, body);
+            List<JsonElement> lines = Lines(body);
             JsonElement downloading = LastOfLargest(lines, "Downloading");
             JsonElement detail = downloading.GetProperty("progressDetail");
             Assert.True(detail.GetProperty("total").GetInt64() > 3_000_000, downloading.ToString());
             Assert.Equal(detail.GetProperty("total").GetInt64(), detail.GetProperty("current").GetInt64());
             Assert.Contains(lines, l => l.TryGetProperty("status", out JsonElement s) && s.GetString() == "Pull complete" && l.GetProperty("progressDetail").ValueKind == JsonValueKind.Object);
+        }
+        finally
+        {
+            await fixture.Docker.RunAsync("rmi", fresh + ":v1");
         }
 
         // Not a terminal: the layer lines, no bars, from the docker CLI and from berth alike.
