@@ -13,7 +13,8 @@ fi
 # What the tests need on the host; the tests start their own berthd on temporary roots.
 # docker-compose: Debian's compose 1.29, one of the real clients the compatibility tests drive.
 # skopeo, podman, umoci: the image interoperability tests (ImageInteropTests) load, run and unpack Berth's archives with them.
-PACKAGES=(runc iptables busybox-static clang libc6-dev zlib1g-dev skopeo podman umoci debootstrap docker-compose)
+# apache2-utils: htpasswd -B, which makes the bcrypt file the registry auth tests serve with.
+PACKAGES=(runc iptables busybox-static clang libc6-dev zlib1g-dev skopeo podman umoci debootstrap docker-compose apache2-utils)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

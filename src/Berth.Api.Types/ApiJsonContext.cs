@@ -25,6 +25,7 @@ namespace Berth.Api.Types;
 [JsonSerializable(typeof(IReadOnlyList<ImageSummary>))]
 [JsonSerializable(typeof(ImageInspect))]
 [JsonSerializable(typeof(ProgressMessage))]
+[JsonSerializable(typeof(ProgressDetail))]
 [JsonSerializable(typeof(IReadOnlyList<ImageSearchResult>))]
 [JsonSerializable(typeof(AuthConfig))]
 [JsonSerializable(typeof(AuthResponse))]

@@ -73,6 +73,10 @@ public sealed record ProgressMessage
     public string? Progress { get; init; }
 
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    [System.Text.Json.Serialization.JsonPropertyName("progressDetail")]
+    public ProgressDetail? ProgressDetail { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     [System.Text.Json.Serialization.JsonPropertyName("stream")]
     public string? Stream { get; init; }
 

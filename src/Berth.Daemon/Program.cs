@@ -33,6 +33,8 @@ try
 {
     defaults = DaemonDefaults.Parse(options.Stored);
     distribution = Berth.Engine.Images.RegistrySettings.Parse(options.Stored);
+    // Per-registry CAs as dockerd reads them (certs.d/HOST:PORT/ca.crt), first beside our daemon.json, then Docker's.
+    distribution = distribution with { CertsDirectories = [Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.ConfigFile ?? DaemonConfigFile.DefaultPath))!, "certs.d"), Berth.Distribution.RegistryTls.DockerCertsDirectory] };
 }
 catch (FormatException e)
 {

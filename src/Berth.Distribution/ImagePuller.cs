@@ -8,7 +8,13 @@ using Berth.Storage.Content;
 namespace Berth.Distribution;
 
 /// <summary>One line of Docker's pull/push progress: a layer's short id (or the tag) and what is happening.</summary>
-public sealed record TransferProgress(string? Id, string Status, string? Progress = null);
+public sealed record TransferProgress(string? Id, string Status, string? Progress = null)
+{
+    /// <summary>Bytes moved so far, with <see cref="Total"/> (Docker's progressDetail) while a blob moves.</summary>
+    public long Current { get; init; }
+
+    public long? Total { get; init; }
+}
 
 /// <summary>The outcome of a pull: the image, the manifest digest the registry knows it by, and whether anything changed.</summary>
 public sealed record PullResult(ImageRecord Image, Digest ManifestDigest, bool Downloaded);
@@ -24,6 +30,9 @@ public sealed record DistributionOptions(IReadOnlyCollection<string> InsecureReg
 
     /// <summary>Mirrors of docker.io, each a base URL (<c>https://mirror.example</c>).</summary>
     public IReadOnlyList<Uri> Mirrors { get; init; } = [];
+
+    /// <summary>Docker's certs.d directories, first match wins: <c>DIR/HOST[:PORT]/ca.crt</c> and client certificates.</summary>
+    public IReadOnlyList<string> CertsDirectories { get; init; } = [RegistryTls.DockerCertsDirectory];
 
     /// <summary>How many blobs move at once: enough to fill a link, few enough for two cores.</summary>
     public int ParallelTransfers { get; init; } = 3;
@@ -69,7 +78,7 @@ public sealed class ImagePuller(ImageStore images, DistributionOptions options)
     private async Task<PullResult> PullFromAsync(RegistryEndpoint endpoint, ImageReference reference, RegistryCredentials? credentials, string? platform, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
     {
         (string os, string architecture, string? variant) = ParsePlatform(platform);
-        using var client = new RegistryClient(endpoint, credentials);
+        using var client = new RegistryClient(endpoint, credentials, options);
         string scope = $"repository:{reference.Path}:pull";
         string wanted = reference.Digest ?? reference.Tag ?? "latest";
         (byte[] top, string topType, Digest topDigest) = await GetManifestAsync(client, reference, wanted, scope, cancellationToken).ConfigureAwait(false);
@@ -179,7 +188,10 @@ public sealed class ImagePuller(ImageStore images, DistributionOptions options)
                 throw new EngineException(response.StatusCode == HttpStatusCode.NotFound ? ErrorKind.NotFound : ErrorKind.Internal, $"error pulling blob {digest}: {why}");
             }
 
-            await using Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            long total = response.Content.Headers.ContentLength ?? descriptor.Size;
+            Stream raw = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using Stream body = progress is null ? raw
+                : new ProgressStream(raw, total, done => progress.Report(new TransferProgress(id, "Downloading") { Current = done, Total = total }));
             try
             {
                 await images.Content.WriteAsync(body, digest, cancellationToken).ConfigureAwait(false);
@@ -202,7 +214,7 @@ public sealed class ImagePuller(ImageStore images, DistributionOptions options)
     public async Task<IReadOnlyList<string>> ListTagsAsync(ImageReference reference, RegistryCredentials? credentials, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reference);
-        using var client = new RegistryClient(RegistryEndpoint.For(reference, options.InsecureRegistries), credentials);
+        using var client = new RegistryClient(RegistryEndpoint.For(reference, options.InsecureRegistries), credentials, options);
         string scope = $"repository:{reference.Path}:pull";
         var tags = new List<string>();
         string? next = $"/v2/{reference.Path}/tags/list?n=1000";
@@ -257,7 +269,8 @@ public sealed class ImagePuller(ImageStore images, DistributionOptions options)
 
         if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
-            throw new EngineException(ErrorKind.Forbidden, $"pull access denied for {reference.FamiliarName}, repository does not exist or may require 'docker login'");
+            string why = await RegistryClient.DescribeErrorAsync(response, cancellationToken).ConfigureAwait(false);
+            throw new EngineException(ErrorKind.Forbidden, $"pull access denied for {reference.FamiliarName}, repository does not exist or may require 'docker login': {why}");
         }
 
         if (!response.IsSuccessStatusCode)

@@ -26,7 +26,7 @@ public sealed class ImagePusher(ImageStore images, DistributionOptions options)
         progress.Report(new TransferProgress(null, $"The push refers to repository [{reference.Name}]"));
         byte[] manifestBytes = await images.Content.ReadAllAsync(Digest.Parse(image.ManifestDigest), cancellationToken).ConfigureAwait(false);
         OciManifest manifest = JsonSerializer.Deserialize(manifestBytes, ImageJsonContext.Default.OciManifest) ?? throw EngineException.Invalid("invalid stored manifest");
-        using var client = new RegistryClient(RegistryEndpoint.For(reference, options.InsecureRegistries), credentials);
+        using var client = new RegistryClient(RegistryEndpoint.For(reference, options.InsecureRegistries), credentials, options);
         string scope = $"repository:{reference.Path}:pull,push";
 
         // Docker lists layers top first.
@@ -82,9 +82,16 @@ public sealed class ImagePusher(ImageStore images, DistributionOptions options)
             put.Query = (put.Query.Length > 1 ? put.Query[1..] + "&" : "") + "digest=" + Uri.EscapeDataString(digest.ToString());
             using HttpResponseMessage done = await client.SendAsync(() =>
             {
-                var content = new StreamContent(images.Content.OpenRead(digest), 1 << 16);
+                long size = new FileInfo(images.Content.PathOf(digest)).Length;
+                Stream blob = images.Content.OpenRead(digest);
+                if (progress is not null)
+                {
+                    blob = new ProgressStream(blob, size, done => progress.Report(new TransferProgress(id, "Pushing") { Current = done, Total = size }));
+                }
+
+                var content = new StreamContent(blob, 1 << 20);
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-                content.Headers.ContentLength = new FileInfo(images.Content.PathOf(digest)).Length;
+                content.Headers.ContentLength = size;
                 return new HttpRequestMessage(HttpMethod.Put, put.Uri) { Content = content };
             }, scope, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
             await EnsureAsync(done, reference, cancellationToken).ConfigureAwait(false);

@@ -28,13 +28,12 @@ public sealed class RegistryClient : IDisposable
     private readonly ConcurrentDictionary<string, string> _tokens = new(StringComparer.Ordinal);
     private AuthChallenge? _challenge;
 
-    public RegistryClient(RegistryEndpoint endpoint, RegistryCredentials? credentials, HttpMessageHandler? handler = null)
+    public RegistryClient(RegistryEndpoint endpoint, RegistryCredentials? credentials, DistributionOptions? options = null, HttpMessageHandler? handler = null)
     {
+        ArgumentNullException.ThrowIfNull(endpoint);
         Endpoint = endpoint;
         _credentials = credentials ?? RegistryCredentials.Anonymous;
-        _http = handler is null
-            ? new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = true, ConnectTimeout = TimeSpan.FromSeconds(15), MaxConnectionsPerServer = 8 })
-            : new HttpClient(handler);
+        _http = new HttpClient(handler ?? RegistryTls.CreateHandler(endpoint.Host, (options ?? DistributionOptions.Default).CertsDirectories));
         _http.Timeout = Timeout.InfiniteTimeSpan;
         _http.DefaultRequestHeaders.UserAgent.ParseAdd("berth/0.1 (docker-compatible)");
     }
@@ -159,6 +158,14 @@ public sealed class RegistryClient : IDisposable
     /// <summary>No route, no DNS, refused: offline machines are normal here, so say so and point at the offline way.</summary>
     private EngineException Unreachable(HttpRequestException e)
     {
+        if (e.InnerException is System.Security.Authentication.AuthenticationException tls)
+        {
+            // Reachable, but its certificate is not trusted (or the handshake failed): say where Docker looks for a CA.
+            return new EngineException(ErrorKind.Internal,
+                $"Get \"{Endpoint.BaseUri}v2/\": tls: failed to verify the certificate of {Endpoint.Host} ({tls.Message}); " +
+                $"a private CA goes in certs.d/{Endpoint.Host}/ca.crt (beside daemon.json, or /etc/docker/certs.d)", e);
+        }
+
         string reason = e.InnerException is SocketException s ? s.SocketErrorCode switch
         {
             SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData => "no such host (DNS lookup failed)",

@@ -27,7 +27,7 @@ public static class RegistrySearch
         RegistryEndpoint endpoint = host == ImageReference.DefaultDomain
             ? new RegistryEndpoint("index.docker.io", new Uri("https://index.docker.io/"))
             : RegistryEndpoint.ForHost(host, options.InsecureRegistries);
-        using var client = new RegistryClient(endpoint, credentials);
+        using var client = new RegistryClient(endpoint, credentials, options);
         string url = $"/v1/search?q={Uri.EscapeDataString(query)}&n={limit}";
         using HttpResponseMessage response = await client.SendAsync(() => new HttpRequestMessage(HttpMethod.Get, client.Url(url)), "", HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound)

@@ -126,17 +126,38 @@ public sealed class ImageStore : IDisposable
         var staged = new Dictionary<int, (string Directory, long Size)>();
         try
         {
+            var missing = new List<(int Index, Digest ChainId)>();
             Digest? stagingParent = null;
             for (int i = 0; i < manifest.Layers.Count; i++)
             {
                 Digest chainId = NextChainId(stagingParent, config.RootFs.DiffIds[i]);
                 if (_metadata.GetLayer(chainId.ToString()) is null || !_snapshots.LayerExists(chainId))
                 {
-                    staged[i] = await UnpackAsync(chainId, manifest.Layers[i], cancellationToken).ConfigureAwait(false);
+                    missing.Add((i, chainId));
                 }
 
                 stagingParent = chainId;
             }
+
+            // Each layer unpacks into a directory of its own, so they unpack side by side (bounded): decompressing
+            // is most of a pull's or load's time, and one layer at a time leaves a core idle.
+            using var gate = new SemaphoreSlim(Math.Max(2, Environment.ProcessorCount));
+            await Task.WhenAll(missing.Select(async layer =>
+            {
+                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    (string Directory, long Size) unpacked = await UnpackAsync(layer.ChainId, manifest.Layers[layer.Index], cancellationToken).ConfigureAwait(false);
+                    lock (staged)
+                    {
+                        staged[layer.Index] = unpacked;
+                    }
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            })).ConfigureAwait(false);
 
             await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try

@@ -26,7 +26,10 @@ public static class LayerWriter
             long size;
             await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.Asynchronous))
             {
-                await using (var gzip = new GZipStream(file, CompressionLevel.Fastest, leaveOpen: true))
+                // Level 2, not Fastest: zlib-ng's level 1 (deflate_quick) always writes Huffman blocks, which makes
+                // incompressible data (random bytes, media, already compressed files) 5% bigger and slow to inflate on
+                // every pull; from level 2 on, deflate falls back to stored blocks, at nearly the same speed.
+                await using (var gzip = new GZipStream(file, new ZLibCompressionOptions { CompressionLevel = 2 }, leaveOpen: true))
                 await using (var hashing = new HashingWriteStream(gzip))
                 {
                     await writeTar(hashing, cancellationToken).ConfigureAwait(false);

@@ -34,25 +34,101 @@ public static partial class RegistryServer
     }
 
     /// <summary>Starts a registry on <paramref name="address"/> (<c>HOST:PORT</c>) storing under <paramref name="root"/>.</summary>
-    public static async Task<Running> StartAsync(string address, string root, CancellationToken cancellationToken)
+    public static Task<Running> StartAsync(string address, string root, CancellationToken cancellationToken) =>
+        StartAsync(new RegistryServerOptions { Address = address, Root = root }, cancellationToken);
+
+    /// <summary>Starts a registry as <paramref name="options"/> say (auth, TLS, delete).</summary>
+    public static async Task<Running> StartAsync(RegistryServerOptions options, CancellationToken cancellationToken)
     {
-        WebApplication app = Build(address, root);
+        WebApplication app = Build(options);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         return new Running(app);
     }
 
-    public static WebApplication Build(string address, string root)
+    public static WebApplication Build(string address, string root) => Build(new RegistryServerOptions { Address = address, Root = root });
+
+    /// <summary>
+    /// The registry's web application, not started. The root's lock is taken shared here and held until the
+    /// application stops, so <c>garbage-collect</c> (which takes it exclusively) never sweeps under a live server.
+    /// </summary>
+    public static WebApplication Build(RegistryServerOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        Htpasswd? users = options.HtpasswdPath is { } htpasswd ? Htpasswd.Load(htpasswd) : null;
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = options.TlsCertPath is { } certPath
+            ? LoadCertificate(certPath, options.TlsKeyPath ?? throw new ArgumentException("--tls-cert needs --tls-key"))
+            : null;
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://" + address);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = null);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = null;
+            Listen(k, options.Address, certificate);
+        });
         WebApplication app = builder.Build();
-        var storage = new RegistryStorage(root);
+        FileStream rootLock = RegistryStorage.LockShared(options.Root);
+        var storage = new RegistryStorage(options.Root);
+        app.Lifetime.ApplicationStopped.Register(rootLock.Dispose);
+        var settings = new ServerSettings(users, options.Realm, options.DeleteEnabled);
         app.MapMethods("/v2/{**path}", ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"], (HttpContext context, string? path) =>
-            HandleAsync(storage, context, path ?? ""));
-        app.MapGet("/v1/search", (HttpContext context) => SearchAsync(storage, context));
+            Authorized(settings, context) ? HandleAsync(storage, settings, context, path ?? "") : ChallengeAsync(settings, context));
+        app.MapGet("/v1/search", (HttpContext context) => Authorized(settings, context) ? SearchAsync(storage, context) : ChallengeAsync(settings, context));
         return app;
+    }
+
+    /// <summary>What the handlers need from the options: the users (null: no auth), the realm, whether DELETE is on.</summary>
+    private sealed record ServerSettings(Htpasswd? Users, string Realm, bool DeleteEnabled);
+
+    /// <summary>A PEM certificate (the chain, leaf first) and its PEM private key, as distribution's tls.certificate/key.</summary>
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCertificate(string certPath, string keyPath)
+    {
+        using var pem = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(certPath, keyPath);
+        // Kestrel on Linux wants the key in an exportable, non-ephemeral form: round-trip through PKCS#12.
+        return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(pem.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+    }
+
+    /// <summary>HOST:PORT (HOST empty, 0.0.0.0 or [::] for every address; localhost for loopback), plain or TLS.</summary>
+    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string address, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate)
+    {
+        int colon = address.LastIndexOf(':');
+        if (colon < 0 || !int.TryParse(address[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port) || port > 65535)
+        {
+            throw new ArgumentException($"invalid address {address}: want HOST:PORT");
+        }
+
+        string host = address[..colon].Trim('[', ']');
+        Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions> configure = listen =>
+        {
+            if (certificate is not null)
+            {
+                listen.UseHttps(certificate);
+            }
+        };
+        if (host is "" or "0.0.0.0" or "::" or "*")
+        {
+            kestrel.ListenAnyIP(port, configure);
+        }
+        else if (host == "localhost")
+        {
+            kestrel.ListenLocalhost(port, configure);
+        }
+        else
+        {
+            kestrel.Listen(System.Net.IPAddress.TryParse(host, out System.Net.IPAddress? ip) ? ip : throw new ArgumentException($"invalid address {address}: HOST must be an IP address or localhost"), port, configure);
+        }
+    }
+
+    /// <summary>No users configured, or Basic credentials of one of them.</summary>
+    private static bool Authorized(ServerSettings settings, HttpContext context) =>
+        settings.Users is null
+        || (Htpasswd.ParseBasic(context.Request.Headers.Authorization.ToString()) is { } basic && settings.Users.Verify(basic.User, basic.Password));
+
+    /// <summary>As distribution's htpasswd access controller: 401, a Basic challenge for the realm, the spec's error body.</summary>
+    private static Task ChallengeAsync(ServerSettings settings, HttpContext context)
+    {
+        context.Response.Headers[ApiVersionHeader] = "registry/2.0";
+        context.Response.Headers.WWWAuthenticate = $"Basic realm=\"{settings.Realm}\"";
+        return WriteErrorAsync(context.Response, new RegistryError(401, "UNAUTHORIZED", "authentication required", null), context.Request.Method == "HEAD");
     }
 
     /// <summary>
@@ -90,7 +166,7 @@ public static partial class RegistryServer
         await WriteJsonAsync(context.Response, 200, buffer.ToArray()).ConfigureAwait(false);
     }
 
-    private static async Task HandleAsync(RegistryStorage storage, HttpContext context, string path)
+    private static async Task HandleAsync(RegistryStorage storage, ServerSettings settings, HttpContext context, string path)
     {
         HttpResponse response = context.Response;
         response.Headers[ApiVersionHeader] = "registry/2.0";
@@ -120,7 +196,7 @@ public static partial class RegistryServer
             }
             else if ((match = ManifestPattern().Match(path)).Success)
             {
-                await ManifestAsync(storage, context, match.Groups["name"].Value, match.Groups["reference"].Value).ConfigureAwait(false);
+                await ManifestAsync(storage, settings, context, match.Groups["name"].Value, match.Groups["reference"].Value).ConfigureAwait(false);
             }
             else if ((match = TagsPattern().Match(path)).Success && method == "GET")
             {
@@ -381,7 +457,7 @@ public static partial class RegistryServer
         "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json",
     ];
 
-    private static async Task ManifestAsync(RegistryStorage storage, HttpContext context, string name, string reference)
+    private static async Task ManifestAsync(RegistryStorage storage, ServerSettings settings, HttpContext context, string name, string reference)
     {
         CheckName(name);
         HttpRequest request = context.Request;
@@ -435,6 +511,12 @@ public static partial class RegistryServer
             }
 
             case "DELETE":
+                // As distribution: deleting is off unless the registry was started with it (storage.delete.enabled).
+                if (!settings.DeleteEnabled)
+                {
+                    throw new RegistryError(405, "UNSUPPORTED", "The operation is unsupported.", null);
+                }
+
                 if (!byDigest)
                 {
                     throw new RegistryError(400, "UNSUPPORTED", "The operation is unsupported.", "delete by digest");

@@ -208,6 +208,9 @@ internal static class RegistryCommands
     private static async Task ShowAsync(CommandContext ctx, IAsyncEnumerable<ProgressMessage> messages, bool quiet, TextWriter? output = null)
     {
         output ??= ctx.Out;
+        // Bars redrawn in place only when the progress goes to a terminal (pull for run writes it to stderr).
+        bool terminal = ReferenceEquals(output, ctx.Out) ? ctx.StdoutIsTerminal : ctx.StdoutIsTerminal && !Console.IsErrorRedirected;
+        var renderer = new ProgressRenderer(terminal, terminal ? TerminalWidth() : 200);
         await foreach (ProgressMessage message in messages.ConfigureAwait(false))
         {
             string? error = message.Error ?? message.ErrorDetail?.Message;
@@ -217,11 +220,23 @@ internal static class RegistryCommands
                 throw new StatusException(1, error);
             }
 
-            if (!quiet && ImageCommands.ProgressLine(message) is { } line)
+            if (!quiet && renderer.Render(message) is { Length: > 0 } line)
             {
                 await output.WriteAsync(line).ConfigureAwait(false);
                 await output.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
             }
+        }
+    }
+
+    private static int TerminalWidth()
+    {
+        try
+        {
+            return Console.WindowWidth > 0 ? Console.WindowWidth : 200;
+        }
+        catch (IOException)
+        {
+            return 200;
         }
     }
 

@@ -166,6 +166,16 @@ public sealed class RegistryService(ImageStore images, Events.EventLog events, E
     private sealed class ProgressAdapter(IProgress<ProgressMessage> target) : IProgress<TransferProgress>
     {
         public void Report(TransferProgress value) =>
-            target.Report(new ProgressMessage { Id = value.Id, Status = value.Status, Progress = value.Progress });
+            target.Report(value.Total is { } total
+                ? new ProgressMessage
+                {
+                    Id = value.Id,
+                    Status = value.Status,
+                    ProgressDetail = new ProgressDetail { Current = value.Current, Total = total },
+                    Progress = new ProgressDetail { Current = value.Current, Total = total }.Render(),
+                }
+                // As dockerd: every layer message carries a progressDetail ({} when there is no count), which is
+                // what makes the docker CLI keep one line per layer and redraw it in place.
+                : new ProgressMessage { Id = value.Id, Status = value.Status, Progress = value.Progress, ProgressDetail = value.Id is null || value.Status.StartsWith("Pulling from ", StringComparison.Ordinal) ? null : new ProgressDetail() });
     }
 }
