@@ -226,7 +226,7 @@ internal sealed partial class BuildRun
             }
 
             using BlobLease lease = service.Images.Lease();
-            LayerWriter.WrittenLayer layer = await LayerWriter.WriteAsync(service.Images, lease, (output, ct) => DirectoryTar.WriteAsync(staging, output, TarSource.Plain, ct), cancellationToken).ConfigureAwait(false);
+            LayerWriter.WrittenLayer layer = await LayerWriter.WriteAsync(service.Images, lease, (output, ct) => DirectoryTar.WriteAsync(staging, output, TarSource.Plain, ct), compress: false, cancellationToken).ConfigureAwait(false);
             ImageRecord committed = await ImageComposer.ComposeAsync(service.Images, state.Image, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken).ConfigureAwait(false);
             await FinishStepAsync(state, key, committed, cancellationToken).ConfigureAwait(false);
         }
