@@ -181,7 +181,9 @@ public sealed class BuildRunMountTests(DaemonFixture fixture)
             // The first line arrives while the step is held on the request: the output was not kept until the step's end.
             var seen = new StringBuilder();
             using (var bound = new CancellationTokenSource(BuildBound))
+            using (bound.Token.Register(() => build.Kill(entireProcessTree: true)))
             {
+                // Killing the client at the bound ends the read (a pipe read may not heed the token alone).
                 while (!seen.ToString().Contains("first-line\n", StringComparison.Ordinal))
                 {
                     string? line = await build.StandardOutput.ReadLineAsync(bound.Token);
