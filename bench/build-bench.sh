@@ -1,16 +1,58 @@
 #!/usr/bin/env bash
-# Times the builder on a 6-step Dockerfile with a 50 MB context: cold build, fully cached rebuild, and rebuild
-# after changing the last step, through the docker CLI's classic builder (DOCKER_BUILDKIT=0).
-#   DOCKER_HOST=unix:///run/berth/berth.sock bench/build-bench.sh
-# Point DOCKER_HOST at a dockerd to time Docker's legacy builder the same way (busybox must be present there).
+# Issue 8's builder targets, Berth and Docker's legacy builder side by side in one run, through the same client
+# (the docker CLI with DOCKER_BUILDKIT=0) on a 6-step Dockerfile with a 50 MB context:
+#   - cold build (--no-cache)                      (target: Berth <= 0.5x Docker's time)
+#   - fully cached rebuild                          (target: <= 0.5x)
+#   - rebuild after changing the last step          (target: <= 0.5x)
+# Each figure is the median of RUNS runs (default 5).
+#   bench/build-bench.sh [RUNS]
+# Berth: the installed berthd (/run/berth/berth.sock), or BERTH_HOST=unix:///path/to/berth.sock for another one.
+# Docker: Debian's docker.io started here on private roots, with the same busybox image loaded from Berth.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-5}
+BERTH_HOST=${BERTH_HOST:-unix:///run/berth/berth.sock}
 WORK=$(mktemp -d /tmp/berth-build-bench.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+RESULTS=bench/results
+mkdir -p "$RESULTS"
+DOCKER_SOCK=$WORK/docker.sock
+DOCKERD_PID=""
+TAG=bench-build-$$
 export DOCKER_BUILDKIT=0
-head -c 50000000 /dev/urandom > "$WORK/blob.bin"
-printf 'echo hello\n' > "$WORK/run.sh"
+
+B() { DOCKER_HOST=$BERTH_HOST docker "$@"; }
+D() { DOCKER_HOST=unix://$DOCKER_SOCK docker "$@"; }
+
+cleanup() {
+  set +e
+  B rmi "$TAG" >/dev/null 2>&1
+  if [ -n "$DOCKERD_PID" ]; then
+    kill "$DOCKERD_PID" 2>/dev/null; wait "$DOCKERD_PID" 2>/dev/null
+    pkill -f "containerd --config $WORK" 2>/dev/null
+  fi
+  grep " $WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+B image inspect busybox >/dev/null 2>&1 || berth -H "$BERTH_HOST" image bootstrap busybox
+if command -v dockerd >/dev/null; then
+  echo "Starting a private dockerd for comparison"
+  dockerd --data-root "$WORK/docker" --exec-root "$WORK/docker-exec" -H "unix://$DOCKER_SOCK" --pidfile "$WORK/dockerd.pid" \
+    --iptables=false --bridge=none --ip-forward=false --log-level=error >"$WORK/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  for _ in $(seq 300); do D version >/dev/null 2>&1 && break; sleep 0.1; done
+  B save busybox | D load >/dev/null
+else
+  echo "dockerd is not installed (apt-get install docker.io): Berth numbers only"
+fi
+
+CTX=$WORK/context
+mkdir -p "$CTX"
+head -c 50000000 /dev/urandom > "$CTX/blob.bin"
+printf 'echo hello\n' > "$CTX/run.sh"
 write() {
-  cat > "$WORK/Dockerfile" <<DOCKERFILE
+  cat > "$CTX/Dockerfile" <<DOCKERFILE
 FROM busybox
 ENV APP=/app
 WORKDIR /app
@@ -19,11 +61,40 @@ RUN sha256sum blob.bin > blob.sum
 CMD ["sh", "run.sh", "$1"]
 DOCKERFILE
 }
-tag=bench-build-$$
-timeit() { local s e; s=$(date +%s.%N); docker build -q --no-cache=${2:-false} -t "$tag" "$WORK" >/dev/null; e=$(date +%s.%N); printf '%-28s %6.2f s\n' "$1" "$(echo "$e - $s" | bc)"; }
-write one
-timeit "cold (no cache)" true
-timeit "fully cached rebuild"
-write two
-timeit "last step changed"
-docker rmi "$tag" >/dev/null
+
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+# build ENGINE [--no-cache]: seconds for one build of the context.
+build() { local engine=$1 s e; shift; s=$(now); $engine build -q --network host "$@" -t "$TAG" "$CTX" >/dev/null; e=$(now); echo "$e - $s" | bc; }
+
+declare -A R
+for engine in B D; do
+  [ "$engine" = D ] && [ -z "$DOCKERD_PID" ] && continue
+  cold=() cached=() last=()
+  for _ in $(seq "$RUNS"); do
+    write one
+    cold+=("$(build $engine --no-cache)")
+    cached+=("$(build $engine)")
+    write "two-$RANDOM"
+    last+=("$(build $engine)")
+  done
+  R[${engine}_cold]=$(printf '%s\n' "${cold[@]}" | median)
+  R[${engine}_cached]=$(printf '%s\n' "${cached[@]}" | median)
+  R[${engine}_last]=$(printf '%s\n' "${last[@]}" | median)
+done
+
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+out="$RESULTS/build-$(date -u +%Y%m%dT%H%M%SZ).txt"
+{
+  echo "build bench, $(date -u +%FT%TZ), $RUNS runs each (median), load average $load, $(nproc) cores"
+  printf '%-32s %10s %10s %8s\n' "" "Berth s" "Docker s" "ratio"
+  for k in cold cached last; do
+    label=$(case $k in cold) echo "cold build (--no-cache)";; cached) echo "fully cached rebuild";; last) echo "last step changed";; esac)
+    b=${R[B_$k]}; d=${R[D_$k]:-}
+    if [ -n "$d" ]; then
+      printf '%-32s %10.3f %10.3f %7.2fx\n' "$label" "$b" "$d" "$(echo "$b / $d" | bc -l)"
+    else
+      printf '%-32s %10.3f %10s %8s\n' "$label" "$b" "-" "-"
+    fi
+  done
+} | tee "$out"

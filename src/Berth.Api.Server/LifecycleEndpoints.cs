@@ -42,9 +42,6 @@ public static class LifecycleEndpoints
         app.MapGet("/system/df", async (IDiskUsageBackend usage, CancellationToken ct) =>
             Results.Json(await usage.DataUsageAsync(ct).ConfigureAwait(false), ApiJsonContext.Default.SystemDataUsage));
 
-        // Berth has no builder: `docker system prune` asks anyway, and an empty cache has nothing to free.
-        app.MapPost("/build/prune", () => Results.Text("{\"CachesDeleted\":null,\"SpaceReclaimed\":0}", "application/json"));
-
         app.MapPost("/containers/prune", async (HttpContext context, IContainerLifecycleBackend containers) =>
             Results.Json(await containers.PruneAsync(Query.Filters(context.Request), context.RequestAborted).ConfigureAwait(false), ApiJsonContext.Default.ContainerPruneResponse));
 

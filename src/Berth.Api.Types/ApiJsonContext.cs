@@ -32,6 +32,7 @@ namespace Berth.Api.Types;
 [JsonSerializable(typeof(IReadOnlyList<ImageDeleteResponseItem>))]
 [JsonSerializable(typeof(IReadOnlyList<HistoryResponseItem>))]
 [JsonSerializable(typeof(ImagePruneResponse))]
+[JsonSerializable(typeof(BuildCachePruneResponse))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, List<string>>))]
 [JsonSerializable(typeof(ExecCreateRequest))]

@@ -114,6 +114,7 @@ internal static class BerthCli
                 container,
                 image,
                 Commands.Compose.ComposeCommand.Create(),
+                BuildCommand.BuilderGroup(),
                 Commands.NetworkCommands.Group(),
                 system,
                 AttachCommand.Create("attach", ["berth container attach", "berth attach"]),

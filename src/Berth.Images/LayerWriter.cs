@@ -14,7 +14,15 @@ public static class LayerWriter
     public sealed record WrittenLayer(OciDescriptor Descriptor, Digest DiffId, long UncompressedSize);
 
     /// <summary>Writes the tar that <paramref name="writeTar"/> produces; the caller holds <paramref name="lease"/> until the image is committed.</summary>
-    public static async Task<WrittenLayer> WriteAsync(ImageStore images, BlobLease lease, Func<Stream, CancellationToken, Task> writeTar, CancellationToken cancellationToken)
+    public static Task<WrittenLayer> WriteAsync(ImageStore images, BlobLease lease, Func<Stream, CancellationToken, Task> writeTar, CancellationToken cancellationToken) =>
+        WriteAsync(images, lease, writeTar, compress: true, cancellationToken);
+
+    /// <summary>
+    /// As above; <paramref name="compress"/> false stores the plain tar (<c>application/vnd.oci.image.layer.v1.tar</c>),
+    /// as Docker's builder keeps its layers: a build step's layer is read back at once and may never leave the host,
+    /// so gzip would cost time twice (compress, then decompress to unpack) for nothing.
+    /// </summary>
+    public static async Task<WrittenLayer> WriteAsync(ImageStore images, BlobLease lease, Func<Stream, CancellationToken, Task> writeTar, bool compress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(lease);
@@ -29,8 +37,9 @@ public static class LayerWriter
                 // Level 2, not Fastest: zlib-ng's level 1 (deflate_quick) always writes Huffman blocks, which makes
                 // incompressible data (random bytes, media, already compressed files) 5% bigger and slow to inflate on
                 // every pull; from level 2 on, deflate falls back to stored blocks, at nearly the same speed.
-                await using (var gzip = new GZipStream(file, new ZLibCompressionOptions { CompressionLevel = 2 }, leaveOpen: true))
-                await using (var hashing = new HashingWriteStream(gzip))
+                Stream sink = compress ? new GZipStream(file, new ZLibCompressionOptions { CompressionLevel = 2 }, leaveOpen: true) : new NonClosingStream(file);
+                await using (sink)
+                await using (var hashing = new HashingWriteStream(sink))
                 {
                     await writeTar(hashing, cancellationToken).ConfigureAwait(false);
                     diffId = hashing.Digest();
@@ -40,7 +49,7 @@ public static class LayerWriter
                 file.Position = 0;
                 BlobDescriptor blob = await images.Content.WriteAsync(file, expected: null, cancellationToken).ConfigureAwait(false);
                 lease.Add(blob.Digest);
-                return new WrittenLayer(new OciDescriptor { MediaType = MediaTypes.OciLayerGzip, Digest = blob.Digest.ToString(), Size = blob.Size }, diffId, size);
+                return new WrittenLayer(new OciDescriptor { MediaType = compress ? MediaTypes.OciLayerGzip : MediaTypes.OciLayer, Digest = blob.Digest.ToString(), Size = blob.Size }, diffId, size);
             }
         }
         finally
@@ -59,6 +68,39 @@ public static class LayerWriter
                 await plain.CopyToAsync(output, ct).ConfigureAwait(false);
             }
         }, cancellationToken);
+
+    /// <summary>A pass-through whose disposal leaves the file open (the plain-tar twin of GZipStream's leaveOpen).</summary>
+    private sealed class NonClosingStream(Stream inner) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override void Flush() => inner.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+
+        public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.WriteAsync(buffer, offset, count, cancellationToken);
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
+    }
 
     /// <summary>A write-only pass-through that hashes (SHA-256) and counts what goes through it.</summary>
     internal sealed class HashingWriteStream(Stream inner) : Stream

@@ -24,9 +24,69 @@ internal static class BuildCommand
             .Bool("no-cache", null, "Do not use cache when building the image")
             .String("target", null, "Set the target build stage to build.")
             .Bool("quiet", 'q', "Suppress the build output and print image ID on success")
-            .String("iidfile", null, "Write the image ID to the file"),
+            .String("iidfile", null, "Write the image ID to the file")
+            .String("network", null, "Set the networking mode for the RUN instructions during build")
+            .List("add-host", null, "Add a custom host-to-IP mapping (\"host:ip\")")
+            .List("cache-from", null, "Images to consider as cache sources")
+            .Bool("pull", null, "Always attempt to pull a newer version of the image")
+            .List("secret", null, "Secret to expose to the build (format: \"id=mysecret[,src=/local/secret]\")")
+            .String("progress", null, "Set type of progress output (\"auto\", \"plain\", \"tty\"). Use plain to show container output", defaultValue: "auto"),
         Handler = BuildAsync,
     };
+
+    /// <summary><c>berth builder</c>: the build cache's management commands.</summary>
+    public static CommandSpec BuilderGroup() => new()
+    {
+        Name = "builder",
+        Usage = "COMMAND",
+        Summary = "Manage builds",
+        Group = "Management Commands",
+        Subcommands =
+        [
+            Create("build", ["berth builder build", "berth build"]),
+            new CommandSpec
+            {
+                Name = "prune",
+                Usage = "[OPTIONS]",
+                Summary = "Remove build cache",
+                MaxArgs = 0,
+                DefineFlags = f => f
+                    .Bool("all", 'a', "Remove all unused build cache, not just dangling ones")
+                    .Bool("force", 'f', "Do not prompt for confirmation"),
+                Handler = PruneAsync,
+            },
+        ],
+    };
+
+    private static async Task<int> PruneAsync(CommandContext ctx, ParsedArgs p)
+    {
+        bool all = p.Bool("all");
+        if (!p.Bool("force"))
+        {
+            string warning = all ? "WARNING! This will remove all build cache." : "WARNING! This will remove all dangling build cache.";
+            if (!await Prompt.ConfirmAsync(ctx, warning + "\nAre you sure you want to continue? [y/N] ").ConfigureAwait(false))
+            {
+                return 0;
+            }
+        }
+
+        BuildCachePruneResponse report = await ctx.Client.PruneBuildCacheAsync(all, ctx.Cancellation).ConfigureAwait(false);
+        var text = new System.Text.StringBuilder();
+        if (report.CachesDeleted is { Count: > 0 } deleted)
+        {
+            text.Append("Deleted build cache objects:\n");
+            foreach (string id in deleted)
+            {
+                text.Append(id).Append('\n');
+            }
+
+            text.Append('\n');
+        }
+
+        text.Append("Total reclaimed space: ").Append(Units.HumanSize(report.SpaceReclaimed)).Append('\n');
+        await ctx.Out.WriteAsync(text.ToString()).ConfigureAwait(false);
+        return 0;
+    }
 
     private static async Task<int> BuildAsync(CommandContext ctx, ParsedArgs p)
     {
@@ -70,13 +130,26 @@ internal static class BuildCommand
             NoCache = p.Bool("no-cache"),
             Target = p.String("target"),
             Quiet = p.Bool("quiet"),
+            NetworkMode = p.String("network"),
+            ExtraHosts = p.List("add-host"),
+            CacheFrom = p.List("cache-from"),
+            Pull = p.Bool("pull"),
+            Secrets = await ReadSecretsAsync(p.List("secret"), ctx).ConfigureAwait(false),
         };
+        string progress = p.String("progress") ?? "auto";
+        if (progress is not ("auto" or "plain" or "tty"))
+        {
+            throw new StatusException(1, $"invalid progress mode \"{progress}\": use auto, plain or tty");
+        }
+
+        using var display = new BuildProgressDisplay(ctx.Out, live: !options.Quiet && (progress == "tty" || (progress == "auto" && ctx.StdoutIsTerminal)));
         string? id = null;
         await foreach (ProgressMessage message in ctx.Client.BuildImageAsync(archive, options, ctx.Cancellation).ConfigureAwait(false))
         {
             string? error = message.Error ?? message.ErrorDetail?.Message;
             if (!string.IsNullOrEmpty(error))
             {
+                await display.FailAsync().ConfigureAwait(false);
                 await ctx.Out.FlushAsync(ctx.Cancellation).ConfigureAwait(false);
                 throw new StatusException(1, error);
             }
@@ -88,7 +161,7 @@ internal static class BuildCommand
 
             if (message.Stream is { } stream)
             {
-                await ctx.Out.WriteAsync(stream).ConfigureAwait(false);
+                await display.WriteAsync(stream).ConfigureAwait(false);
                 if (options.Quiet)
                 {
                     id = stream.Trim();
@@ -96,12 +169,72 @@ internal static class BuildCommand
             }
         }
 
+        await display.FinishAsync().ConfigureAwait(false);
         if (p.String("iidfile") is { Length: > 0 } iidfile && id is not null)
         {
             await File.WriteAllTextAsync(iidfile, id, ctx.Cancellation).ConfigureAwait(false);
         }
 
         return 0;
+    }
+
+    /// <summary><c>--secret id=x[,src=file|,env=VAR]</c>: the contents, read here and sent to the daemon beside the context.</summary>
+    private static async Task<Dictionary<string, byte[]>> ReadSecretsAsync(IReadOnlyList<string> specs, CommandContext ctx)
+    {
+        var secrets = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (string spec in specs)
+        {
+            string? id = null, source = null, env = null;
+            foreach (string field in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                int equals = field.IndexOf('=', StringComparison.Ordinal);
+                string key = equals < 0 ? field : field[..equals];
+                string value = equals < 0 ? "" : field[(equals + 1)..];
+                switch (key.ToLowerInvariant())
+                {
+                    case "id":
+                        id = value;
+                        break;
+                    case "src" or "source":
+                        source = value;
+                        break;
+                    case "env":
+                        env = value;
+                        break;
+                    case "type" when value is "file" or "env":
+                        break;
+                    default:
+                        throw new StatusException(1, $"invalid secret: unexpected key '{key}' in '{field}'");
+                }
+            }
+
+            if (string.IsNullOrEmpty(id))
+            {
+                throw new StatusException(1, $"invalid secret: id is required in '{spec}'");
+            }
+
+            if (source is not null)
+            {
+                try
+                {
+                    secrets[id] = await File.ReadAllBytesAsync(source, ctx.Cancellation).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new StatusException(1, $"failed to read secret {id}: {e.Message}");
+                }
+            }
+            else if (ctx.Environment(env ?? id) is { } fromEnvironment)
+            {
+                secrets[id] = System.Text.Encoding.UTF8.GetBytes(fromEnvironment);
+            }
+            else
+            {
+                throw new StatusException(1, $"failed to read secret {id}: no src given and no environment variable {env ?? id}");
+            }
+        }
+
+        return secrets;
     }
 
     /// <summary>KEY=VALUE, or KEY alone taking the value from the environment (as docker does for --build-arg).</summary>

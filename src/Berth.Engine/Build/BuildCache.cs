@@ -48,6 +48,21 @@ public sealed class BuildCache : IDisposable
 
     public void Dispose() => _writeLock.Dispose();
 
+    /// <summary>Forgets every cached step (<c>builder prune --all</c>): the next build runs each step again.</summary>
+    public void Clear()
+    {
+        _writeLock.Wait();
+        try
+        {
+            _entries.Clear();
+            File.Delete(_path);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
     public string? Lookup(string key) => _entries.TryGetValue(key, out string? id) ? id : null;
 
     public async Task StoreAsync(string key, string imageId, CancellationToken cancellationToken)

@@ -11,7 +11,7 @@ namespace Berth.Engine.Build;
 /// <summary>The steps that change the filesystem: RUN (a real container, its changes committed) and COPY/ADD.</summary>
 internal sealed partial class BuildRun
 {
-    private async Task RunStepAsync(Instruction instruction, StageState state, CancellationToken cancellationToken)
+    private async Task RunStepAsync(Instruction instruction, StageState state, List<Stage> stages, Stage stage, CancellationToken cancellationToken)
     {
         IReadOnlyList<string> shell = state.Config.Shell ?? BuildServiceShell;
         IReadOnlyList<string> command;
@@ -31,10 +31,14 @@ internal sealed partial class BuildRun
             command = [.. shell, script];
         }
 
+        char escape = document.EscapeToken;
+        IReadOnlyList<RunMount> mounts = RunMount.ParseAll(instruction, text => ShellWords.SubstituteOnly(text, name => Lookup(state, name), escape), state.Config.WorkingDir ?? "");
+        string network = RunNetwork(instruction);
         List<KeyValuePair<string, string>> args = [.. ArgsInScope(state)];
         string createdBy = (args.Count > 0 ? $"|{args.Count} {string.Join(' ', args.Select(a => a.Key + "=" + a.Value))} " : "") + string.Join(' ', command);
-        string key = BuildCache.Key(state.Image?.Id, createdBy, args, null);
-        if (await TryCachedAsync(state, key).ConfigureAwait(false))
+        string mountsKey = await MountsKeyAsync(mounts, stages, stage, cancellationToken).ConfigureAwait(false);
+        string key = BuildCache.Key(state.Image?.Id, createdBy + (mounts.Count > 0 ? "\nmounts=" + mountsKey : "") + (network != DefaultNetwork ? "\nnetwork=" + network : ""), args, null);
+        if (await TryCachedAsync(state, key, createdBy, state.Config, emptyLayer: false, cancellationToken).ConfigureAwait(false))
         {
             return;
         }
@@ -49,6 +53,7 @@ internal sealed partial class BuildRun
             }
         }
 
+        await using StepMounts prepared = await PrepareMountsAsync(mounts, stages, stage, cancellationToken).ConfigureAwait(false);
         ContainerService containers = service.Containers;
         var create = new ContainerCreateRequest
         {
@@ -60,25 +65,40 @@ internal sealed partial class BuildRun
             WorkingDir = state.Config.WorkingDir,
             AttachStdout = true,
             AttachStderr = true,
-            // The host's network, as `docker build --network=host`: no bridge plumbing per step.
-            HostConfig = new HostConfig { NetworkMode = "host" },
+            HostConfig = new HostConfig
+            {
+                NetworkMode = network,
+                ExtraHosts = request.ExtraHosts.Count > 0 && network != "none" ? request.ExtraHosts : null,
+                Mounts = prepared.Specs.Count > 0 ? prepared.Specs : null,
+            },
         };
         string id = (await containers.CreateAsync(null, create, cancellationToken).ConfigureAwait(false)).Id;
         try
         {
-            await progress.WriteAsync($" ---> Running in {id[..12]}\n").ConfigureAwait(false);
+            await WriteAsync(state, $" ---> Running in {id[..12]}\n").ConfigureAwait(false);
             await containers.StartAsync(id, cancellationToken).ConfigureAwait(false);
+
+            // The output goes to the client while the command runs, line by line as it prints.
+            await using (var output = new StepOutputStream(text => WriteAsync(state, text)))
+            {
+                await containers.LogsAsync(id, new LogsOptions(Stdout: true, Stderr: true, Follow: true, Timestamps: false, Tail: null, Since: 0, Until: 0), output, cancellationToken).ConfigureAwait(false);
+            }
+
             ContainerWaitResponse exit = await containers.WaitAsync(id, "not-running", cancellationToken).ConfigureAwait(false);
-            await WriteOutputAsync(containers, id, cancellationToken).ConfigureAwait(false);
             if (exit.StatusCode != 0)
             {
                 throw new DockerfileException($"The command '{string.Join(' ', command)}' returned a non-zero code: {exit.StatusCode}");
             }
 
+            if (prepared.Specs.Count > 0)
+            {
+                RemoveMountStubs(service.Images.Snapshots.UpperDirectory(id), LayerDirectories(state), prepared.Specs.Select(m => m.Target!));
+            }
+
             using BlobLease lease = service.Images.Lease();
             LayerWriter.WrittenLayer layer = await containers.WriteChangesAsync(id, lease, cancellationToken).ConfigureAwait(false);
             ImageRecord committed = await ImageComposer.ComposeAsync(service.Images, image, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken).ConfigureAwait(false);
-            await progress.WriteAsync($"Removing intermediate container {id[..12]}\n").ConfigureAwait(false);
+            await WriteAsync(state, $"Removing intermediate container {id[..12]}\n").ConfigureAwait(false);
             await FinishStepAsync(state, key, committed, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -87,26 +107,20 @@ internal sealed partial class BuildRun
         }
     }
 
-    /// <summary>The step container's output (stdout and stderr, demultiplexed) into the build stream.</summary>
-    private async Task WriteOutputAsync(ContainerService containers, string id, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream();
-        await containers.LogsAsync(id, new LogsOptions(Stdout: true, Stderr: true, Follow: false, Timestamps: false, Tail: null, Since: 0, Until: 0), buffer, cancellationToken).ConfigureAwait(false);
-        byte[] bytes = buffer.ToArray();
-        using var text = new MemoryStream();
-        int offset = 0;
-        while (offset + 8 <= bytes.Length)
-        {
-            int size = (int)BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(offset + 4, 4));
-            int length = Math.Min(size, bytes.Length - offset - 8);
-            text.Write(bytes, offset + 8, length);
-            offset += 8 + size;
-        }
+    /// <summary>What the build's steps run on unless told otherwise: the host's network, so steps need no bridge plumbing.</summary>
+    private const string DefaultNetwork = "host";
 
-        if (text.Length > 0)
+    /// <summary>The step's network: <c>RUN --network=none|host|default</c>, else the build's <c>--network</c>.</summary>
+    private string RunNetwork(Instruction instruction)
+    {
+        string build = request.NetworkMode is null or "" or "default" ? DefaultNetwork : request.NetworkMode;
+        return instruction.Flag("network")?.ToLowerInvariant() switch
         {
-            await progress.WriteAsync(System.Text.Encoding.UTF8.GetString(text.ToArray())).ConfigureAwait(false);
-        }
+            null or "default" => build,
+            "none" => "none",
+            "host" => "host",
+            { } other => throw new DockerfileException($"unsupported network mode \"{other}\" (RUN --network takes none, host or default)"),
+        };
     }
 
     private async Task CopyStepAsync(Instruction instruction, StageState state, List<Stage> stages, Stage stage, CancellationToken cancellationToken)
@@ -145,7 +159,7 @@ internal sealed partial class BuildRun
         if (from is not null)
         {
             fromImage = FindStage(from, stages, stage.Index) is { } source
-                ? _stageResults[source.Index]
+                ? await StageResultAsync(source, cancellationToken).ConfigureAwait(false)
                 : (service.Images.Find(from) ?? throw EngineException.NotFound($"pull access denied for {from}, repository does not exist or may require 'docker login'")).Record;
         }
 
@@ -173,7 +187,7 @@ internal sealed partial class BuildRun
         string flags = string.Concat((from is null ? "" : $"--from={from} ") + (chown is null ? "" : $"--chown={chown} ") + (chmod is null ? "" : $"--chmod={chmod} "));
         string createdBy = $"/bin/sh -c #(nop) {instruction.Keyword} {flags}{(resolved.Count == 1 ? "file" : "multi")}:{checksum} in {absoluteDestination} ";
         string key = BuildCache.Key(state.Image?.Id, createdBy, ArgsInScope(state), checksum);
-        if (await TryCachedAsync(state, key).ConfigureAwait(false))
+        if (await TryCachedAsync(state, key, createdBy, state.Config, emptyLayer: false, cancellationToken).ConfigureAwait(false))
         {
             return;
         }
@@ -212,7 +226,7 @@ internal sealed partial class BuildRun
             }
 
             using BlobLease lease = service.Images.Lease();
-            LayerWriter.WrittenLayer layer = await LayerWriter.WriteAsync(service.Images, lease, (output, ct) => DirectoryTar.WriteAsync(staging, output, TarSource.Plain, ct), cancellationToken).ConfigureAwait(false);
+            LayerWriter.WrittenLayer layer = await LayerWriter.WriteAsync(service.Images, lease, (output, ct) => DirectoryTar.WriteAsync(staging, output, TarSource.Plain, ct), compress: false, cancellationToken).ConfigureAwait(false);
             ImageRecord committed = await ImageComposer.ComposeAsync(service.Images, state.Image, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken).ConfigureAwait(false);
             await FinishStepAsync(state, key, committed, cancellationToken).ConfigureAwait(false);
         }

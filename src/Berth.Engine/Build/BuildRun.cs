@@ -22,16 +22,26 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
         public string? Author { get; set; }
         public Dictionary<string, string> Args { get; } = new(StringComparer.Ordinal);
         public bool CmdSet { get; set; }
+
+        /// <summary>The stage's place in the build output (0 is the global ARGs).</summary>
+        public int Slot { get; init; }
+
+        /// <summary>The number of the stage's last step printed.</summary>
+        public int Step { get; set; }
     }
 
     private readonly Dictionary<string, string> _globalArgs = new(StringComparer.Ordinal);
-    private readonly Dictionary<int, ImageRecord?> _stageResults = [];
-    private int _step;
+
+    /// <summary>Each stage's image once built, awaited by the stages that build FROM it, COPY --from it or mount from it.</summary>
+    private readonly Dictionary<int, TaskCompletionSource<ImageRecord?>> _stageResults = [];
+    private OrderedProgress _output = null!;
     private int _totalSteps;
+    private int _stepsRun;
+    private int _stepsCached;
 
-    public int StepsRun { get; private set; }
+    public int StepsRun => _stepsRun;
 
-    public int StepsCached { get; private set; }
+    public int StepsCached => _stepsCached;
 
     private static readonly IReadOnlySet<string> PredefinedArgs = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
@@ -95,22 +105,78 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
         Need(target, stages, needed);
         List<Stage> toBuild = [.. stages.Where(s => needed.Contains(s.Index))];
         _totalSteps = globalArgs.Count + toBuild.Sum(s => 1 + s.Body.Count);
+        using var output = new OrderedProgress(progress, toBuild.Count + 1);
+        _output = output;
+        int step = 0;
         foreach (Instruction arg in globalArgs)
         {
-            await StepHeaderAsync(arg).ConfigureAwait(false);
+            await _output.WriteAsync(0, $"Step {++step}/{_totalSteps} : {arg.Original}\n").ConfigureAwait(false);
         }
 
-        ImageRecord? result = null;
+        await _output.CompleteAsync(0).ConfigureAwait(false);
         foreach (Stage stage in toBuild)
         {
-            result = await BuildStageAsync(stage, stages, stage == target, cancellationToken).ConfigureAwait(false);
-            _stageResults[stage.Index] = result;
+            _stageResults[stage.Index] = new TaskCompletionSource<ImageRecord?>(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
+        // Independent stages build at the same time, as many as there are cores; their output still reads in
+        // Dockerfile order (a stage's lines wait until the stages before it have printed theirs).
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var slots = new SemaphoreSlim(Math.Max(1, Environment.ProcessorCount));
+        Exception? firstFailure = null;
+        var runners = new List<Task>();
+        for (int slot = 0; slot < toBuild.Count; slot++)
+        {
+            Stage stage = toBuild[slot];
+            var state = new StageState { Slot = slot + 1, Step = step };
+            step += 1 + stage.Body.Count;
+            runners.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    foreach (int dependency in Dependencies(stage, stages))
+                    {
+                        await _stageResults[dependency].Task.WaitAsync(failed.Token).ConfigureAwait(false);
+                    }
+
+                    await slots.WaitAsync(failed.Token).ConfigureAwait(false);
+                    try
+                    {
+                        _stageResults[stage.Index].TrySetResult(await BuildStageAsync(stage, state, stages, stage == target, failed.Token).ConfigureAwait(false));
+                    }
+                    finally
+                    {
+                        slots.Release();
+                    }
+
+                    await _output.CompleteAsync(state.Slot).ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref firstFailure, e, null);
+                    _stageResults[stage.Index].TrySetException(e);
+                    await failed.CancelAsync().ConfigureAwait(false);
+                    throw;
+                }
+            }, CancellationToken.None));
+        }
+
+        try
+        {
+            await Task.WhenAll(runners).ConfigureAwait(false);
+        }
+        catch (Exception) when (firstFailure is not null)
+        {
+            // What the stages printed before the failure, then the failure itself.
+            await _output.FlushAllAsync().ConfigureAwait(false);
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(firstFailure);
+        }
+
+        ImageRecord? result = await _stageResults[target.Index].Task.ConfigureAwait(false);
         return result?.Id ?? throw EngineException.Invalid("No image was generated. Is your Dockerfile empty?");
     }
 
-    /// <summary>The stages <paramref name="stage"/> needs (its FROM and COPY --from), so unused stages are skipped.</summary>
+    /// <summary>The stages <paramref name="stage"/> needs (its FROM, COPY --from and RUN --mount from), so unused stages are skipped.</summary>
     private void Need(Stage stage, List<Stage> stages, HashSet<int> needed)
     {
         if (!needed.Add(stage.Index))
@@ -118,51 +184,76 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
             return;
         }
 
+        foreach (int dependency in Dependencies(stage, stages))
+        {
+            Need(stages[dependency], stages, needed);
+        }
+    }
+
+    /// <summary>The earlier stages this stage reads from.</summary>
+    private HashSet<int> Dependencies(Stage stage, List<Stage> stages)
+    {
         IEnumerable<string> references = [ShellWords.Word(ShellWords.SplitRaw(stage.From.Arguments, document.EscapeToken)[0], n => _globalArgs.GetValueOrDefault(n), document.EscapeToken),
-            .. stage.Body.Where(i => i.Keyword == "COPY" && i.Flag("from") is not null).Select(i => i.Flag("from")!)];
+            .. stage.Body.Where(i => i.Keyword == "COPY" && i.Flag("from") is not null).Select(i => i.Flag("from")!),
+            .. stage.Body.Where(i => i.Keyword == "RUN").SelectMany(i => i.Flags).Select(f => MountFromPattern().Match(f)).Where(m => m.Success).Select(m => m.Groups[1].Value)];
+        HashSet<int> dependencies = [];
         foreach (string reference in references)
         {
             if (FindStage(reference, stages, stage.Index) is { } dependency)
             {
-                Need(dependency, stages, needed);
+                dependencies.Add(dependency.Index);
             }
         }
+
+        return dependencies;
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^mount=.*(?:^|[=,])from=([^,]+)", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex MountFromPattern();
 
     private static Stage? FindStage(string reference, List<Stage> stages, int before) =>
         int.TryParse(reference, NumberStyles.None, CultureInfo.InvariantCulture, out int index) && index < before
             ? stages[index]
             : stages.Take(before).FirstOrDefault(s => string.Equals(s.Name, reference, StringComparison.OrdinalIgnoreCase));
 
-    private async Task StepHeaderAsync(Instruction instruction)
-    {
-        _step++;
-        await progress.WriteAsync($"Step {_step}/{_totalSteps} : {instruction.Original}\n").ConfigureAwait(false);
-    }
+    /// <summary>A stage's image; the stage was awaited before this one started, so this does not wait in practice.</summary>
+    private Task<ImageRecord?> StageResultAsync(Stage stage, CancellationToken cancellationToken) =>
+        _stageResults.TryGetValue(stage.Index, out TaskCompletionSource<ImageRecord?>? result)
+            ? result.Task.WaitAsync(cancellationToken)
+            : throw new DockerfileException($"stage {stage.Name ?? stage.Index.ToString(CultureInfo.InvariantCulture)} is not built");
 
-    private async Task<ImageRecord?> BuildStageAsync(Stage stage, List<Stage> stages, bool isTarget, CancellationToken cancellationToken)
+    private Task WriteAsync(StageState state, string text) => _output.WriteAsync(state.Slot, text);
+
+    private Task StepHeaderAsync(StageState state, Instruction instruction) =>
+        WriteAsync(state, $"Step {++state.Step}/{_totalSteps} : {instruction.Original}\n");
+
+    private async Task<ImageRecord?> BuildStageAsync(Stage stage, StageState state, List<Stage> stages, bool isTarget, CancellationToken cancellationToken)
     {
-        await StepHeaderAsync(stage.From).ConfigureAwait(false);
-        var state = new StageState();
+        await StepHeaderAsync(state, stage.From).ConfigureAwait(false);
         string baseName = ShellWords.Word(ShellWords.SplitRaw(stage.From.Arguments, document.EscapeToken)[0], n => _globalArgs.GetValueOrDefault(n), document.EscapeToken);
         if (FindStage(baseName, stages, stage.Index) is { } parentStage)
         {
-            state.Image = _stageResults[parentStage.Index];
+            state.Image = await StageResultAsync(parentStage, cancellationToken).ConfigureAwait(false);
         }
         else if (!baseName.Equals("scratch", StringComparison.OrdinalIgnoreCase))
         {
+            if (request.Pull)
+            {
+                await WriteAsync(state, $"--pull: Berth's builder works offline and does not pull {baseName}; using the local image\n").ConfigureAwait(false);
+            }
+
             state.Image = (service.Images.Find(baseName)
                 ?? throw EngineException.NotFound($"pull access denied for {baseName}, repository does not exist or may require 'docker login' (Berth builds offline: load or bootstrap the image first)")).Record;
         }
 
         state.Config = (state.Image?.Config.Config ?? new ImageRuntimeConfig()) with { OnBuild = null };
-        await progress.WriteAsync(state.Image is null ? " ---> \n" : $" ---> {BuildService.Short(state.Image.Id)}\n").ConfigureAwait(false);
+        await WriteAsync(state, state.Image is null ? " ---> \n" : $" ---> {BuildService.Short(state.Image.Id)}\n").ConfigureAwait(false);
 
         // The base image's ONBUILD triggers run first, as if written right after FROM.
         IReadOnlyList<string> triggers = state.Image?.Config.Config.OnBuild ?? [];
         if (triggers.Count > 0)
         {
-            await progress.WriteAsync($"# Executing {triggers.Count} build trigger{(triggers.Count == 1 ? "" : "s")}\n").ConfigureAwait(false);
+            await WriteAsync(state, $"# Executing {triggers.Count} build trigger{(triggers.Count == 1 ? "" : "s")}\n").ConfigureAwait(false);
             foreach (string trigger in triggers)
             {
                 Instruction parsed = DockerfileParser.Parse(trigger).Instructions.Single() with { Line = stage.From.Line };
@@ -172,7 +263,7 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
 
         foreach (Instruction instruction in stage.Body)
         {
-            await StepHeaderAsync(instruction).ConfigureAwait(false);
+            await StepHeaderAsync(state, instruction).ConfigureAwait(false);
             await ExecuteAsync(instruction, state, stages, stage, cancellationToken).ConfigureAwait(false);
         }
 
@@ -230,7 +321,7 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
         switch (instruction.Keyword)
         {
             case "RUN":
-                await RunStepAsync(instruction, state, cancellationToken).ConfigureAwait(false);
+                await RunStepAsync(instruction, state, stages, stage, cancellationToken).ConfigureAwait(false);
                 return;
             case "COPY" or "ADD":
                 await CopyStepAsync(instruction, state, stages, stage, cancellationToken).ConfigureAwait(false);
@@ -462,7 +553,7 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
     {
         string createdBy = "/bin/sh -c #(nop)  " + description;
         string key = BuildCache.Key(state.Image?.Id, createdBy + "\nauthor=" + state.Author, ArgsInScope(state), null);
-        if (await TryCachedAsync(state, key).ConfigureAwait(false))
+        if (await TryCachedAsync(state, key, createdBy, next, emptyLayer: true, cancellationToken).ConfigureAwait(false))
         {
             return;
         }
@@ -471,17 +562,36 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
         await FinishStepAsync(state, key, image, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<bool> TryCachedAsync(StageState state, string key)
+    /// <summary>
+    /// The step's image from the build cache (or, failing that, from a <c>--cache-from</c> image), when there is one:
+    /// the stage moves on to it and the step does no work.
+    /// </summary>
+    private async Task<bool> TryCachedAsync(StageState state, string key, string createdBy, ImageRuntimeConfig next, bool emptyLayer, CancellationToken cancellationToken)
     {
-        if (request.NoCache || service.Cache.Lookup(key) is not { } cachedId || service.Images.Snapshot.GetValueOrDefault(cachedId) is not { } cached)
+        if (request.NoCache)
         {
             return false;
         }
 
-        state.Image = cached.Record;
-        state.Config = cached.Record.Config.Config;
-        StepsCached++;
-        await progress.WriteAsync($" ---> Using cache\n ---> {BuildService.Short(cached.Record.Id)}\n").ConfigureAwait(false);
+        ImageRecord? cached = service.Cache.Lookup(key) is { } cachedId && service.Images.Snapshot.GetValueOrDefault(cachedId) is { } view ? view.Record : null;
+        if (cached is null && request.CacheFrom.Count > 0)
+        {
+            cached = await FromCacheSourcesAsync(state.Image, createdBy, next, state.Author, emptyLayer, cancellationToken).ConfigureAwait(false);
+            if (cached is not null)
+            {
+                await service.Cache.StoreAsync(key, cached.Id, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (cached is null)
+        {
+            return false;
+        }
+
+        state.Image = cached;
+        state.Config = cached.Config.Config;
+        Interlocked.Increment(ref _stepsCached);
+        await WriteAsync(state, $" ---> Using cache\n ---> {BuildService.Short(cached.Id)}\n").ConfigureAwait(false);
         return true;
     }
 
@@ -490,8 +600,8 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
         await service.Cache.StoreAsync(key, image.Id, cancellationToken).ConfigureAwait(false);
         state.Image = image;
         state.Config = image.Config.Config;
-        StepsRun++;
-        await progress.WriteAsync($" ---> {BuildService.Short(image.Id)}\n").ConfigureAwait(false);
+        Interlocked.Increment(ref _stepsRun);
+        await WriteAsync(state, $" ---> {BuildService.Short(image.Id)}\n").ConfigureAwait(false);
     }
 
     /// <summary>The stage's image filesystem, for checks (is the destination a directory?): each layer directory, top first.</summary>

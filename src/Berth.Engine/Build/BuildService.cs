@@ -19,6 +19,8 @@ namespace Berth.Engine.Build;
 /// </summary>
 public sealed partial class BuildService(ImageStore images, ContainerService containers, BuildCache cache, EngineOptions options, ILogger<BuildService> logger) : IBuildBackend
 {
+    private readonly CacheMountStore _cacheMounts = new(Path.Combine(options.DataRoot, "builder", "cache-mounts"));
+
     public async Task<string?> BuildAsync(BuildRequest request, Stream context, Func<ProgressMessage, Task> emit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -106,6 +108,27 @@ public sealed partial class BuildService(ImageStore images, ContainerService con
     internal ContainerService Containers => containers;
 
     internal BuildCache Cache => cache;
+
+    internal CacheMountStore CacheMounts => _cacheMounts;
+
+    /// <summary>Where RUN --mount=type=secret files live while their step runs: the exec root, tmpfs on a normal host.</summary>
+    internal string SecretsRoot => Path.Combine(options.ExecRoot, "build-secrets");
+
+    public Task<BuildCachePruneResponse> PruneAsync(bool all, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        (IReadOnlyList<string> deleted, long bytes) = _cacheMounts.Prune();
+        if (all)
+        {
+            cache.Clear();
+        }
+
+        LogPruned(deleted.Count, bytes);
+        return Task.FromResult(new BuildCachePruneResponse { CachesDeleted = deleted.Count > 0 ? deleted : null, SpaceReclaimed = bytes });
+    }
+
+    [LoggerMessage(EventId = 802, Level = LogLevel.Information, Message = "build cache pruned: {Count} cache mounts, {Bytes} bytes")]
+    private partial void LogPruned(int count, long bytes);
 
     internal static string Checksum(IEnumerable<(string Name, string Path)> sources)
     {
