@@ -116,6 +116,7 @@ internal static class BerthCli
                 Commands.Compose.ComposeCommand.Create(),
                 BuildCommand.BuilderGroup(),
                 Commands.NetworkCommands.Group(),
+                RegistryServerCommand.Create(),
                 system,
                 AttachCommand.Create("attach", ["berth container attach", "berth attach"]),
                 ChangeCommands.Commit("commit", ["berth container commit", "berth commit"]),

@@ -32,6 +32,9 @@ internal sealed class AttachServer : IAsyncDisposable
     private Task _acceptLoop = Task.CompletedTask;
     private int _disposed;
 
+    // Clients accepted whose command line is not read yet: the end waits (briefly) for them to say what they want.
+    private int _unread;
+
     private readonly Func<Socket, string, bool, bool, ReadOnlyMemory<byte>, Task>? _exec;
     private readonly Action<ushort, ushort>? _resize;
     private readonly bool _keepStdinOpen;
@@ -135,6 +138,14 @@ internal sealed class AttachServer : IAsyncDisposable
             return;
         }
 
+        // A client that connected before the end (a `wait` sent just before the container died) gets its answer, not a
+        // reset: let the accept loop take what is queued and each accepted client send its command. Bounded: a
+        // client that connects and says nothing must not hold the monitor.
+        for (int i = 0; i < 100 && (Volatile.Read(ref _unread) > 0 || PendingConnection()); i++)
+        {
+            await Task.Delay(10, CancellationToken.None).ConfigureAwait(false);
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         _listener.Dispose();
         await _acceptLoop.ConfigureAwait(false);
@@ -162,6 +173,18 @@ internal sealed class AttachServer : IAsyncDisposable
         _stopping.Dispose();
     }
 
+    private bool PendingConnection()
+    {
+        try
+        {
+            return _listener.Poll(0, SelectMode.SelectRead);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
     private async Task AcceptLoopAsync()
     {
         while (!_stopping.IsCancellationRequested)
@@ -181,6 +204,7 @@ internal sealed class AttachServer : IAsyncDisposable
                 continue;
             }
 
+            Interlocked.Increment(ref _unread);
             _ = ServeAsync(client);
         }
     }
@@ -190,7 +214,18 @@ internal sealed class AttachServer : IAsyncDisposable
         try
         {
             byte[] buffer = new byte[MaxCommandLength];
-            (string? command, int consumed, int received) = await ReadCommandAsync(client, buffer).ConfigureAwait(false);
+            string? command;
+            int consumed;
+            int received;
+            try
+            {
+                (command, consumed, received) = await ReadCommandAsync(client, buffer).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _unread);
+            }
+
             switch (command)
             {
                 case "attach":

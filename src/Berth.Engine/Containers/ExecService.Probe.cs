@@ -39,20 +39,44 @@ public sealed partial class ExecService
         }
     }
 
-    /// <summary>A probe past its timeout is killed, as Docker does, so hanging checks do not pile up in the container.</summary>
+    /// <summary>
+    /// A probe past its timeout is killed, as Docker does, so hanging checks do not pile up in the container. On a busy
+    /// host the timeout can come before the runtime has even started the probe (no pid yet): then the pid is watched
+    /// for, briefly, and the probe killed when it appears.
+    /// </summary>
     private void KillProbe(string containerId, string execId)
+    {
+        string pidFile = Runtime.MonitorLauncher.ExecPidPath(options.ContainerStateDirectory(containerId), execId);
+        if (TryKill(pidFile))
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            for (int i = 0; i < 200 && !TryKill(pidFile); i++)
+            {
+                await Task.Delay(50).ConfigureAwait(false);
+            }
+        });
+    }
+
+    /// <returns>True once the probe's process was signalled (or is known to be gone).</returns>
+    private static bool TryKill(string pidFile)
     {
         try
         {
-            string pidFile = Runtime.MonitorLauncher.ExecPidPath(options.ContainerStateDirectory(containerId), execId);
             if (File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out int pid) && pid > 0)
             {
                 Interop.ProcessControl.Kill(pid, Signals.SIGKILL);
+                return true;
             }
+
+            return false;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Interop.NativeException)
         {
-            // gone already
+            return true; // gone already
         }
     }
 
