@@ -155,19 +155,21 @@ public static class StdStreamCodec
                 }
 
                 int take = (int)Math.Min(frameLeft, end - start);
-                if (pendingTo != frameTo || pending + take > BufferSize)
-                {
-                    await FlushPendingAsync().ConfigureAwait(false);
-                }
-
                 if (take >= BufferSize / 2)
                 {
-                    // A big payload goes straight out: copying it would only cost time.
+                    // A big payload goes straight out (after what is pending, to keep the order): copying it would
+                    // only cost time.
+                    await FlushPendingAsync().ConfigureAwait(false);
                     await frameTo!.WriteAsync(input.AsMemory(start, take), cancellationToken).ConfigureAwait(false);
                     await frameTo.FlushAsync(cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
+                    if (pendingTo != frameTo || pending + take > BufferSize)
+                    {
+                        await FlushPendingAsync().ConfigureAwait(false);
+                    }
+
                     input.AsSpan(start, take).CopyTo(output.AsSpan(pending));
                     pending += take;
                     pendingTo = frameTo;

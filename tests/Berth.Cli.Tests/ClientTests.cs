@@ -177,6 +177,16 @@ public class DemultiplexerTests
     }
 
     [Fact]
+    public async Task A_big_frame_after_small_ones_keeps_its_place()
+    {
+        string big = new('b', 40_000);
+        byte[] input = [.. Frame(StdStreamKind.Stdout, "small1 "), .. Frame(StdStreamKind.Stdout, "small2 "), .. Frame(StdStreamKind.Stdout, big), .. Frame(StdStreamKind.Stdout, " end")];
+        var stdout = new MemoryStream();
+        await StdStreamCodec.DemultiplexAsync(new MemoryStream(input), stdout, new MemoryStream(), CancellationToken.None);
+        Assert.Equal("small1 small2 " + big + " end", Encoding.UTF8.GetString(stdout.ToArray()));
+    }
+
+    [Fact]
     public async Task Output_in_hand_is_written_before_waiting_for_more()
     {
         // The first read yields one frame, the second waits until that frame has reached stdout: batching must not
