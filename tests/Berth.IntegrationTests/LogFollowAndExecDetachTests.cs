@@ -18,9 +18,10 @@ public sealed class LogFollowAndExecDetachTests(DaemonFixture fixture)
         Process? follower = null;
         try
         {
-            // 3000 lines of about 100 bytes in bursts of 20 (about 30 rotations of 10 KiB files, three kept: 0.75 s of
-            // slack), started only once the follower has read "ready": every line is still on disk when it gets there.
-            await _docker.SucceedAsync("run", "-d", "--name", name, "--log-opt", "max-size=10k", "--log-opt", "max-file=3", "busybox", "sh", "-c",
+            // 3000 lines of about 100 bytes in bursts of 20 (about 30 rotations of 10 KiB files, twenty kept: about 4 s
+            // of slack, for a loaded CI box), started only once the follower has read "ready": every line is still on
+            // disk when it gets there.
+            await _docker.SucceedAsync("run", "-d", "--name", name, "--log-opt", "max-size=10k", "--log-opt", "max-file=20", "busybox", "sh", "-c",
                 "echo ready; while [ ! -e /tmp/go ]; do usleep 10000; done; i=0; while [ $i -lt 3000 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz; i=$((i+1)); [ $((i % 20)) -eq 0 ] && usleep 50000; done; true");
             string logPath = (await _docker.SucceedAsync("inspect", "-f", "{{.LogPath}}", name)).Stdout.Trim();
 

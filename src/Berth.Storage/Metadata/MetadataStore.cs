@@ -28,7 +28,9 @@ public sealed class MetadataStore : IDisposable
             Pooling = true,
             Cache = SqliteCacheMode.Private,
             ForeignKeys = true,
-            DefaultTimeout = 5,
+            // How long a write waits for another connection's lock (the busy timeout). On a CI box under heavy disk load
+            // berthd once stalled ~5 s and a start failed with "database is locked": a slow write should wait, not fail.
+            DefaultTimeout = 30,
         }.ToString();
         // One open connection keeps the WAL and shared memory alive between calls (no re-open cost per request).
         _keepAlive = new SqliteConnection(_connectionString);
