@@ -143,7 +143,7 @@ public sealed partial class DockerNetworkTests(DaemonFixture fixture)
     public async Task Published_ports_answer_from_the_host_on_loopback_and_on_a_fixed_port()
     {
         string web = Names.Unique("web"), clash = Names.Unique("clash");
-        int fixedPort = FreePort();
+        int fixedPort = LoopbackPort.Free();
         try
         {
             await _docker.SucceedAsync("run", "-d", "--name", web, "-p", "127.0.0.1:0:80", "-p", $"0.0.0.0:{fixedPort}:80", "busybox", "sh", "-c", "echo hello-from-berth > /tmp/index.html; httpd -f -p 80 -h /tmp");
@@ -374,13 +374,6 @@ public sealed partial class DockerNetworkTests(DaemonFixture fixture)
     {
         CommandResult result = await ProcessRunner.RunAsync("ip", args);
         Assert.True(result.ExitCode == 0, result.ToString());
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>The host's address on its default route's interface (reached from "another host" through DNAT in OUTPUT).</summary>

@@ -208,7 +208,7 @@ public sealed class RegistryCrashTests(RegistryCrashDaemon fixture) : IClassFixt
     public async Task Registry_killed_during_a_push_serves_no_partial_blob_and_the_retried_push_completes()
     {
         await Daemon.Docker.SucceedAsync("pull", Image);
-        int port = FreePort();
+        int port = LoopbackPort.Free();
         string host = $"127.0.0.1:{port}";
         string root = Path.Combine(_work, "pushed");
         string target = $"{host}/{RegistryCrashDaemon.Repository}:v1";
@@ -269,13 +269,6 @@ public sealed class RegistryCrashTests(RegistryCrashDaemon fixture) : IClassFixt
 
             registry.Dispose();
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>berth-registry as its own process (it gets SIGKILLed), ready once /v2/ answers; bounded.</summary>

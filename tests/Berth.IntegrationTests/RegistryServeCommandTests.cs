@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using Berth.IntegrationTests.Infrastructure;
 
 namespace Berth.IntegrationTests;
@@ -18,12 +17,7 @@ public sealed class RegistryServeCommandTests : IDisposable
     [Fact]
     public async Task Berth_registry_serve_answers_the_distribution_api_and_garbage_collect_runs_on_its_root()
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        int port = LoopbackPort.Free();
 
         string data = Path.Combine(_root, "data");
         var start = new ProcessStartInfo(Binaries.Cli) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
