@@ -1,8 +1,4 @@
-using System.Formats.Tar;
-using System.Security.Cryptography;
-using System.Text.Json;
 using Berth.Primitives;
-using Berth.Storage.Content;
 
 namespace Berth.Images;
 
@@ -12,13 +8,13 @@ public static partial class ImageArchive
     /// A forward-only stream of a known length (a decompressed layer measured before): TarWriter reads the entry's
     /// size from Length, as it does for a file. Fewer bytes than promised is an error, never a short entry.
     /// </summary>
-    private sealed class KnownLengthStream(Stream inner, long length) : Stream
+    private sealed class KnownLengthStream(Stream inner, long length) : ReadOnlyWrapperStream(inner)
     {
         private long _position;
 
-        public override bool CanRead => true;
+        // Seekable in name only (Seek answers just "where am I"): TarWriter asks CanSeek before it trusts Length.
         public override bool CanSeek => true;
-        public override bool CanWrite => false;
+
         public override long Length => length;
 
         public override long Position
@@ -27,33 +23,20 @@ public static partial class ImageArchive
             set => throw new NotSupportedException();
         }
 
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
         public override int Read(Span<byte> buffer)
         {
-            int read = inner.Read(buffer[..(int)Math.Min(buffer.Length, length - _position)]);
+            int read = Inner.Read(buffer[..(int)Math.Min(buffer.Length, length - _position)]);
             return Advance(read, buffer.Length);
         }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            int read = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, length - _position)], cancellationToken).ConfigureAwait(false);
+            int read = await Inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, length - _position)], cancellationToken).ConfigureAwait(false);
             return Advance(read, buffer.Length);
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
         public override long Seek(long offset, SeekOrigin origin) =>
             origin == SeekOrigin.Current && offset == 0 ? _position : throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         private int Advance(int read, int asked)
         {

@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Berth.Primitives;
 using Berth.Storage.Content;

@@ -65,58 +65,22 @@ public static class LayerCompression
     }
 
     /// <summary>A read-only pass-through that reports every read's size.</summary>
-    private abstract class ReadOnlyWrapper(Stream inner) : Stream
+    private abstract class ReadOnlyWrapper(Stream inner) : ReadOnlyWrapperStream(inner)
     {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
         protected abstract void Saw(int bytes);
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
-            int read = inner.Read(buffer);
+            int read = Inner.Read(buffer);
             Saw(read);
             return read;
         }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            int read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            int read = await Inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
             Saw(read);
             return read;
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using Berth.Api.Client;
 using Berth.Api.Types;
 using Berth.Compose.Loading;

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Globalization;
 using Berth.Api.Client;
 using Berth.Api.Types;
 using Berth.Compose.Loading;

@@ -1,9 +1,3 @@
-using System.Collections.Concurrent;
-using System.Globalization;
-using Berth.Api.Client;
-using Berth.Api.Types;
-using Berth.Compose.Loading;
-
 namespace Berth.Compose.Engine;
 
 /// <summary>Where the engine tells what it does (<c>Container proj-web-1  Started</c>) and what it warns about.</summary>
