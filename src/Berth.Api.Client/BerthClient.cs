@@ -309,21 +309,26 @@ public sealed record BerthClientOptions
 /// <summary>Facts about this client build.</summary>
 public static class ClientInfo
 {
-    /// <summary>The product version (from the assembly's informational version, without the commit).</summary>
-    public static string Version { get; } = ReadVersion();
+    /// <summary>The product version (the informational version without the commit).</summary>
+    public static string Version { get; } = SplitInformational(BuildVersion.Informational).Version;
 
-    private static string ReadVersion()
+    /// <summary>The short commit the build came from, when SourceLink recorded one; else "unknown".</summary>
+    public static string Commit { get; } = SplitInformational(BuildVersion.Informational).Commit;
+
+    private static (string Version, string Commit) SplitInformational(string informational)
     {
-        string? informational = typeof(ClientInfo).Assembly
-            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
-            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>()
-            .FirstOrDefault()?.InformationalVersion;
         if (string.IsNullOrEmpty(informational))
         {
-            return "0.0.0";
+            return ("0.0.0", "unknown");
         }
 
         int plus = informational.IndexOf('+', StringComparison.Ordinal);
-        return plus < 0 ? informational : informational[..plus];
+        if (plus < 0)
+        {
+            return (informational, "unknown");
+        }
+
+        string commit = informational[(plus + 1)..];
+        return (informational[..plus], commit.Length > 7 ? commit[..7] : commit);
     }
 }

@@ -81,27 +81,10 @@ internal sealed class StatusException(int exitCode, string message = "") : Excep
     public int ExitCode { get; } = exitCode;
 }
 
-/// <summary>Version facts of this build (<c>berth --version</c>, <c>berth version</c>).</summary>
+/// <summary>Version facts of this build (<c>berth --version</c>, <c>berth version</c>): the API client's, built together.</summary>
 internal static class BuildInfo
 {
     public static string Version => ClientInfo.Version;
 
-    /// <summary>The short commit the build came from, when the SDK recorded one (SourceLink's informational version suffix).</summary>
-    public static string Commit { get; } = ReadCommit();
-
-    private static string ReadCommit()
-    {
-        string? informational = typeof(BuildInfo).Assembly
-            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
-            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>()
-            .FirstOrDefault()?.InformationalVersion;
-        int plus = informational?.IndexOf('+', StringComparison.Ordinal) ?? -1;
-        if (plus < 0)
-        {
-            return "unknown";
-        }
-
-        string commit = informational![(plus + 1)..];
-        return commit.Length > 7 ? commit[..7] : commit;
-    }
+    public static string Commit => ClientInfo.Commit;
 }
