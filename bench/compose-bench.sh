@@ -13,21 +13,17 @@ BERTH_SOCK=${BERTH_SOCK:-/run/berth/berth.sock}
 DOCKER_SOCK=${DOCKER_SOCK:-/var/run/docker.sock}
 RUNS=${RUNS:-3}
 WORK=$(mktemp -d /tmp/berth-compose-bench.XXXXXX)
-DOCKERD_PID=""
+source "$(dirname "$0")/lib.sh"
 cleanup() {
-  [ -n "$DOCKERD_PID" ] && kill "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
+  bench_stop_dockerd
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 if [ ! -S "$DOCKER_SOCK" ] && command -v dockerd >/dev/null; then
   DOCKER_SOCK=$WORK/docker.sock
-  dockerd --data-root "$WORK/docker" --exec-root "$WORK/docker-exec" -H "unix://$DOCKER_SOCK" --pidfile "$WORK/dockerd.pid" \
-    --iptables=false --bridge=none --ip-forward=false --log-level=error >"$WORK/dockerd.log" 2>&1 &
-  DOCKERD_PID=$!
-  for _ in $(seq 300); do DOCKER_HOST=unix://$DOCKER_SOCK docker version >/dev/null 2>&1 && break; sleep 0.1; done
-  ROOTFS=$WORK/rootfs; mkdir -p "$ROOTFS/bin"; cp /bin/busybox "$ROOTFS/bin/busybox"
-  for a in $(/bin/busybox --list); do ln -f "$ROOTFS/bin/busybox" "$ROOTFS/bin/$a" 2>/dev/null || true; done
-  tar -C "$ROOTFS" -c . | DOCKER_HOST=unix://$DOCKER_SOCK docker import -c 'CMD ["sh"]' - busybox:latest >/dev/null
+  bench_start_dockerd
+  bench_busybox_rootfs "$WORK/rootfs"
+  bench_docker_import_busybox "$WORK/rootfs"
 fi
 cat > "$WORK/docker-compose.yml" <<'YAML'
 version: "2.4"

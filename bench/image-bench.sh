@@ -17,50 +17,25 @@ WORK=$(mktemp -d /tmp/berth-ibench.XXXXXX)
 RESULTS=bench/results
 mkdir -p "$RESULTS"
 DOCKER_SOCK=$WORK/docker.sock
-DOCKERD_PID=""
 IMAGE=imgbench$$:latest
-BERTHD_PID=""
 BRIDGE=bbib$$
 BERTH_EXEC=/tmp/bib$$   # short: berthd keeps monitor socket paths under it within a unix socket address
 BERTH=(berth)
 [ -n "${BERTH_HOST:-}" ] && BERTH=(berth -H "$BERTH_HOST")
+source bench/lib.sh
 cleanup() {
   set +e
   "${BERTH[@]}" rmi -f "$IMAGE" >/dev/null 2>&1
-  if [ -n "$BERTHD_PID" ]; then
-    kill "$BERTHD_PID" 2>/dev/null
-    wait "$BERTHD_PID" 2>/dev/null
-    for table in nat filter; do
-      rules=$(iptables-save -t "$table" | grep -- "--comment \"berth:$BRIDGE:" | sed 's/^-A/-D/')
-      [ -n "$rules" ] && printf '*%s\n%s\nCOMMIT\n' "$table" "$rules" | iptables-restore --noflush --wait
-    done
-    [ -d "/sys/class/net/$BRIDGE" ] && ip link del "$BRIDGE"
-  fi
-  if [ -n "$DOCKERD_PID" ]; then
-    kill "$DOCKERD_PID" 2>/dev/null
-    wait "$DOCKERD_PID" 2>/dev/null
-    # dockerd stops the containerd it started; one left behind (dockerd killed hard) is found by its private config.
-    for pid in $(pgrep -f "containerd --config $WORK"); do kill "$pid" 2>/dev/null; done
-  fi
-  grep -E " ($WORK|$BERTH_EXEC)" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  rm -rf "$WORK"
-  [ -n "$BERTHD_PID" ] && rm -rf "$BERTH_EXEC"
+  bench_stop_berthd "$BRIDGE"
+  bench_stop_dockerd
+  bench_unmount "$WORK" "$BERTH_EXEC"
+  rm -rf "$WORK" "$BERTH_EXEC"
 }
 trap cleanup EXIT
 
-if [ -n "${BERTH_BIN_DIR:-}" ]; then
-  BERTH_BIN_DIR=$(realpath "$BERTH_BIN_DIR")
-  BERTH=("$BERTH_BIN_DIR/berth" -H "unix://$WORK/berth.sock")
-  "$BERTH_BIN_DIR/berthd" --monitor "$BERTH_BIN_DIR/berth-monitor" --data-root "$WORK/berth" --exec-root "$BERTH_EXEC" \
-    -H "unix://$WORK/berth.sock" --bridge-name "$BRIDGE" >"$WORK/berthd.log" 2>&1 &
-  BERTHD_PID=$!
-  for _ in $(seq 600); do "${BERTH[@]}" version >/dev/null 2>&1 && break; sleep 0.1; done
-  "${BERTH[@]}" version >/dev/null || { cat "$WORK/berthd.log"; exit 1; }
-fi
-
+[ -n "${BERTH_BIN_DIR:-}" ] && bench_start_berthd "$BERTH_BIN_DIR" "$BRIDGE" "$BERTH_EXEC"
 
 B() { "${BERTH[@]}" "$@"; }
-D() { DOCKER_HOST=unix://$DOCKER_SOCK docker "$@"; }
 B version >/dev/null
 B image inspect busybox >/dev/null 2>&1 || B image bootstrap busybox
 
@@ -99,15 +74,8 @@ with tarfile.open(f"{work}/seed.tar", "w") as out:
 PY
 B load -q -i "$WORK/seed.tar" >/dev/null
 
-if command -v dockerd >/dev/null; then
-  echo "Starting a private dockerd for comparison"
-  dockerd --data-root "$WORK/docker" --exec-root "$WORK/docker-exec" -H "unix://$DOCKER_SOCK" --pidfile "$WORK/dockerd.pid" \
-    --iptables=false --bridge=none --ip-forward=false --storage-driver overlay2 --log-level=error >"$WORK/dockerd.log" 2>&1 &
-  DOCKERD_PID=$!
-  for _ in $(seq 300); do D version >/dev/null 2>&1 && break; sleep 0.1; done
+if bench_start_dockerd --iptables=false --bridge=none --ip-forward=false --storage-driver overlay2; then
   D load -q -i "$WORK/seed.tar" >/dev/null
-else
-  echo "dockerd is not installed (apt-get install docker.io): Berth numbers only"
 fi
 rm -f "$WORK/seed.tar" "$WORK/busybox.tar"
 

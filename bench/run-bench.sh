@@ -13,18 +13,14 @@ WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
 RESULTS=bench/results
 mkdir -p "$RESULTS"
 DOCKER_SOCK=$WORK/docker.sock
-DOCKERD_PID=""
 
+source bench/lib.sh
 cleanup() {
   set +e
-  if [ -n "$DOCKERD_PID" ]; then
-    DOCKER_HOST=unix://$DOCKER_SOCK docker rm -f bench-mem >/dev/null 2>&1
-    kill "$DOCKERD_PID" 2>/dev/null; wait "$DOCKERD_PID" 2>/dev/null
-    pkill -f "containerd --config $WORK" 2>/dev/null
-  fi
+  bench_stop_dockerd
   berth rm -f bench-mem >/dev/null 2>&1
   runc delete -f bench-runc >/dev/null 2>&1
-  grep " $WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  bench_unmount "$WORK"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -37,25 +33,16 @@ berth image inspect busybox >/dev/null 2>&1 || berth image bootstrap busybox
 
 # A busybox rootfs for runc and for Docker's import.
 ROOTFS=$WORK/bundle/rootfs
-mkdir -p "$ROOTFS/bin" "$ROOTFS/proc" "$ROOTFS/dev" "$ROOTFS/sys" "$ROOTFS/etc" "$ROOTFS/tmp"
-cp /bin/busybox "$ROOTFS/bin/busybox"
-for a in $(/bin/busybox --list); do ln -f "$ROOTFS/bin/busybox" "$ROOTFS/bin/$a" 2>/dev/null || true; done
+bench_busybox_rootfs "$ROOTFS"
 (cd "$WORK/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
 
 commands=(--command-name "berth run --rm" "berth run --rm --network none busybox true"
           --command-name "docker CLI -> berthd" "DOCKER_HOST=unix:///run/berth/berth.sock docker run --rm --network none busybox true"
           --command-name "runc run (bare)" "runc run --bundle $WORK/bundle bench-runc")
 
-if command -v dockerd >/dev/null; then
-  echo "Starting a private dockerd for comparison"
-  dockerd --data-root "$WORK/docker" --exec-root "$WORK/docker-exec" -H "unix://$DOCKER_SOCK" --pidfile "$WORK/dockerd.pid" \
-    --iptables=false --bridge=none --ip-forward=false --log-level=error >"$WORK/dockerd.log" 2>&1 &
-  DOCKERD_PID=$!
-  for _ in $(seq 300); do DOCKER_HOST=unix://$DOCKER_SOCK docker version >/dev/null 2>&1 && break; sleep 0.1; done
-  tar -C "$ROOTFS" -c . | DOCKER_HOST=unix://$DOCKER_SOCK docker import -c 'CMD ["sh"]' - busybox:latest >/dev/null
+if bench_start_dockerd; then
+  bench_docker_import_busybox "$ROOTFS"
   commands+=(--command-name "docker (dockerd+containerd)" "DOCKER_HOST=unix://$DOCKER_SOCK docker run --rm --network none busybox true")
-else
-  echo "dockerd is not installed (apt-get install docker.io): comparing with runc only"
 fi
 
 hyperfine --warmup 3 --runs "$RUNS" --export-json "$RESULTS/run-rm.json" --style basic "${commands[@]}"
@@ -83,7 +70,7 @@ mon=$(pgrep -n -f "berth-monitor.*$(berth inspect -f '{{.Id}}' bench-mem)" || tr
 [ -n "$mon" ] && echo "berth-monitor RSS: $(rss_kb "$mon") kB"
 berth rm -f bench-mem >/dev/null
 if [ -n "$DOCKERD_PID" ]; then
-  DOCKER_HOST=unix://$DOCKER_SOCK docker run -d --name bench-mem --network none busybox sleep 60 >/dev/null
+  D run -d --name bench-mem --network none busybox sleep 60 >/dev/null
   sleep 0.2
   shim=$(pgrep -n -f containerd-shim || true)
   [ -n "$shim" ] && echo "containerd-shim-runc-v2 RSS: $(rss_kb "$shim") kB"

@@ -11,23 +11,22 @@ BIN=${BERTH_BIN_DIR:-$PWD/artifacts/test-bin}
 [ -x "$BIN/berthd" ] || { echo "no berthd in $BIN: run ./test.sh or publish the daemon, monitor and CLI there" >&2; exit 1; }
 WORK=$(mktemp -d /var/tmp/berth-vbench.XXXXXX)
 EXEC=$(mktemp -d /run/bvb.XXXX)
-SOCK=$WORK/berth.sock
-DAEMON_PID=""
-berth() { "$BIN/berth" -H "unix://$SOCK" "$@"; }
+BRIDGE=bvb$$
+BERTH=("$BIN/berth" -H "unix://$WORK/berth.sock")   # until bench_start_berthd sets it, for the cleanup
+source bench/lib.sh
+berth() { "${BERTH[@]}" "$@"; }
 
 cleanup() {
   set +e
   berth rm -f bench-vol >/dev/null 2>&1
   berth volume rm -f bench-vol >/dev/null 2>&1
-  if [ -n "$DAEMON_PID" ]; then kill "$DAEMON_PID" 2>/dev/null; wait "$DAEMON_PID" 2>/dev/null; fi
-  grep -E " ($WORK|$EXEC)" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  bench_stop_berthd "$BRIDGE"
+  bench_unmount "$WORK" "$EXEC"
   rm -rf "$WORK" "$EXEC"
 }
 trap cleanup EXIT
 
-"$BIN/berthd" --data-root "$WORK/d" --exec-root "$EXEC" -H "unix://$SOCK" --monitor "$BIN/berth-monitor" >"$WORK/berthd.log" 2>&1 &
-DAEMON_PID=$!
-for _ in $(seq 100); do berth version >/dev/null 2>&1 && break; sleep 0.1; done
+bench_start_berthd "$BIN" "$BRIDGE" "$EXEC"
 berth image bootstrap -q busybox
 berth volume create bench-vol >/dev/null
 mkdir -p "$WORK/bind" "$WORK/host"
