@@ -112,7 +112,6 @@ public sealed partial class NetworkService : IDisposable
         foreach (NetworkRecord network in Snapshot().Where(n => n.IsBridge))
         {
             EnsureBridge(network);
-            StartDns(network);
             await _firewall.RemoveAsync(NetworkTag(network), cancellationToken).ConfigureAwait(false);
             await _firewall.AddAsync(NetworkTag(network), NetworkRules(network), cancellationToken).ConfigureAwait(false);
         }
@@ -139,6 +138,7 @@ public sealed partial class NetworkService : IDisposable
     public async Task RestoreEndpointsAsync(IReadOnlySet<string> runningContainers, CancellationToken cancellationToken)
     {
         ReleaseStaleEndpoints(runningContainers);
+        await RestoreContainerDnsAsync(runningContainers).ConfigureAwait(false);
         foreach (NetworkRecord network in Snapshot())
         {
             foreach (EndpointRecord endpoint in network.Endpoints.Values.Where(e => e.Published is { Count: > 0 }))
@@ -241,41 +241,6 @@ public sealed partial class NetworkService : IDisposable
 
         // 127.0.0.1 published ports: DNAT from loopback to the bridge is routed only with route_localnet.
         WriteSysctl($"/proc/sys/net/ipv4/conf/{network.BridgeName}/route_localnet", "1");
-    }
-
-    /// <summary>User networks resolve their containers by name through the embedded DNS on their gateway.</summary>
-    private void StartDns(NetworkRecord network)
-    {
-        if (!network.IsDefault)
-        {
-            string id = network.Id;
-            _dns.Start(id, IPAddress.Parse(network.Gateway), (name, client) => ResolveOn(id, name, client), address => ReverseOn(id, address));
-        }
-    }
-
-    /// <summary>The addresses of the containers on a network known by <paramref name="name"/> (name, id, short id, alias).</summary>
-    private List<IPAddress> ResolveOn(string networkId, string name)
-    {
-        lock (_gate)
-        {
-            if (!_networks.TryGetValue(networkId, out NetworkRecord? network))
-            {
-                return [];
-            }
-
-            return [.. network.Endpoints.Values
-                .Where(e => string.Equals(e.ContainerName, name, StringComparison.OrdinalIgnoreCase) || e.ContainerId == name
-                    || (name.Length == 12 && e.ContainerId.StartsWith(name, StringComparison.Ordinal))
-                    || e.Aliases.Any(a => string.Equals(a, name, StringComparison.OrdinalIgnoreCase)))
-                .SelectMany(AddressesOf)];
-        }
-    }
-
-    /// <summary>The nameserver a container's resolv.conf names: its first user network's embedded DNS, or null.</summary>
-    public string? NameserverFor(string containerId)
-    {
-        List<(NetworkRecord Network, EndpointRecord Endpoint)> endpoints = EndpointsOf(containerId);
-        return endpoints.Count > 0 && endpoints[0].Network.IsBridge && !endpoints[0].Network.IsDefault ? endpoints[0].Network.Gateway : null;
     }
 
     private static void WriteSysctl(string path, string value)
@@ -462,8 +427,7 @@ public sealed partial class NetworkService : IDisposable
             else
             {
                 EnsureBridge(network);
-                StartDns(network);
-                await _firewall.AddAsync(NetworkTag(network), NetworkRules(network), cancellationToken).ConfigureAwait(false);
+                    await _firewall.AddAsync(NetworkTag(network), NetworkRules(network), cancellationToken).ConfigureAwait(false);
             }
         }
         catch
@@ -502,7 +466,6 @@ public sealed partial class NetworkService : IDisposable
             _networks.Remove(network.Id);
         }
 
-        _dns.Stop(network.Id);
         if (network.IsMacvlan)
         {
             DeleteMacvlanParent(network);
@@ -599,6 +562,7 @@ public sealed partial class NetworkService : IDisposable
     /// <summary>Everything a stopped container had: published ports, endpoints (addresses return to the pool), its namespace.</summary>
     public async Task DetachAsync(string containerId, CancellationToken cancellationToken)
     {
+        StopContainerDns(containerId);
         await _ports.UnpublishAsync(containerId, cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
@@ -661,6 +625,7 @@ public sealed partial class NetworkService : IDisposable
             throw;
         }
 
+        await EnsureContainerDnsAsync(containerId).ConfigureAwait(false);
         PublishEndpointEvent("connect", target, containerId);
     }
 
@@ -683,6 +648,7 @@ public sealed partial class NetworkService : IDisposable
             await DeleteInsideAsync(containerId, endpoint.InterfaceName).ConfigureAwait(false);
         }
 
+        StopContainerDnsIfUnused(containerId);
         PublishEndpointEvent("disconnect", network, containerId);
     }
 
@@ -848,6 +814,9 @@ public sealed partial class NetworkService : IDisposable
 
     [LoggerMessage(EventId = 613, Level = LogLevel.Warning, Message = "publishing the ports of restored container {Id} again failed")]
     private partial void LogRepublishFailed(string id, Exception exception);
+
+    [LoggerMessage(EventId = 614, Level = LogLevel.Warning, Message = "opening the embedded DNS of container {Id} failed")]
+    private partial void LogDnsOpenFailed(string id, Exception exception);
 
     [LoggerMessage(EventId = 612, Level = LogLevel.Warning, Message = "releasing network namespace {Path} failed")]
     private partial void LogPinRelease(string path, Exception exception);
