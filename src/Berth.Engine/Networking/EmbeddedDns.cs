@@ -58,7 +58,16 @@ public sealed partial class EmbeddedDns(ILogger<EmbeddedDns> logger) : IDisposab
             // A socket belongs to the namespace it was made in, whichever thread uses it afterwards.
             udp = Bound(SocketType.Dgram, ProtocolType.Udp, containerId);
             tcp = udp is null ? null : Bound(SocketType.Stream, ProtocolType.Tcp, containerId);
-            tcp?.Listen(64); // answers too big for UDP come back truncated and the client asks again here
+            try
+            {
+                tcp?.Listen(64); // answers too big for UDP come back truncated and the client asks again here
+            }
+            catch (SocketException e)
+            {
+                tcp?.Dispose();
+                tcp = null;
+                LogBindFailed(containerId[..12], "Tcp", e);
+            }
         }).ConfigureAwait(false);
         if (udp is null)
         {

@@ -33,8 +33,13 @@ public sealed partial class NetworkService
     /// </summary>
     public async Task ServeContainerDnsAsync(string containerId, IReadOnlyList<string> forwarders, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(ForwardersDirectory);
-        await File.WriteAllLinesAsync(ForwardersPath(containerId), forwarders, cancellationToken).ConfigureAwait(false);
+        // None named (the common case, and the run --rm hot path): nothing to keep, the host's resolvers are the default.
+        if (forwarders.Count > 0)
+        {
+            Directory.CreateDirectory(ForwardersDirectory);
+            await File.WriteAllLinesAsync(ForwardersPath(containerId), forwarders, cancellationToken).ConfigureAwait(false);
+        }
+
         await EnsureContainerDnsAsync(containerId).ConfigureAwait(false);
     }
 
@@ -54,7 +59,7 @@ public sealed partial class NetworkService
                 address => ReverseFor(containerId, address),
                 ForwardersOf(containerId))).ConfigureAwait(false);
         }
-        catch (NativeException e)
+        catch (Exception e) when (e is NativeException or System.Net.Sockets.SocketException or IOException)
         {
             LogDnsOpenFailed(containerId, e);
         }
@@ -73,7 +78,11 @@ public sealed partial class NetworkService
     private void StopContainerDns(string containerId)
     {
         _dns.Stop(containerId);
-        File.Delete(ForwardersPath(containerId));
+        string forwarders = ForwardersPath(containerId);
+        if (File.Exists(forwarders)) // the directory itself exists only once some container named forwarders
+        {
+            File.Delete(forwarders);
+        }
     }
 
     /// <summary>The container's forwarders (port 53), the host's resolvers when it named none.</summary>

@@ -1,11 +1,7 @@
 using System.Net;
-using System.Text.Json;
 using Berth.Api.Types;
-using Berth.Engine.Events;
 using Berth.Interop;
 using Berth.Primitives;
-using Berth.Storage.Metadata;
-using Microsoft.Extensions.Logging;
 
 namespace Berth.Engine.Networking;
 

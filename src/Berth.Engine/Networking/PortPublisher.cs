@@ -67,11 +67,8 @@ internal sealed class PortPublisher(Firewall firewall, string tagScope) : IDispo
                 string proto = port.Protocol;
                 List<(string, string)> family = v6 ? rules6 : rules;
                 family.Add(("nat", $"BERTH {destination}-p {proto} -m {proto} --dport {port.HostPort} -j DNAT --to-destination {target}"));
-                if (!v6)
-                {
-                    // Hairpin from 127.0.0.1 (route_localnet); IPv6 has no loopback DNAT, its ports answer on the host's other addresses.
-                    family.Add(("nat", $"BERTH-POSTROUTING -s {container} -d {container} -p {proto} -m {proto} --dport {port.ContainerPort} -j MASQUERADE"));
-                }
+                // Hairpin: the container reaching its own published port through the host.
+                family.Add(("nat", $"BERTH-POSTROUTING -s {container} -d {container} -p {proto} -m {proto} --dport {port.ContainerPort} -j MASQUERADE"));
 
                 family.Add(("filter", $"BERTH -d {container} ! -i {bridge} -o {bridge} -p {proto} -m {proto} --dport {port.ContainerPort} -j ACCEPT"));
             }
