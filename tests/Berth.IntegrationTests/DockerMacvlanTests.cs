@@ -38,6 +38,11 @@ public sealed class DockerMacvlanTests(DaemonFixture fixture)
             await AssertPingsAsync(c1, prefix + ".20");
             await AssertPingsAsync(c2, c1Ip);
 
+            // The embedded DNS serves macvlan networks too, inside the container (127.0.0.11).
+            Assert.Contains("nameserver 127.0.0.11", (await _docker.SucceedAsync("exec", c2, "cat", "/etc/resolv.conf")).Stdout, StringComparison.Ordinal);
+            Assert.Contains(c1Ip, (await _docker.SucceedAsync("exec", c2, "nslookup", c1)).Stdout, StringComparison.Ordinal);
+            await AssertPingsAsync(c2, c1);
+
             // disconnect deletes the link inside c2's namespace, live.
             await _docker.SucceedAsync("network", "disconnect", net, c2);
             Assert.Equal("lo", (await _docker.SucceedAsync("exec", c2, "ls", "/sys/class/net")).Stdout.Trim());

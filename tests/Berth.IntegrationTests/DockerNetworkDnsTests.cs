@@ -8,7 +8,8 @@ namespace Berth.IntegrationTests;
 
 /// <summary>
 /// The embedded DNS beyond A records (PTR, AAAA, TCP, TCP forwarding, link aliases), --icc=false on a user network,
-/// and what links look like on user networks. Raw queries go from the host to the network's gateway, port 53.
+/// and what links look like on user networks. Raw queries go to 127.0.0.11:53 from sockets the test makes inside the
+/// asking container's network namespace (its SandboxKey), where the embedded DNS listens, as Docker's does.
 /// </summary>
 public sealed partial class DockerNetworkTests
 {
@@ -20,30 +21,29 @@ public sealed partial class DockerNetworkTests
         {
             await _docker.SucceedAsync("network", "create", net);
             await _docker.SucceedAsync("run", "-d", "--name", web, "--network", net, "busybox", "sleep", "300");
-            string gateway = (await _docker.SucceedAsync("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", net)).Stdout.Trim();
             string ip = (await _docker.SucceedAsync("inspect", "-f", $"{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}", web)).Stdout.Trim();
-            var server = new IPEndPoint(IPAddress.Parse(gateway), 53);
+            string sandbox = await SandboxOfAsync(web);
 
-            byte[] a = await UdpQueryAsync(server, Query(web, 1));
+            byte[] a = await UdpQueryAsync(sandbox, Query(web, 1));
             Assert.Equal((0, 1), (ResponseCode(a), AnswerCount(a)));
             Assert.Equal(IPAddress.Parse(ip).GetAddressBytes(), a[^4..]);
 
             // AAAA of a name without IPv6: the name exists (NOERROR), with no answer, as Docker answers.
-            byte[] aaaa = await UdpQueryAsync(server, Query(web, 28));
+            byte[] aaaa = await UdpQueryAsync(sandbox, Query(web, 28));
             Assert.Equal((0, 0), (ResponseCode(aaaa), AnswerCount(aaaa)));
 
             string reverse = string.Join('.', ip.Split('.').Reverse()) + ".in-addr.arpa";
-            byte[] ptr = await UdpQueryAsync(server, Query(reverse, 12));
+            byte[] ptr = await UdpQueryAsync(sandbox, Query(reverse, 12));
             Assert.Equal((0, 1), (ResponseCode(ptr), AnswerCount(ptr)));
             Assert.EndsWith(Encoding.ASCII.GetString(WireName($"{web}.{net}")), Encoding.ASCII.GetString(ptr), StringComparison.Ordinal);
 
-            byte[] overTcp = await TcpQueryAsync(server, Query(web, 1));
+            byte[] overTcp = await TcpQueryAsync(sandbox, Query(web, 1));
             Assert.Equal((0, 1), (ResponseCode(overTcp), AnswerCount(overTcp)));
             Assert.Equal(IPAddress.Parse(ip).GetAddressBytes(), overTcp[^4..]);
 
             // A name that is not the network's goes to the host's resolvers over TCP too: our answer carries the rcode the
             // host's first resolver gives over TCP; where that port is not a DNS server (some sandboxes), a clean SERVFAIL.
-            byte[] forwarded = await TcpQueryAsync(server, Query("deb.debian.org", 1));
+            byte[] forwarded = await TcpQueryAsync(sandbox, Query("deb.debian.org", 1));
             Assert.Equal([0x12, 0xab], forwarded[..2]);
             Assert.True((forwarded[2] & 0x80) != 0);
             int? upstream = await UpstreamTcpResponseCodeAsync(Query("deb.debian.org", 1));
@@ -107,7 +107,7 @@ public sealed partial class DockerNetworkTests
             await _docker.SucceedAsync("run", "-d", "--name", c2, "--network", net, "busybox", "sleep", "300");
             string c1Ip = (await _docker.SucceedAsync("inspect", "-f", $"{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}", c1)).Stdout.Trim();
 
-            // The name still resolves (DNS is on the gateway), the traffic between the two does not pass.
+            // The name still resolves (DNS is inside the container), the traffic between the two does not pass.
             CommandResult blocked = await _docker.RunAsync("exec", c2, "ping", "-c", "2", "-W", "1", c1);
             Assert.True(blocked.ExitCode != 0, blocked.ToString());
             Assert.DoesNotContain("bad address", blocked.Stdout + blocked.Stderr, StringComparison.Ordinal);
@@ -151,8 +151,7 @@ public sealed partial class DockerNetworkTests
             Assert.Contains($"default via {prefix}::1 dev eth0", routes, StringComparison.Ordinal);
             await AssertPingsAsync(c2, v6);
 
-            string gateway = (await _docker.SucceedAsync("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", net)).Stdout.Trim();
-            byte[] aaaa = await UdpQueryAsync(new IPEndPoint(IPAddress.Parse(gateway), 53), Query(c1, 28));
+            byte[] aaaa = await UdpQueryAsync(await SandboxOfAsync(c2), Query(c1, 28));
             Assert.Equal((0, 1), (ResponseCode(aaaa), AnswerCount(aaaa)));
             Assert.Equal(IPAddress.Parse(v6).GetAddressBytes(), aaaa[^16..]);
         }
@@ -174,24 +173,41 @@ public sealed partial class DockerNetworkTests
 
     private static int AnswerCount(byte[] answer) => BinaryPrimitives.ReadUInt16BigEndian(answer.AsSpan(6));
 
-    private static async Task<byte[]> UdpQueryAsync(IPEndPoint server, byte[] query)
+    private static readonly IPEndPoint EmbeddedDns = new(IPAddress.Parse("127.0.0.11"), 53);
+
+    /// <summary>A running container's network namespace (its pinned nsfs file).</summary>
+    private async Task<string> SandboxOfAsync(string container) =>
+        (await _docker.SucceedAsync("inspect", "-f", "{{.NetworkSettings.SandboxKey}}", container)).Stdout.Trim();
+
+    /// <summary>A socket made inside the namespace at <paramref name="sandbox"/>: it stays there whichever thread uses it.</summary>
+    private static async Task<Socket> SocketInsideAsync(string sandbox, SocketType type, ProtocolType protocol)
     {
-        using var client = new UdpClient(AddressFamily.InterNetwork);
-        client.Connect(server);
+        Socket? socket = null;
+        await global::Berth.Interop.NetworkNamespace.RunInsideAsync(sandbox, _ => socket = new Socket(AddressFamily.InterNetwork, type, protocol));
+        return socket!;
+    }
+
+    /// <summary>A query to the embedded DNS of the container whose namespace is <paramref name="sandbox"/>, over UDP.</summary>
+    private static async Task<byte[]> UdpQueryAsync(string sandbox, byte[] query)
+    {
+        using Socket client = await SocketInsideAsync(sandbox, SocketType.Dgram, ProtocolType.Udp);
+        await client.ConnectAsync(EmbeddedDns);
+        var buffer = new byte[4096];
         for (int attempt = 0; attempt < 3; attempt++)
         {
             await client.SendAsync(query);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
             try
             {
-                return (await client.ReceiveAsync(timeout.Token)).Buffer;
+                int length = await client.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+                return buffer[..length];
             }
             catch (OperationCanceledException)
             {
             }
         }
 
-        throw new TimeoutException($"no DNS answer from {server} over UDP");
+        throw new TimeoutException($"no DNS answer from {EmbeddedDns} in {sandbox} over UDP");
     }
 
     /// <summary>The rcode the host's first resolver answers over TCP, or null when that port does not speak DNS.</summary>
@@ -206,7 +222,8 @@ public sealed partial class DockerNetworkTests
 
         try
         {
-            byte[] answer = await TcpQueryAsync(new IPEndPoint(IPAddress.Parse(nameserver), 53), query);
+            using var client = new TcpClient(AddressFamily.InterNetwork);
+            byte[] answer = await TcpQueryAsync(client.Client, new IPEndPoint(IPAddress.Parse(nameserver), 53), query);
             return answer.Length >= 12 && answer[0] == query[0] && answer[1] == query[1] && (answer[2] & 0x80) != 0 ? ResponseCode(answer) : null;
         }
         catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
@@ -215,12 +232,18 @@ public sealed partial class DockerNetworkTests
         }
     }
 
-    private static async Task<byte[]> TcpQueryAsync(IPEndPoint server, byte[] query)
+    /// <summary>A query to the embedded DNS of the container whose namespace is <paramref name="sandbox"/>, over TCP.</summary>
+    private static async Task<byte[]> TcpQueryAsync(string sandbox, byte[] query)
+    {
+        using Socket client = await SocketInsideAsync(sandbox, SocketType.Stream, ProtocolType.Tcp);
+        return await TcpQueryAsync(client, EmbeddedDns, query);
+    }
+
+    private static async Task<byte[]> TcpQueryAsync(Socket client, IPEndPoint server, byte[] query)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        using var client = new TcpClient(AddressFamily.InterNetwork);
         await client.ConnectAsync(server, timeout.Token);
-        NetworkStream stream = client.GetStream();
+        using var stream = new NetworkStream(client, ownsSocket: false);
         await stream.WriteAsync((byte[])[(byte)(query.Length >> 8), (byte)query.Length, .. query], timeout.Token);
         var prefix = new byte[2];
         await stream.ReadExactlyAsync(prefix, timeout.Token);

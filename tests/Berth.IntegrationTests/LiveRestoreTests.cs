@@ -107,6 +107,35 @@ public sealed class LiveRestoreTests(LiveRestoreDaemon fixture)
     }
 
     [Fact]
+    public async Task The_embedded_dns_of_running_containers_answers_again_after_a_daemon_crash()
+    {
+        string net = Names.Unique("lrdns"), asker = Names.Unique("asker"), target = Names.Unique("target");
+        await EnsureStartedAsync();
+        try
+        {
+            await Docker.SucceedAsync("network", "create", net);
+            await Docker.SucceedAsync("run", "-d", "--name", target, "--network", net, "busybox", "sleep", "300");
+            await Docker.SucceedAsync("run", "-d", "--name", asker, "--network", net, "busybox", "sleep", "300");
+            string ip = (await Docker.SucceedAsync("inspect", "-f", $"{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}", target)).Stdout.Trim();
+            Assert.Contains(ip, (await Docker.SucceedAsync("exec", asker, "nslookup", target)).Stdout, StringComparison.Ordinal);
+
+            await _daemon.KillAsync(); // its sockets in the containers' namespaces die with it
+            await _daemon.StartAsync();
+
+            Assert.Contains(ip, (await Docker.SucceedAsync("exec", asker, "nslookup", target)).Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await RemoveQuietlyAsync(asker);
+            await RemoveQuietlyAsync(target);
+            if (_daemon.Pid is not null)
+            {
+                await Docker.RunAsync("network", "rm", net);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_container_that_exits_while_the_daemon_is_down_is_shown_exited_with_its_code()
     {
         string name = Names.Unique("downexit");

@@ -85,6 +85,7 @@ public sealed partial class ContainerService
         }
 
         string path = await _networks.AttachAsync(record.Id, record.Name, endpoints, PortRequests(record), cancellationToken).ConfigureAwait(false);
+        await _networks.ServeContainerDnsAsync(record.Id, DnsForwarders(record), cancellationToken).ConfigureAwait(false);
         return new NetworkPlan(path, false);
     }
 

@@ -193,10 +193,10 @@ public sealed partial class ContainerService
 
         hosts.Append(network.OwnAddress ?? "127.0.1.1").Append('\t').Append(hostname).Append('\n');
         File.WriteAllText(hostsPath, hostNetwork && File.Exists("/etc/hosts") ? File.ReadAllText("/etc/hosts") : hosts.ToString());
-        File.WriteAllText(resolvPath, hostNetwork && File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : ResolvConf(
-            record.HostConfig.Dns is { Count: > 0 } ? record.HostConfig.Dns : network.Nameserver is not null ? [network.Nameserver] : _options.Defaults.Dns,
+        File.WriteAllText(resolvPath, hostNetwork && File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : network.Nameserver is not null ? EmbeddedResolvConf(record, network.Nameserver) : ResolvConf(
+            record.HostConfig.Dns is { Count: > 0 } ? record.HostConfig.Dns : _options.Defaults.Dns,
             record.HostConfig.DnsSearch is { Count: > 0 } ? record.HostConfig.DnsSearch : _options.Defaults.DnsSearch,
-            record.HostConfig.DnsOptions is { Count: > 0 } ? record.HostConfig.DnsOptions : network.Nameserver is not null ? ["ndots:0"] : _options.Defaults.DnsOptions));
+            record.HostConfig.DnsOptions is { Count: > 0 } ? record.HostConfig.DnsOptions : _options.Defaults.DnsOptions));
         return [(hostsPath, "/etc/hosts"), (hostnamePath, "/etc/hostname"), (resolvPath, "/etc/resolv.conf")];
     }
 

@@ -14,7 +14,7 @@ public interface ISystemBackend
     Task<SystemInfo> InfoAsync(CancellationToken cancellationToken);
 }
 
-public sealed class SystemService(ContainerService containers, ImageStore images, RuncDriver runtime, HostFacts host, EngineOptions options, DaemonLabels labels) : ISystemBackend
+public sealed class SystemService(ContainerService containers, ImageStore images, RuncDriver runtime, HostFacts host, EngineOptions options, DaemonLabels labels, Networking.Firewall firewall) : ISystemBackend
 {
     /// <summary>The newest Engine API version served.</summary>
     public const string ApiVersion = "1.50";
@@ -75,7 +75,7 @@ public sealed class SystemService(ContainerService containers, ImageStore images
         return new SystemInfo
         {
             ID = MachineId(),
-            FirewallBackend = new FirewallInfo { Driver = Networking.Firewall.Backend },
+            FirewallBackend = new FirewallInfo { Driver = Networking.Firewall.Backend, Info = [["IPv6", firewall.HasIp6tables ? "ip6tables" : "none"]] },
             Containers = all.Length,
             ContainersRunning = running,
             ContainersPaused = paused,

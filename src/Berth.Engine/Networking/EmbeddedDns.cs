@@ -1,18 +1,24 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Berth.Interop;
 using Microsoft.Extensions.Logging;
 
 namespace Berth.Engine.Networking;
 
 /// <summary>
-/// Docker's embedded DNS for user networks: a UDP and TCP server on each user network's gateway, port 53, answering
-/// the names, short ids and aliases of the containers on that network (A, AAAA) and their addresses (PTR), and
-/// forwarding every other question to the host's resolvers (from /etc/resolv.conf; berthd runs on the host, so
-/// loopback resolvers work too) over the transport it came on.
+/// Docker's embedded DNS: for every container on a user network, a UDP and TCP server on 127.0.0.11:53 inside the
+/// container's own network namespace (the sockets are made on a thread that entered it, then served from berthd's
+/// normal async loop). A socket knows its container, so the answer is that container's view: the names, short ids
+/// and aliases of the containers on every network it shares with them (A, AAAA) and their addresses (PTR); every
+/// other question goes to the container's forwarders (its <c>--dns</c>, else the host's resolvers), from the host's
+/// namespace (so loopback resolvers work too), over the transport it came on.
 /// </summary>
 public sealed partial class EmbeddedDns(ILogger<EmbeddedDns> logger) : IDisposable
 {
+    /// <summary>The address Docker's embedded resolver listens on in every container.</summary>
+    public static readonly IPAddress ListenAddress = IPAddress.Parse("127.0.0.11");
+
     private static readonly TimeSpan UpstreamTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan TcpIdleTimeout = TimeSpan.FromSeconds(10);
 
@@ -21,69 +27,97 @@ public sealed partial class EmbeddedDns(ILogger<EmbeddedDns> logger) : IDisposab
 
     private sealed record Server(Socket Udp, Socket? Tcp, CancellationTokenSource Stop);
 
-    /// <summary>How one network's names are known: (name, asking address) → addresses, and address → the name a PTR answers.</summary>
-    private sealed record Resolver(Func<string, IPAddress, IReadOnlyList<IPAddress>> Names, Func<IPAddress, string?> Addresses);
+    /// <summary>
+    /// How one container sees names: a name → the addresses it has on a network shared with the asking container, an
+    /// address → the name its PTR answers (null: not ours, forwarded), and where everything else goes.
+    /// </summary>
+    public sealed record Scope(Func<string, IReadOnlyList<IPAddress>> Names, Func<IPAddress, string?> Addresses, IReadOnlyList<IPEndPoint> Upstreams);
 
-    /// <summary>The host's search domains (kept in the containers' resolv.conf and stripped from questions).</summary>
+    /// <summary>The host's search domains (stripped from questions: resolvers try those first).</summary>
     public IReadOnlyList<string> SearchDomains => _host.Value.Search;
 
+    /// <summary>The host's resolvers (the forwarders of a container without <c>--dns</c>).</summary>
+    public IReadOnlyList<IPEndPoint> HostResolvers => _host.Value.Upstreams;
+
+    public bool IsServing(string containerId) => _servers.ContainsKey(containerId);
+
     /// <summary>
-    /// Serves a network on its gateway, UDP and TCP port 53; <paramref name="resolve"/> maps a name, as the container at
-    /// the asking address knows it (links are per container), to addresses on that network, <paramref name="reverse"/>
-    /// an address to the name its PTR record answers (null: not ours, forwarded).
+    /// Opens 127.0.0.11:53 (UDP and TCP) inside the network namespace pinned at <paramref name="namespacePath"/> and
+    /// serves it for <paramref name="containerId"/> until <see cref="Stop"/>. Already serving: nothing to do.
     /// </summary>
-    public void Start(string networkId, IPAddress gateway, Func<string, IPAddress, IReadOnlyList<IPAddress>> resolve, Func<IPAddress, string?> reverse)
+    public async Task ServeAsync(string containerId, string namespacePath, Scope scope)
     {
-        if (_servers.ContainsKey(networkId))
+        if (_servers.ContainsKey(containerId))
         {
             return;
         }
 
-        var udp = new Socket(gateway.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        try
+        Socket? udp = null, tcp = null;
+        await NetworkNamespace.RunInsideAsync(namespacePath, _ =>
         {
-            udp.Bind(new IPEndPoint(gateway, 53));
-        }
-        catch (SocketException e)
+            // A socket belongs to the namespace it was made in, whichever thread uses it afterwards.
+            udp = Bound(SocketType.Dgram, ProtocolType.Udp, containerId);
+            tcp = udp is null ? null : Bound(SocketType.Stream, ProtocolType.Tcp, containerId);
+            try
+            {
+                tcp?.Listen(64); // answers too big for UDP come back truncated and the client asks again here
+            }
+            catch (SocketException e)
+            {
+                tcp?.Dispose();
+                tcp = null;
+                LogBindFailed(containerId[..12], "Tcp", e);
+            }
+        }).ConfigureAwait(false);
+        if (udp is null)
         {
-            udp.Dispose();
-            LogBindFailed(gateway.ToString(), "udp", e);
             return;
-        }
-
-        // TCP: answers too big for UDP come back truncated and the client asks again here (dig +tcp, nslookup -vc).
-        Socket? tcp = new(gateway.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            tcp.Bind(new IPEndPoint(gateway, 53));
-            tcp.Listen(64);
-        }
-        catch (SocketException e)
-        {
-            tcp.Dispose();
-            tcp = null;
-            LogBindFailed(gateway.ToString(), "tcp", e);
         }
 
         var server = new Server(udp, tcp, new CancellationTokenSource());
-        _servers[networkId] = server;
-        var resolver = new Resolver(resolve, reverse);
-        _ = ServeUdpAsync(server, resolver);
+        if (!_servers.TryAdd(containerId, server))
+        {
+            Close(server);
+            return;
+        }
+
+        _ = ServeUdpAsync(server, scope);
         if (tcp is not null)
         {
-            _ = AcceptTcpAsync(tcp, resolver, server.Stop.Token);
+            _ = AcceptTcpAsync(tcp, scope, server.Stop.Token);
         }
     }
 
-    public void Stop(string networkId)
+    private Socket? Bound(SocketType type, ProtocolType protocol, string containerId)
     {
-        if (_servers.TryRemove(networkId, out Server? server))
+        var socket = new Socket(AddressFamily.InterNetwork, type, protocol);
+        try
         {
-            server.Stop.Cancel();
-            server.Udp.Dispose();
-            server.Tcp?.Dispose();
-            server.Stop.Dispose();
+            socket.Bind(new IPEndPoint(ListenAddress, 53));
+            return socket;
         }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            LogBindFailed(containerId[..12], protocol.ToString(), e);
+            return null;
+        }
+    }
+
+    public void Stop(string containerId)
+    {
+        if (_servers.TryRemove(containerId, out Server? server))
+        {
+            Close(server);
+        }
+    }
+
+    private static void Close(Server server)
+    {
+        server.Stop.Cancel();
+        server.Udp.Dispose();
+        server.Tcp?.Dispose();
+        server.Stop.Dispose();
     }
 
     public void Dispose()
@@ -94,7 +128,7 @@ public sealed partial class EmbeddedDns(ILogger<EmbeddedDns> logger) : IDisposab
         }
     }
 
-    private async Task ServeUdpAsync(Server server, Resolver resolver)
+    private async Task ServeUdpAsync(Server server, Scope scope)
     {
         var buffer = new byte[4096];
         CancellationToken stop = server.Stop.Token;
@@ -116,15 +150,15 @@ public sealed partial class EmbeddedDns(ILogger<EmbeddedDns> logger) : IDisposab
             }
 
             byte[] query = buffer.AsSpan(0, received.ReceivedBytes).ToArray();
-            _ = AnswerUdpAsync(server.Udp, query, received.RemoteEndPoint, resolver, stop);
+            _ = AnswerUdpAsync(server.Udp, query, received.RemoteEndPoint, scope, stop);
         }
     }
 
-    private async Task AnswerUdpAsync(Socket socket, byte[] query, EndPoint client, Resolver resolver, CancellationToken stop)
+    private async Task AnswerUdpAsync(Socket socket, byte[] query, EndPoint client, Scope scope, CancellationToken stop)
     {
         try
         {
-            byte[]? response = await RespondAsync(query, ((IPEndPoint)client).Address, resolver, overTcp: false, stop).ConfigureAwait(false);
+            byte[]? response = await RespondAsync(query, scope, overTcp: false, stop).ConfigureAwait(false);
             if (response is not null)
             {
                 await socket.SendToAsync(response, SocketFlags.None, client, stop).ConfigureAwait(false);
@@ -135,7 +169,7 @@ public sealed partial class EmbeddedDns(ILogger<EmbeddedDns> logger) : IDisposab
         }
     }
 
-    private async Task AcceptTcpAsync(Socket listener, Resolver resolver, CancellationToken stop)
+    private async Task AcceptTcpAsync(Socket listener, Scope scope, CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
         {
@@ -154,14 +188,13 @@ public sealed partial class EmbeddedDns(ILogger<EmbeddedDns> logger) : IDisposab
                 continue;
             }
 
-            _ = ServeTcpAsync(client, resolver, stop);
+            _ = ServeTcpAsync(client, scope, stop);
         }
     }
 
     /// <summary>One TCP client: length-prefixed queries answered in turn until it closes or stays idle (RFC 7766).</summary>
-    private async Task ServeTcpAsync(Socket client, Resolver resolver, CancellationToken stop)
+    private async Task ServeTcpAsync(Socket client, Scope scope, CancellationToken stop)
     {
-        IPAddress asking = (client.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
         using var stream = new NetworkStream(client, ownsSocket: true);
         try
         {
@@ -173,7 +206,7 @@ public sealed partial class EmbeddedDns(ILogger<EmbeddedDns> logger) : IDisposab
                     return;
                 }
 
-                byte[]? response = await RespondAsync(query, asking, resolver, overTcp: true, stop).ConfigureAwait(false);
+                byte[]? response = await RespondAsync(query, scope, overTcp: true, stop).ConfigureAwait(false);
                 if (response is null)
                 {
                     return;
@@ -187,18 +220,18 @@ public sealed partial class EmbeddedDns(ILogger<EmbeddedDns> logger) : IDisposab
         }
     }
 
-    /// <summary>A local answer (names and addresses of the network), else the upstreams' over the same transport, else SERVFAIL.</summary>
-    private async Task<byte[]?> RespondAsync(byte[] query, IPAddress client, Resolver resolver, bool overTcp, CancellationToken stop)
+    /// <summary>A local answer (names and addresses the container sees), else the forwarders' over the same transport, else SERVFAIL.</summary>
+    private async Task<byte[]?> RespondAsync(byte[] query, Scope scope, bool overTcp, CancellationToken stop)
     {
         DnsWire.Question? question = DnsWire.ReadQuestion(query);
-        if (question is { Class: DnsWire.ClassIn } asked && AnswerLocally(query, asked, client, resolver) is { } local)
+        if (question is { Class: DnsWire.ClassIn } asked && AnswerLocally(query, asked, scope) is { } local)
         {
             return overTcp ? local : DnsWire.FitUdp(local, asked, DnsWire.UdpLimit(query, asked));
         }
 
         byte[]? response = overTcp
-            ? await ForwardTcpAsync(query, stop).ConfigureAwait(false)
-            : await ForwardUdpAsync(query, stop).ConfigureAwait(false);
+            ? await ForwardTcpAsync(query, scope.Upstreams, stop).ConfigureAwait(false)
+            : await ForwardUdpAsync(query, scope.Upstreams, stop).ConfigureAwait(false);
         if (response is null && question is { } failed)
         {
             response = DnsWire.Answer(query, failed, Array.Empty<IPAddress>(), DnsWire.ServerFailure);
@@ -208,20 +241,20 @@ public sealed partial class EmbeddedDns(ILogger<EmbeddedDns> logger) : IDisposab
     }
 
     /// <summary>
-    /// PTR of a container's address: its name on the network (Docker's <c>name.network</c>). A name of the network:
-    /// its A or AAAA addresses, and an empty NOERROR for a family it lacks or any other type, as Docker answers.
-    /// Null when the question is not about the network.
+    /// PTR of a container's address: its name on the network (Docker's <c>name.network</c>). A name the container
+    /// sees: its A or AAAA addresses, and an empty NOERROR for a family it lacks or any other type, as Docker answers.
+    /// Null when the question is not about the container's networks.
     /// </summary>
-    private byte[]? AnswerLocally(byte[] query, DnsWire.Question question, IPAddress client, Resolver resolver)
+    private byte[]? AnswerLocally(byte[] query, DnsWire.Question question, Scope scope)
     {
         if (question.Type == DnsWire.TypePtr)
         {
             IPAddress? address = DnsWire.ReverseAddress(question.Name);
-            string? name = address is null ? null : resolver.Addresses(address);
+            string? name = address is null ? null : scope.Addresses(address);
             return name is null ? null : DnsWire.AnswerWith(query, question, [DnsWire.Record.Pointer(name)], DnsWire.NoError);
         }
 
-        IReadOnlyList<IPAddress> local = Lookup(question.Name, name => resolver.Names(name, client));
+        IReadOnlyList<IPAddress> local = Lookup(question.Name, scope.Names);
         if (local.Count == 0)
         {
             return null;
@@ -261,9 +294,9 @@ public sealed partial class EmbeddedDns(ILogger<EmbeddedDns> logger) : IDisposab
         return [];
     }
 
-    private async Task<byte[]?> ForwardUdpAsync(byte[] query, CancellationToken stop)
+    private static async Task<byte[]?> ForwardUdpAsync(byte[] query, IReadOnlyList<IPEndPoint> upstreams, CancellationToken stop)
     {
-        foreach (IPEndPoint upstream in _host.Value.Upstreams)
+        foreach (IPEndPoint upstream in upstreams)
         {
             using var socket = new Socket(upstream.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -289,9 +322,9 @@ public sealed partial class EmbeddedDns(ILogger<EmbeddedDns> logger) : IDisposab
     }
 
     /// <summary>A query that came over TCP goes upstream over TCP: its answer may be larger than any UDP one.</summary>
-    private async Task<byte[]?> ForwardTcpAsync(byte[] query, CancellationToken stop)
+    private static async Task<byte[]?> ForwardTcpAsync(byte[] query, IReadOnlyList<IPEndPoint> upstreams, CancellationToken stop)
     {
-        foreach (IPEndPoint upstream in _host.Value.Upstreams)
+        foreach (IPEndPoint upstream in upstreams)
         {
             using var socket = new Socket(upstream.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -374,6 +407,6 @@ public sealed partial class EmbeddedDns(ILogger<EmbeddedDns> logger) : IDisposab
         return (upstreams, search);
     }
 
-    [LoggerMessage(EventId = 620, Level = LogLevel.Warning, Message = "embedded DNS cannot listen on {Address}:53/{Transport}")]
-    private partial void LogBindFailed(string address, string transport, Exception exception);
+    [LoggerMessage(EventId = 620, Level = LogLevel.Warning, Message = "embedded DNS cannot listen on 127.0.0.11:53/{Transport} in container {Id}")]
+    private partial void LogBindFailed(string id, string transport, Exception exception);
 }

@@ -11,7 +11,8 @@ namespace Berth.Engine.Networking;
 /// <summary>
 /// IPv6 on bridge networks (<c>network create --ipv6</c>): a v6 subnet beside the v4 one (the one given, else a random
 /// ULA /64 as Docker picks one), the gateway's address on the bridge, one address per container with a default route.
-/// Containers talk v6 on the bridge and to the host; no ip6tables rules (Docker's 20.10 default: no v6 NAT).
+/// With ip6tables (as Docker with <c>ip6tables</c> on, its default since 27): the same isolation, icc and MASQUERADE
+/// rules as v4 on the v6 subnet, in the same chains and under the same tag, and IPv6 forwarding on.
 /// </summary>
 public sealed partial class NetworkService
 {
@@ -55,6 +56,18 @@ public sealed partial class NetworkService
         }
 
         return (subnet.ToString(), gateway.ToString());
+    }
+
+    /// <summary>The ip6tables rules of an IPv6 bridge network (nothing without ip6tables), and IPv6 forwarding, as Docker turns it on.</summary>
+    private async Task AddIpv6RulesAsync(NetworkRecord network, CancellationToken cancellationToken)
+    {
+        if (!network.EnableIPv6 || !_firewall.HasIp6tables)
+        {
+            return;
+        }
+
+        WriteSysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1");
+        await _firewall.AddAsync(NetworkTag(network), NetworkRules(network, ipv6: true), cancellationToken, ipv6: true).ConfigureAwait(false);
     }
 
     /// <summary>Under the host-link lock: the gateway's v6 address on the bridge (IPv6 on, on that bridge).</summary>

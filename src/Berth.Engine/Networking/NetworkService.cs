@@ -112,9 +112,9 @@ public sealed partial class NetworkService : IDisposable
         foreach (NetworkRecord network in Snapshot().Where(n => n.IsBridge))
         {
             EnsureBridge(network);
-            StartDns(network);
             await _firewall.RemoveAsync(NetworkTag(network), cancellationToken).ConfigureAwait(false);
             await _firewall.AddAsync(NetworkTag(network), NetworkRules(network), cancellationToken).ConfigureAwait(false);
+            await AddIpv6RulesAsync(network, cancellationToken).ConfigureAwait(false);
         }
 
         RestoreMacvlanParents();
@@ -139,6 +139,7 @@ public sealed partial class NetworkService : IDisposable
     public async Task RestoreEndpointsAsync(IReadOnlySet<string> runningContainers, CancellationToken cancellationToken)
     {
         ReleaseStaleEndpoints(runningContainers);
+        await RestoreContainerDnsAsync(runningContainers).ConfigureAwait(false);
         foreach (NetworkRecord network in Snapshot())
         {
             foreach (EndpointRecord endpoint in network.Endpoints.Values.Where(e => e.Published is { Count: > 0 }))
@@ -146,7 +147,7 @@ public sealed partial class NetworkService : IDisposable
                 List<PortRequest> requests = [.. endpoint.Published!.Select(p => new PortRequest(p.ContainerPort, p.Protocol, p.HostIp, p.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture)))];
                 try
                 {
-                    await _ports.PublishAsync(endpoint.ContainerId, endpoint.ContainerName, network.BridgeName, endpoint.IPAddress, requests, cancellationToken).ConfigureAwait(false);
+                    await _ports.PublishAsync(endpoint.ContainerId, endpoint.ContainerName, network.BridgeName, endpoint.IPAddress, endpoint.IPv6Address, requests, cancellationToken).ConfigureAwait(false);
                 }
                 catch (EngineException e)
                 {
@@ -243,41 +244,6 @@ public sealed partial class NetworkService : IDisposable
         WriteSysctl($"/proc/sys/net/ipv4/conf/{network.BridgeName}/route_localnet", "1");
     }
 
-    /// <summary>User networks resolve their containers by name through the embedded DNS on their gateway.</summary>
-    private void StartDns(NetworkRecord network)
-    {
-        if (!network.IsDefault)
-        {
-            string id = network.Id;
-            _dns.Start(id, IPAddress.Parse(network.Gateway), (name, client) => ResolveOn(id, name, client), address => ReverseOn(id, address));
-        }
-    }
-
-    /// <summary>The addresses of the containers on a network known by <paramref name="name"/> (name, id, short id, alias).</summary>
-    private List<IPAddress> ResolveOn(string networkId, string name)
-    {
-        lock (_gate)
-        {
-            if (!_networks.TryGetValue(networkId, out NetworkRecord? network))
-            {
-                return [];
-            }
-
-            return [.. network.Endpoints.Values
-                .Where(e => string.Equals(e.ContainerName, name, StringComparison.OrdinalIgnoreCase) || e.ContainerId == name
-                    || (name.Length == 12 && e.ContainerId.StartsWith(name, StringComparison.Ordinal))
-                    || e.Aliases.Any(a => string.Equals(a, name, StringComparison.OrdinalIgnoreCase)))
-                .SelectMany(AddressesOf)];
-        }
-    }
-
-    /// <summary>The nameserver a container's resolv.conf names: its first user network's embedded DNS, or null.</summary>
-    public string? NameserverFor(string containerId)
-    {
-        List<(NetworkRecord Network, EndpointRecord Endpoint)> endpoints = EndpointsOf(containerId);
-        return endpoints.Count > 0 && endpoints[0].Network.IsBridge && !endpoints[0].Network.IsDefault ? endpoints[0].Network.Gateway : null;
-    }
-
     private static void WriteSysctl(string path, string value)
     {
         if (File.Exists(path) && File.ReadAllText(path).Trim() != value)
@@ -286,7 +252,8 @@ public sealed partial class NetworkService : IDisposable
         }
     }
 
-    private static List<(string, string)> NetworkRules(NetworkRecord network)
+    /// <summary>A bridge network's rules, for iptables or (<paramref name="ipv6"/>) the same for ip6tables on its v6 subnet.</summary>
+    private static List<(string, string)> NetworkRules(NetworkRecord network, bool ipv6 = false)
     {
         string bridge = network.BridgeName;
         var rules = new List<(string, string)>
@@ -296,8 +263,13 @@ public sealed partial class NetworkService : IDisposable
             ("filter", $"BERTH-FORWARD -o {bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"),
             ("filter", $"BERTH-FORWARD -o {bridge} -j BERTH"),
             ("filter", $"BERTH-FORWARD -i {bridge} -o {bridge} -j {(network.InterContainerTraffic ? "ACCEPT" : "DROP")}"),
-            ("nat", $"BERTH-POSTROUTING -o {bridge} -m addrtype --src-type LOCAL -j MASQUERADE"),
         };
+        if (!ipv6)
+        {
+            // The hairpin of 127.0.0.1 published ports (route_localnet); IPv6 has no loopback DNAT.
+            rules.Add(("nat", $"BERTH-POSTROUTING -o {bridge} -m addrtype --src-type LOCAL -j MASQUERADE"));
+        }
+
         if (network.Internal)
         {
             rules.Add(("filter", $"BERTH-FORWARD -i {bridge} ! -o {bridge} -j DROP"));
@@ -306,7 +278,7 @@ public sealed partial class NetworkService : IDisposable
         else
         {
             rules.Add(("filter", $"BERTH-FORWARD -i {bridge} ! -o {bridge} -j ACCEPT"));
-            rules.Add(("nat", $"BERTH-POSTROUTING -s {network.Subnet} ! -o {bridge} -j MASQUERADE"));
+            rules.Add(("nat", $"BERTH-POSTROUTING -s {(ipv6 ? network.SubnetV6 : network.Subnet)} ! -o {bridge} -j MASQUERADE"));
         }
 
         return rules;
@@ -366,478 +338,6 @@ public sealed partial class NetworkService : IDisposable
 
     public IReadOnlyList<PublishedPort> PortsOf(string containerId) => _ports.Of(containerId);
 
-    // ---------------------------------------------------------------- create / remove
-
-    public async Task<NetworkCreateResponse> CreateAsync(NetworkCreateRequest request, CancellationToken cancellationToken)
-    {
-        if (string.IsNullOrWhiteSpace(request.Name))
-        {
-            throw EngineException.Invalid("network name must not be empty");
-        }
-
-        string driver = string.IsNullOrEmpty(request.Driver) ? "bridge" : request.Driver;
-        if (request.Name is "bridge" or "host" or "none" or "default")
-        {
-            throw Forbidden($"{request.Name} is a pre-defined network and cannot be created");
-        }
-
-        if (driver is "ipvlan" or "overlay")
-        {
-            throw new EngineException(ErrorKind.NotImplemented, $"the {driver} driver is not supported by berth yet");
-        }
-
-        if (driver is not "bridge" and not "macvlan")
-        {
-            throw EngineException.NotFound($"plugin \"{driver}\" not found");
-        }
-
-        string id = Ids.NewId();
-        NetworkIpamConfig? ipam = request.IPAM?.Config?.FirstOrDefault(c => !IsIpv6Config(c));
-        (string subnetV6, string gatewayV6) = Ipv6Settings(request, driver);
-        NetworkRecord network;
-        lock (_gate)
-        {
-            if (_networks.Values.Any(n => n.Name == request.Name))
-            {
-                throw EngineException.Conflict($"network with name {request.Name} already exists");
-            }
-
-            Ipv4Net subnet = string.IsNullOrEmpty(ipam?.Subnet) ? ChooseSubnet() : Ipv4Net.Parse(ipam.Subnet);
-            if (!string.IsNullOrEmpty(ipam?.Subnet) && _networks.Values.Any(n => n.Subnet.Length > 0 && Ipv4Net.Parse(n.Subnet).Overlaps(subnet)))
-            {
-                throw Forbidden("invalid pool request: Pool overlaps with other one on this address space");
-            }
-
-            uint gateway = string.IsNullOrEmpty(ipam?.Gateway) ? subnet.Network + 1 : Ipv4Net.ParseAddress(ipam.Gateway);
-            if (!subnet.Contains(gateway))
-            {
-                throw Forbidden($"no matching subnet for gateway {ipam!.Gateway}");
-            }
-
-            if (!string.IsNullOrEmpty(ipam?.IPRange) && !subnet.Overlaps(Ipv4Net.Parse(ipam.IPRange)))
-            {
-                throw Forbidden($"no matching subnet for range {ipam.IPRange}");
-            }
-
-            Dictionary<string, string> options = request.Options is null ? [] : new(request.Options);
-            string bridge = driver != "bridge" ? "" : options.TryGetValue("com.docker.network.bridge.name", out string? named) && named.Length > 0 ? named : "br-" + id[..12];
-            (string parent, string macvlanMode, bool createsParent) = driver == "macvlan" ? MacvlanSettings(id, options) : ("", "", false);
-            if (driver == "bridge" && (bridge.Length > 15 || _networks.Values.Any(n => n.BridgeName == bridge)))
-            {
-                throw EngineException.Conflict($"bridge name {bridge} is invalid or already in use");
-            }
-
-            network = new NetworkRecord
-            {
-                Id = id,
-                Name = request.Name,
-                Driver = driver,
-                Created = DateTimeOffset.UtcNow,
-                Subnet = subnet.ToString(),
-                Gateway = Ipv4Net.FromUInt(gateway).ToString(),
-                IPRange = string.IsNullOrEmpty(ipam?.IPRange) ? null : Ipv4Net.Parse(ipam.IPRange).ToString(),
-                AuxAddresses = ipam?.AuxiliaryAddresses,
-                Internal = request.Internal,
-                Attachable = request.Attachable,
-                Labels = request.Labels is null ? [] : new(request.Labels),
-                Options = options,
-                BridgeName = bridge,
-                Parent = parent,
-                EnableIPv6 = subnetV6.Length > 0,
-                SubnetV6 = subnetV6,
-                GatewayV6 = gatewayV6,
-                MacvlanMode = macvlanMode,
-                CreatedParent = createsParent,
-                InterContainerTraffic = !options.TryGetValue("com.docker.network.bridge.enable_icc", out string? icc) || icc != "false",
-            };
-            Save(network, insert: true);
-        }
-
-        try
-        {
-            if (network.IsMacvlan)
-            {
-                EnsureMacvlanParent(network);
-            }
-            else
-            {
-                EnsureBridge(network);
-                StartDns(network);
-                await _firewall.AddAsync(NetworkTag(network), NetworkRules(network), cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch
-        {
-            await DestroyAsync(network, CancellationToken.None).ConfigureAwait(false);
-            throw;
-        }
-
-        _events.Publish("network", "create", network.Id, new Dictionary<string, string> { ["name"] = network.Name, ["type"] = network.Driver });
-        LogCreated(network.Name, network.Id, network.Subnet, network.IsMacvlan ? network.Parent : network.BridgeName);
-        return new NetworkCreateResponse { Id = network.Id };
-    }
-
-    public async Task RemoveAsync(string nameOrId, CancellationToken cancellationToken)
-    {
-        NetworkRecord network = Lookup(nameOrId);
-        if (network.IsPredefined)
-        {
-            throw Forbidden($"{network.Name} is a pre-defined network and cannot be removed");
-        }
-
-        if (network.Endpoints.Count > 0)
-        {
-            throw Forbidden($"error while removing network: network {network.Name} id {network.Id} has active endpoints");
-        }
-
-        await DestroyAsync(network, cancellationToken).ConfigureAwait(false);
-        _events.Publish("network", "destroy", network.Id, new Dictionary<string, string> { ["name"] = network.Name, ["type"] = network.Driver });
-    }
-
-    private async Task DestroyAsync(NetworkRecord network, CancellationToken cancellationToken)
-    {
-        lock (_gate)
-        {
-            _metadata.DeleteNetwork(network.Id);
-            _networks.Remove(network.Id);
-        }
-
-        _dns.Stop(network.Id);
-        if (network.IsMacvlan)
-        {
-            DeleteMacvlanParent(network);
-        }
-        else
-        {
-            await _firewall.RemoveAsync(NetworkTag(network), cancellationToken).ConfigureAwait(false);
-            lock (_hostLinkLock)
-            {
-                _hostLinks.DeleteLink(network.BridgeName);
-            }
-        }
-
-        LogRemoved(network.Name, network.Id);
-    }
-
-    /// <summary>Removes user networks without endpoints (Docker's prune), honouring <c>label</c> and <c>until</c> filters.</summary>
-    public async Task<NetworkPruneResponse> PruneAsync(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, CancellationToken cancellationToken)
-    {
-        var deleted = new List<string>();
-        foreach (NetworkRecord network in Snapshot().Where(n => !n.IsPredefined && n.Endpoints.Count == 0 && NetworkViews.MatchesPrune(n, filters)))
-        {
-            await DestroyAsync(network, cancellationToken).ConfigureAwait(false);
-            _events.Publish("network", "destroy", network.Id, new Dictionary<string, string> { ["name"] = network.Name, ["type"] = network.Driver });
-            deleted.Add(network.Name);
-        }
-
-        return new NetworkPruneResponse { NetworksDeleted = deleted };
-    }
-
-    public IReadOnlyList<NetworkInspect> List(IReadOnlyDictionary<string, IReadOnlyList<string>> filters) =>
-        [.. Snapshot().Where(n => NetworkViews.Matches(n, filters)).OrderBy(n => n.Name, StringComparer.Ordinal).Select(n => NetworkViews.Inspect(n, withContainers: false))];
-
-    public NetworkInspect Inspect(string nameOrId) => NetworkViews.Inspect(Lookup(nameOrId), withContainers: true);
-
-    // ---------------------------------------------------------------- endpoints
-
-    /// <summary>
-    /// Gives a starting container its network namespace (pinned under the exec root) with one veth per network,
-    /// and publishes its ports on the first network. Returns the namespace's path.
-    /// </summary>
-    public async Task<string> AttachAsync(string containerId, string containerName, IReadOnlyList<(string Network, EndpointSettings? Settings)> networks, IReadOnlyList<PortRequest> ports, CancellationToken cancellationToken)
-    {
-        var attached = new List<(NetworkRecord Network, EndpointRecord Endpoint)>();
-        foreach ((string name, EndpointSettings? settings) in networks)
-        {
-            attached.Add(Allocate(name, containerId, containerName, settings));
-        }
-
-        string pin = NamespacePath(containerId);
-        try
-        {
-            int[] bridges = [.. attached.Select(a => BridgeIndex(a.Network))];
-            string[] names = new string[attached.Count];
-            await NetworkNamespace.CreateAsync(pin, nsFd =>
-            {
-                using var inside = new RouteNetlink();
-                inside.SetLinkUp(1); // lo
-                for (int i = 0; i < attached.Count; i++)
-                {
-                    names[i] = PlumbEndpoint(inside, nsFd, bridges[i], attached[i].Network, attached[i].Endpoint, i == 0);
-                }
-            }).ConfigureAwait(false);
-            for (int i = 0; i < attached.Count; i++)
-            {
-                if (attached[i].Network.IsMacvlan)
-                {
-                    RecordInterfaceName(attached[i].Network.Id, containerId, names[i]);
-                }
-            }
-
-            // Published ports are a bridge's (DNAT to its subnet); a macvlan container is reached on its own address.
-            if (ports.Count > 0 && attached.Count > 0 && attached[0].Network.IsBridge)
-            {
-                (NetworkRecord network, EndpointRecord endpoint) = attached[0];
-                await _ports.PublishAsync(containerId, containerName, network.BridgeName, endpoint.IPAddress, ports, cancellationToken).ConfigureAwait(false);
-                RecordPublished(network.Id, containerId, _ports.Of(containerId));
-            }
-        }
-        catch
-        {
-            await DetachAsync(containerId, CancellationToken.None).ConfigureAwait(false);
-            throw;
-        }
-
-        foreach ((NetworkRecord network, _) in attached)
-        {
-            PublishEndpointEvent("connect", network, containerId);
-        }
-
-        return pin;
-    }
-
-    /// <summary>Everything a stopped container had: published ports, endpoints (addresses return to the pool), its namespace.</summary>
-    public async Task DetachAsync(string containerId, CancellationToken cancellationToken)
-    {
-        await _ports.UnpublishAsync(containerId, cancellationToken).ConfigureAwait(false);
-        lock (_gate)
-        {
-            foreach (NetworkRecord network in _networks.Values.Where(n => n.Endpoints.ContainsKey(containerId)).ToList())
-            {
-                var endpoints = new Dictionary<string, EndpointRecord>(network.Endpoints, StringComparer.Ordinal);
-                endpoints.Remove(containerId);
-                Save(network with { Endpoints = endpoints });
-                PublishEndpointEvent("disconnect", network, containerId);
-            }
-        }
-
-        // The kernel destroys the namespace and the veths in it once the last reference goes, off our path.
-        string pin = NamespacePath(containerId);
-        if (File.Exists(pin))
-        {
-            ReleasePin(pin);
-        }
-    }
-
-    private void ReleasePin(string pin)
-    {
-        try
-        {
-            NetworkNamespace.Release(pin);
-        }
-        catch (Exception e) when (e is NativeException or IOException)
-        {
-            LogPinRelease(pin, e);
-        }
-    }
-
-    /// <summary>Connects a container to a network: recorded now; plumbed at once when the container runs (<paramref name="pin"/>).</summary>
-    public async Task ConnectAsync(string nameOrId, string containerId, string containerName, EndpointSettings? settings, string? pin)
-    {
-        NetworkRecord network = Lookup(nameOrId);
-        if (pin is null)
-        {
-            return;
-        }
-
-        (NetworkRecord target, EndpointRecord endpoint) = Allocate(network.Name, containerId, containerName, settings);
-        try
-        {
-            int bridge = BridgeIndex(target);
-            string name = "";
-            await NetworkNamespace.RunInsideAsync(pin, nsFd =>
-            {
-                using var inside = new RouteNetlink();
-                name = PlumbEndpoint(inside, nsFd, bridge, target, endpoint, firstEndpoint: false);
-            }).ConfigureAwait(false);
-            if (target.IsMacvlan)
-            {
-                RecordInterfaceName(target.Id, containerId, name);
-            }
-        }
-        catch
-        {
-            Release(target.Id, containerId);
-            throw;
-        }
-
-        PublishEndpointEvent("connect", target, containerId);
-    }
-
-    private void PublishEndpointEvent(string action, NetworkRecord network, string containerId) =>
-        _events.Publish("network", action, network.Id, new Dictionary<string, string> { ["name"] = network.Name, ["type"] = network.Driver, ["container"] = containerId });
-
-    /// <summary>Removes a running container's endpoint on a network (its veth, or its macvlan link, goes with it).</summary>
-    public async Task DisconnectAsync(NetworkRecord network, string containerId)
-    {
-        EndpointRecord? endpoint = Release(network.Id, containerId);
-        if (endpoint is not null && endpoint.HostInterface.Length > 0)
-        {
-            lock (_hostLinkLock)
-            {
-                _hostLinks.DeleteLink(endpoint.HostInterface);
-            }
-        }
-        else if (endpoint is not null && network.IsMacvlan)
-        {
-            await DeleteInsideAsync(containerId, endpoint.InterfaceName).ConfigureAwait(false);
-        }
-
-        PublishEndpointEvent("disconnect", network, containerId);
-    }
-
-    private EndpointRecord? Release(string networkId, string containerId)
-    {
-        lock (_gate)
-        {
-            if (!_networks.TryGetValue(networkId, out NetworkRecord? network) || !network.Endpoints.TryGetValue(containerId, out EndpointRecord? endpoint))
-            {
-                return null;
-            }
-
-            var endpoints = new Dictionary<string, EndpointRecord>(network.Endpoints, StringComparer.Ordinal);
-            endpoints.Remove(containerId);
-            Save(network with { Endpoints = endpoints });
-            return endpoint;
-        }
-    }
-
-    /// <summary>Picks the endpoint's address (the asked one, or the lowest free in the range) and records the endpoint.</summary>
-    private (NetworkRecord, EndpointRecord) Allocate(string nameOrId, string containerId, string containerName, EndpointSettings? settings)
-    {
-        lock (_gate)
-        {
-            NetworkRecord network = Find(nameOrId) ?? throw EngineException.NotFound($"network {nameOrId} not found");
-            if (!network.CarriesEndpoints)
-            {
-                throw EngineException.Invalid($"container cannot be connected to network {network.Name} with other networks");
-            }
-
-            if (network.Endpoints.TryGetValue(containerId, out _))
-            {
-                throw Forbidden($"endpoint with name {containerName} already exists in network {network.Name}");
-            }
-
-            var subnet = Ipv4Net.Parse(network.Subnet);
-            var used = new HashSet<uint>(network.Endpoints.Values.Select(e => Ipv4Net.ParseAddress(e.IPAddress)))
-            {
-                Ipv4Net.ParseAddress(network.Gateway),
-            };
-            foreach (string aux in network.AuxAddresses?.Values.ToList() ?? [])
-            {
-                used.Add(Ipv4Net.ParseAddress(aux));
-            }
-
-            uint address;
-            string? requested = settings?.IPAMConfig?.IPv4Address;
-            if (!string.IsNullOrEmpty(requested))
-            {
-                if (network.IsDefault)
-                {
-                    throw EngineException.Invalid("user specified IP address is supported on user defined networks only");
-                }
-
-                address = Ipv4Net.ParseAddress(requested);
-                if (!subnet.Contains(address))
-                {
-                    throw Forbidden($"invalid address {requested}: It does not belong to any of this network's subnets");
-                }
-
-                if (used.Contains(address))
-                {
-                    throw Forbidden($"Address already in use");
-                }
-            }
-            else
-            {
-                Ipv4Net range = network.IPRange is null ? subnet : Ipv4Net.Parse(network.IPRange);
-                address = 0;
-                for (uint candidate = range.Network + 1; candidate < range.Broadcast; candidate++)
-                {
-                    if (!used.Contains(candidate) && subnet.Contains(candidate) && candidate != subnet.Network)
-                    {
-                        address = candidate;
-                        break;
-                    }
-                }
-
-                if (address == 0)
-                {
-                    throw Forbidden($"no available IPv4 addresses on this network's address pools: {network.Name} ({network.Id})");
-                }
-            }
-
-            List<string> aliases = [.. settings?.Aliases ?? []];
-            var endpoint = new EndpointRecord
-            {
-                ContainerId = containerId,
-                ContainerName = containerName.TrimStart('/'),
-                EndpointId = Ids.NewId(),
-                IPAddress = Ipv4Net.FromUInt(address).ToString(),
-                IPv6Address = AllocateIpv6(network, settings),
-                MacAddress = $"02:42:{address >> 24:x2}:{(address >> 16) & 0xff:x2}:{(address >> 8) & 0xff:x2}:{address & 0xff:x2}",
-                HostInterface = network.IsMacvlan ? "" : "veth" + Ids.NewId()[..7],
-                Links = [.. settings?.Links ?? []],
-                Aliases = aliases,
-                StaticAddress = !string.IsNullOrEmpty(requested),
-            };
-            var endpoints = new Dictionary<string, EndpointRecord>(network.Endpoints, StringComparer.Ordinal) { [containerId] = endpoint };
-            network = network with { Endpoints = endpoints };
-            Save(network);
-            return (network, endpoint);
-        }
-    }
-
-    /// <summary>The bridge's index (a macvlan network's parent's), looked up in the host's namespace (the caller's thread).</summary>
-    private static int BridgeIndex(NetworkRecord network)
-    {
-        if (network.IsMacvlan)
-        {
-            int parent = RouteNetlink.LinkIndex(network.Parent);
-            return parent != 0 ? parent : throw EngineException.Invalid($"-o parent interface was not found on the host: {network.Parent}");
-        }
-
-        int index = RouteNetlink.LinkIndex(network.BridgeName);
-        return index != 0 ? index : throw new EngineException(ErrorKind.Internal, $"bridge {network.BridgeName} of network {network.Name} is missing");
-    }
-
-    /// <summary>
-    /// On a thread inside the container's namespace: a veth whose peer (or a macvlan link of the parent) is born there
-    /// as ethN, its address, up, the default route. Returns the name it got.
-    /// </summary>
-    private string PlumbEndpoint(RouteNetlink inside, int nsFd, int bridge, NetworkRecord network, EndpointRecord endpoint, bool firstEndpoint)
-    {
-        string name = "eth0";
-        for (int i = 1; RouteNetlink.LinkIndex(name) != 0; i++)
-        {
-            name = "eth" + i;
-        }
-
-        byte[] mac = [.. endpoint.MacAddress.Split(':').Select(h => Convert.ToByte(h, 16))];
-        lock (_hostLinkLock)
-        {
-            if (network.IsMacvlan)
-            {
-                _hostLinks.CreateMacvlan(name, bridge, RouteNetlink.MacvlanMode(network.MacvlanMode), nsFd, 0, mac);
-            }
-            else
-            {
-                _hostLinks.CreateVeth(endpoint.HostInterface, name, nsFd, Mtu, mac, bridge);
-            }
-        }
-
-        int index = RouteNetlink.LinkIndex(name);
-        inside.AddAddress(index, IPAddress.Parse(endpoint.IPAddress), network.PrefixLength);
-        inside.SetLinkUp(index);
-        if (firstEndpoint && !network.Internal)
-        {
-            inside.AddDefaultRoute(index, IPAddress.Parse(network.Gateway));
-        }
-
-        PlumbIpv6(inside, index, network, endpoint, firstEndpoint);
-        return name;
-    }
-
     private static EngineException Forbidden(string message) => new(ErrorKind.Forbidden, message);
 
     [LoggerMessage(EventId = 610, Level = LogLevel.Information, Message = "network {Name} ({Id}) created: {Subnet} on {Bridge}")]
@@ -848,6 +348,9 @@ public sealed partial class NetworkService : IDisposable
 
     [LoggerMessage(EventId = 613, Level = LogLevel.Warning, Message = "publishing the ports of restored container {Id} again failed")]
     private partial void LogRepublishFailed(string id, Exception exception);
+
+    [LoggerMessage(EventId = 614, Level = LogLevel.Warning, Message = "opening the embedded DNS of container {Id} failed")]
+    private partial void LogDnsOpenFailed(string id, Exception exception);
 
     [LoggerMessage(EventId = 612, Level = LogLevel.Warning, Message = "releasing network namespace {Path} failed")]
     private partial void LogPinRelease(string path, Exception exception);

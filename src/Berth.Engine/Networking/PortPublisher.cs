@@ -15,7 +15,8 @@ public sealed record PublishedPort(int ContainerPort, string Protocol, string Ho
 /// <summary>
 /// Published ports: each host port is reserved by a socket bound to it (so conflicts get Docker's error and
 /// ephemeral ports are really free), then reached through DNAT in PREROUTING (other hosts) and OUTPUT (this host,
-/// 127.0.0.1 included through route_localnet) with no proxy process in the data path.
+/// 127.0.0.1 included through route_localnet) with no proxy process in the data path; over IPv6 too (ip6tables) when
+/// the container's network has IPv6.
 /// </summary>
 internal sealed class PortPublisher(Firewall firewall, string tagScope) : IDisposable
 {
@@ -27,31 +28,54 @@ internal sealed class PortPublisher(Firewall firewall, string tagScope) : IDispo
 
     public IReadOnlyList<PublishedPort> Of(string containerId) => _byContainer.TryGetValue(containerId, out Published? p) ? p.Ports : [];
 
-    public async Task PublishAsync(string containerId, string containerName, string bridge, string containerIp, IReadOnlyList<PortRequest> requests, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reserves the host ports and adds the DNAT. With <paramref name="containerIpv6"/> (an IPv6 network, ip6tables
+    /// there) a binding without a host IP is published on <c>::</c> too, on the same port, as Docker does; a v6 host IP
+    /// publishes over IPv6 only.
+    /// </summary>
+    public async Task PublishAsync(string containerId, string containerName, string bridge, string containerIp, string containerIpv6, IReadOnlyList<PortRequest> requests, CancellationToken cancellationToken)
     {
+        bool ipv6 = containerIpv6.Length > 0 && firewall.HasIp6tables;
         var sockets = new List<Socket>();
         var ports = new List<PublishedPort>();
         try
         {
             foreach (PortRequest request in requests)
             {
-                (Socket socket, int port) = Reserve(request, containerId, containerName);
+                IPAddress? asked = string.IsNullOrEmpty(request.HostIp) ? null
+                    : IPAddress.TryParse(request.HostIp, out IPAddress? parsed) && (parsed.AddressFamily == AddressFamily.InterNetwork || (ipv6 && parsed.AddressFamily == AddressFamily.InterNetworkV6)) ? parsed
+                    : throw EngineException.Invalid($"invalid host IP for port binding: {request.HostIp}");
+                (Socket socket, int port) = Reserve(request, asked ?? IPAddress.Any, request.HostPort, containerId, containerName);
                 sockets.Add(socket);
-                ports.Add(new PublishedPort(request.ContainerPort, request.Protocol, string.IsNullOrEmpty(request.HostIp) ? "0.0.0.0" : request.HostIp, port));
+                ports.Add(new PublishedPort(request.ContainerPort, request.Protocol, asked?.ToString() ?? "0.0.0.0", port));
+                if (asked is null && ipv6)
+                {
+                    (Socket socket6, _) = Reserve(request, IPAddress.IPv6Any, port.ToString(CultureInfo.InvariantCulture), containerId, containerName);
+                    sockets.Add(socket6);
+                    ports.Add(new PublishedPort(request.ContainerPort, request.Protocol, "::", port));
+                }
             }
 
             var rules = new List<(string, string)>();
+            var rules6 = new List<(string, string)>();
             foreach (PublishedPort port in ports)
             {
-                string destination = port.HostIp == "0.0.0.0" ? "" : $"-d {port.HostIp}/32 ";
+                bool v6 = port.HostIp.Contains(':', StringComparison.Ordinal);
+                string destination = port.HostIp is "0.0.0.0" or "::" ? "" : $"-d {port.HostIp}/{(v6 ? 128 : 32)} ";
+                string target = v6 ? $"[{containerIpv6}]:{port.ContainerPort}" : $"{containerIp}:{port.ContainerPort}";
+                string container = v6 ? containerIpv6 + "/128" : containerIp + "/32";
                 string proto = port.Protocol;
-                rules.Add(("nat", $"BERTH {destination}-p {proto} -m {proto} --dport {port.HostPort} -j DNAT --to-destination {containerIp}:{port.ContainerPort}"));
-                rules.Add(("nat", $"BERTH-POSTROUTING -s {containerIp}/32 -d {containerIp}/32 -p {proto} -m {proto} --dport {port.ContainerPort} -j MASQUERADE"));
-                rules.Add(("filter", $"BERTH -d {containerIp}/32 ! -i {bridge} -o {bridge} -p {proto} -m {proto} --dport {port.ContainerPort} -j ACCEPT"));
+                List<(string, string)> family = v6 ? rules6 : rules;
+                family.Add(("nat", $"BERTH {destination}-p {proto} -m {proto} --dport {port.HostPort} -j DNAT --to-destination {target}"));
+                // Hairpin: the container reaching its own published port through the host.
+                family.Add(("nat", $"BERTH-POSTROUTING -s {container} -d {container} -p {proto} -m {proto} --dport {port.ContainerPort} -j MASQUERADE"));
+
+                family.Add(("filter", $"BERTH -d {container} ! -i {bridge} -o {bridge} -p {proto} -m {proto} --dport {port.ContainerPort} -j ACCEPT"));
             }
 
             _byContainer[containerId] = new Published(ports, sockets);
             await firewall.AddAsync(Tag(containerId), rules, cancellationToken).ConfigureAwait(false);
+            await firewall.AddAsync(Tag(containerId), rules6, cancellationToken, ipv6: true).ConfigureAwait(false);
         }
         catch
         {
@@ -73,19 +97,21 @@ internal sealed class PortPublisher(Firewall firewall, string tagScope) : IDispo
         }
     }
 
-    private static (Socket, int) Reserve(PortRequest request, string containerId, string containerName)
+    private static (Socket, int) Reserve(PortRequest request, IPAddress ip, string hostPort, string containerId, string containerName)
     {
-        IPAddress ip = string.IsNullOrEmpty(request.HostIp) ? IPAddress.Any
-            : IPAddress.TryParse(request.HostIp, out IPAddress? parsed) && parsed.AddressFamily == AddressFamily.InterNetwork ? parsed
-            : throw EngineException.Invalid($"invalid host IP for port binding: {request.HostIp}");
-        (int first, int last) = ParseRange(request.HostPort);
+        (int first, int last) = ParseRange(hostPort);
         bool udp = request.Protocol == "udp";
         SocketException? failure = null;
         for (int port = first; port <= last; port++)
         {
-            var socket = new Socket(AddressFamily.InterNetwork, udp ? SocketType.Dgram : SocketType.Stream, udp ? ProtocolType.Udp : ProtocolType.Tcp);
+            var socket = new Socket(ip.AddressFamily, udp ? SocketType.Dgram : SocketType.Stream, udp ? ProtocolType.Udp : ProtocolType.Tcp);
             try
             {
+                if (ip.AddressFamily == AddressFamily.InterNetworkV6)
+                {
+                    socket.DualMode = false; // :: only: 0.0.0.0 has its own reservation
+                }
+
                 // No SO_REUSEADDR, and a TCP reservation listens: then every other bind of the port fails, as it would
                 // against Docker's proxy. Nothing is ever accepted: DNAT takes the packets before local delivery.
                 socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, false);
