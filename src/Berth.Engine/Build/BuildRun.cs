@@ -32,6 +32,9 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
 
     private readonly Dictionary<string, string> _globalArgs = new(StringComparer.Ordinal);
 
+    /// <summary>The SHA-256 of each context file, by path, computed while the context was received.</summary>
+    public IReadOnlyDictionary<string, byte[]>? ContextHashes { get; init; }
+
     /// <summary>Each stage's image once built, awaited by the stages that build FROM it, COPY --from it or mount from it.</summary>
     private readonly Dictionary<int, TaskCompletionSource<ImageRecord?>> _stageResults = [];
     private OrderedProgress _output = null!;
@@ -242,8 +245,8 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
                 await WriteAsync(state, $"--pull: Berth's builder works offline and does not pull {baseName}; using the local image\n").ConfigureAwait(false);
             }
 
-            state.Image = (service.Images.Find(baseName)
-                ?? throw EngineException.NotFound($"pull access denied for {baseName}, repository does not exist or may require 'docker login' (Berth builds offline: load or bootstrap the image first)")).Record;
+            string notFound = $"pull access denied for {baseName}, repository does not exist or may require 'docker login' (Berth builds offline: load or bootstrap the image first)";
+            state.Image = PinExisting((service.Images.Find(baseName) ?? throw EngineException.NotFound(notFound)).Record.Id) ?? throw EngineException.NotFound(notFound);
         }
 
         state.Config = (state.Image?.Config.Config ?? new ImageRuntimeConfig()) with { OnBuild = null };
@@ -263,8 +266,10 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
 
         foreach (Instruction instruction in stage.Body)
         {
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
             await StepHeaderAsync(state, instruction).ConfigureAwait(false);
             await ExecuteAsync(instruction, state, stages, stage, cancellationToken).ConfigureAwait(false);
+            service.LogStep(instruction.Keyword, instruction.Line, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
 
         if (isTarget && request.Labels.Count > 0)
@@ -558,7 +563,8 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
             return;
         }
 
-        ImageRecord image = await ImageComposer.ComposeAsync(service.Images, state.Image, null, next, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken).ConfigureAwait(false);
+        ImageRecord? parent = state.Image;
+        ImageRecord image = await ComposePinnedAsync(() => ImageComposer.ComposeAsync(service.Images, parent, null, next, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken)).ConfigureAwait(false);
         await FinishStepAsync(state, key, image, cancellationToken).ConfigureAwait(false);
     }
 
@@ -573,10 +579,11 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
             return false;
         }
 
-        ImageRecord? cached = service.Cache.Lookup(key) is { } cachedId && service.Images.Snapshot.GetValueOrDefault(cachedId) is { } view ? view.Record : null;
+        // Pinned at once: an image removed by a concurrent rmi or prune before this is a miss, one removed after cannot be.
+        ImageRecord? cached = service.Cache.Lookup(key) is { } cachedId ? PinExisting(cachedId) : null;
         if (cached is null && request.CacheFrom.Count > 0)
         {
-            cached = await FromCacheSourcesAsync(state.Image, createdBy, next, state.Author, emptyLayer, cancellationToken).ConfigureAwait(false);
+            cached = await FromCacheSourcesAsync(state.Image, createdBy, next, state.Author, emptyLayer, cancellationToken).ConfigureAwait(false) is { } composed ? PinExisting(composed.Id) : null;
             if (cached is not null)
             {
                 await service.Cache.StoreAsync(key, cached.Id, cancellationToken).ConfigureAwait(false);
