@@ -54,8 +54,8 @@ public sealed class BuildConcurrentRemovalTests
 
                 CommandResult result = await building;
                 Assert.True(result.ExitCode == 0, $"build {build} failed while images were removed:\n{result}\n{daemon.LogTail()}");
+                // (The image itself may be gone already: the removal round under way when the build ended can take it.)
                 Assert.Contains("Successfully tagged racy:latest", result.Stdout, StringComparison.Ordinal);
-                Assert.Equal($"one\ndata\n{build}", (await docker.SucceedAsync("run", "--rm", "racy")).Stdout.Trim());
             }
 
             // Consistent: every image left can be inspected and its whole chain of layers is there to run it; once the

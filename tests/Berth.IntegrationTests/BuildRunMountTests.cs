@@ -187,7 +187,13 @@ public sealed class BuildRunMountTests(DaemonFixture fixture)
                 while (!seen.ToString().Contains("first-line\n", StringComparison.Ordinal))
                 {
                     string? line = await build.StandardOutput.ReadLineAsync(bound.Token);
-                    Assert.True(line is not null, "the build ended before printing the first line: " + seen + await errors);
+                    if (line is null)
+                    {
+                        // Only here: stderr's end comes when the client exits, so awaiting it for every line (as an
+                        // assertion message is evaluated) held the test until the bound while the step was held.
+                        Assert.Fail("the build ended before printing the first line: " + seen + await errors);
+                    }
+
                     seen.Append(line).Append('\n');
                 }
             }
