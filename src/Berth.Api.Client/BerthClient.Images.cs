@@ -126,28 +126,67 @@ public sealed partial class BerthClient
     public static async IAsyncEnumerable<ProgressMessage> ReadProgressAsync(Stream stream, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 4096, leaveOpen: true);
-        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is string line)
+        // Messages end at '\n' (the build stream's "\r\n" too: the '\r' is JSON whitespace). Not StreamReader.ReadLine:
+        // when a read ends right after a '\r' it reads on to see whether a '\n' follows, and while a build step runs
+        // the next bytes may be minutes away, so the line already received would wait for them.
+        byte[] buffer = new byte[1 << 14];
+        int start = 0, end = 0;
+        while (true)
         {
-            if (string.IsNullOrWhiteSpace(line))
+            int lineEnd = Array.IndexOf(buffer, (byte)'\n', start, end - start);
+            if (lineEnd < 0)
             {
-                continue;
+                if (start > 0)
+                {
+                    Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+                    end -= start;
+                    start = 0;
+                }
+
+                if (end == buffer.Length)
+                {
+                    Array.Resize(ref buffer, buffer.Length * 2); // a message longer than the buffer
+                }
+
+                int read = await stream.ReadAsync(buffer.AsMemory(end), cancellationToken).ConfigureAwait(false);
+                if (read > 0)
+                {
+                    end += read;
+                    continue;
+                }
+
+                if (start == end)
+                {
+                    yield break;
+                }
+
+                lineEnd = end; // the last message, without its newline
             }
 
-            ProgressMessage? message;
-            try
-            {
-                message = JsonSerializer.Deserialize(line, ApiJsonContext.Default.ProgressMessage);
-            }
-            catch (JsonException e)
-            {
-                throw new BerthProtocolException($"the daemon sent an invalid progress message: {e.Message}", e);
-            }
-
+            ProgressMessage? message = ParseProgress(buffer.AsSpan(start, lineEnd - start));
+            start = lineEnd == end ? end : lineEnd + 1;
             if (message is not null)
             {
                 yield return message;
             }
+        }
+    }
+
+    /// <summary>One message of a progress stream; null for a blank line.</summary>
+    private static ProgressMessage? ParseProgress(ReadOnlySpan<byte> line)
+    {
+        if (line.Trim(" \t\r"u8).IsEmpty)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(line, ApiJsonContext.Default.ProgressMessage);
+        }
+        catch (JsonException e)
+        {
+            throw new BerthProtocolException($"the daemon sent an invalid progress message: {e.Message}", e);
         }
     }
 

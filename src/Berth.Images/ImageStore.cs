@@ -16,7 +16,7 @@ public sealed record ImageView(ImageRecord Record, ImmutableArray<ImageReference
 /// layers in the snapshotter. Readers get an immutable snapshot (<see cref="Snapshot"/>) that writers replace
 /// whole, so listing never waits on an import.
 /// </summary>
-public sealed class ImageStore : IDisposable
+public sealed partial class ImageStore : IDisposable
 {
     private readonly ContentStore _content;
     private readonly MetadataStore _metadata;

@@ -160,9 +160,7 @@ public sealed class BuildRunMountTests(DaemonFixture fixture)
         }
     }
 
-    // Intermittent (2 of ~6 runs): the step's log holds "first-line" but the client never gets it while the step is
-    // held, and the test waits out its 3-minute bound. Skipped until the follow → build stream race is found (issue 8).
-    [Fact(Skip = "intermittent: live RUN output sometimes stops reaching the client while the step is held (issue 8)")]
+    [Fact]
     public async Task Run_output_reaches_the_client_while_the_step_still_runs()
     {
         using var server = new HeldRequests();
@@ -189,7 +187,13 @@ public sealed class BuildRunMountTests(DaemonFixture fixture)
                 while (!seen.ToString().Contains("first-line\n", StringComparison.Ordinal))
                 {
                     string? line = await build.StandardOutput.ReadLineAsync(bound.Token);
-                    Assert.True(line is not null, "the build ended before printing the first line: " + seen + await errors);
+                    if (line is null)
+                    {
+                        // Only here: stderr's end comes when the client exits, so awaiting it for every line (as an
+                        // assertion message is evaluated) held the test until the bound while the step was held.
+                        Assert.Fail("the build ended before printing the first line: " + seen + await errors);
+                    }
+
                     seen.Append(line).Append('\n');
                 }
             }

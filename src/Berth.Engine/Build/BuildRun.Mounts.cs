@@ -55,7 +55,7 @@ internal sealed partial class BuildRun
                     string path = ScopedPath.Resolve(contextRoot, mount.Source);
                     identity = FileStatus.TryRead(path) is null
                         ? throw new DockerfileException($"failed to compute cache key: \"{mount.Source}\" not found in the build context")
-                        : BuildService.Checksum([(mount.Source, path)]);
+                        : BuildService.Checksum([(mount.Source, path)], ContextHashes);
                 }
                 else
                 {
@@ -72,7 +72,8 @@ internal sealed partial class BuildRun
     private async Task<ImageRecord?> MountSourceImageAsync(string from, List<Stage> stages, Stage stage, CancellationToken cancellationToken) =>
         FindStage(from, stages, stage.Index) is { } source
             ? await StageResultAsync(source, cancellationToken).ConfigureAwait(false)
-            : (service.Images.Find(from) ?? throw EngineException.NotFound($"pull access denied for {from}, repository does not exist or may require 'docker login'")).Record;
+            : PinExisting((service.Images.Find(from) ?? throw EngineException.NotFound($"pull access denied for {from}, repository does not exist or may require 'docker login'")).Record.Id)
+                ?? throw EngineException.NotFound($"pull access denied for {from}, repository does not exist or may require 'docker login'");
 
     /// <summary>Makes the host side of every mount and the mount specs of the step container.</summary>
     private async Task<StepMounts> PrepareMountsAsync(IReadOnlyList<RunMount> mounts, List<Stage> stages, Stage stage, CancellationToken cancellationToken)

@@ -97,7 +97,7 @@ internal sealed partial class BuildRun
 
             using BlobLease lease = service.Images.Lease();
             LayerWriter.WrittenLayer layer = await containers.WriteChangesAsync(id, lease, cancellationToken).ConfigureAwait(false);
-            ImageRecord committed = await ImageComposer.ComposeAsync(service.Images, image, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken).ConfigureAwait(false);
+            ImageRecord committed = await ComposePinnedAsync(() => ImageComposer.ComposeAsync(service.Images, image, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken)).ConfigureAwait(false);
             await WriteAsync(state, $"Removing intermediate container {id[..12]}\n").ConfigureAwait(false);
             await FinishStepAsync(state, key, committed, cancellationToken).ConfigureAwait(false);
         }
@@ -160,7 +160,8 @@ internal sealed partial class BuildRun
         {
             fromImage = FindStage(from, stages, stage.Index) is { } source
                 ? await StageResultAsync(source, cancellationToken).ConfigureAwait(false)
-                : (service.Images.Find(from) ?? throw EngineException.NotFound($"pull access denied for {from}, repository does not exist or may require 'docker login'")).Record;
+                : PinExisting((service.Images.Find(from) ?? throw EngineException.NotFound($"pull access denied for {from}, repository does not exist or may require 'docker login'")).Record.Id)
+                    ?? throw EngineException.NotFound($"pull access denied for {from}, repository does not exist or may require 'docker login'");
         }
 
         string? chown = instruction.Flag("chown") is { } chownFlag ? ShellWords.Word(chownFlag, lookup, escape) : null;
@@ -183,7 +184,7 @@ internal sealed partial class BuildRun
             resolved.AddRange(matches);
         }
 
-        string checksum = BuildService.Checksum(resolved);
+        string checksum = BuildService.Checksum(resolved, from is null ? ContextHashes : null);
         string flags = string.Concat((from is null ? "" : $"--from={from} ") + (chown is null ? "" : $"--chown={chown} ") + (chmod is null ? "" : $"--chmod={chmod} "));
         string createdBy = $"/bin/sh -c #(nop) {instruction.Keyword} {flags}{(resolved.Count == 1 ? "file" : "multi")}:{checksum} in {absoluteDestination} ";
         string key = BuildCache.Key(state.Image?.Id, createdBy, ArgsInScope(state), checksum);
@@ -227,12 +228,18 @@ internal sealed partial class BuildRun
 
             using BlobLease lease = service.Images.Lease();
             LayerWriter.WrittenLayer layer = await LayerWriter.WriteAsync(service.Images, lease, (output, ct) => DirectoryTar.WriteAsync(staging, output, TarSource.Plain, ct), compress: false, cancellationToken).ConfigureAwait(false);
-            ImageRecord committed = await ImageComposer.ComposeAsync(service.Images, state.Image, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken).ConfigureAwait(false);
+            ImageRecord? parent = state.Image;
+            // The staged files are the layer: they become its unpacked directory as they are, not unpacked again from the tar.
+            await service.Images.AdoptLayerAsync(parent is { ChainIds.Count: > 0 } ? parent.ChainIds[^1] : null, layer.DiffId, staging, cancellationToken).ConfigureAwait(false);
+            ImageRecord committed = await ComposePinnedAsync(() => ImageComposer.ComposeAsync(service.Images, parent, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken)).ConfigureAwait(false);
             await FinishStepAsync(state, key, committed, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            Directory.Delete(staging, recursive: true);
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true); // not adopted as the layer (an error, or the layer existed)
+            }
         }
     }
 

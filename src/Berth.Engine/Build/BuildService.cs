@@ -29,9 +29,14 @@ public sealed partial class BuildService(ImageStore images, ContainerService con
         string workspace = Path.Combine(options.DataRoot, "builder", "ctx-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(workspace);
         var progress = new Progress(emit, request.Quiet);
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            await LayerApplier.ApplyAsync(context, workspace, new LayerApplier.Extraction("/", Whiteouts: false, KeepOwnership: false, NoOverwriteDirNonDir: false), cancellationToken).ConfigureAwait(false);
+            // The context's files are hashed while they arrive, so COPY's checksums never read them again (the
+            // context is private to this build and nothing writes to it: a hash stays true for the whole build).
+            var contextHashes = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            await LayerApplier.ApplyAsync(context, workspace, new LayerApplier.Extraction("/", Whiteouts: false, KeepOwnership: false, NoOverwriteDirNonDir: false) { FileHashes = contextHashes }, cancellationToken).ConfigureAwait(false);
+            LogContextReceived(contextHashes.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             var references = new List<ImageReference>();
             foreach (string tag in request.Tags)
             {
@@ -47,7 +52,7 @@ public sealed partial class BuildService(ImageStore images, ContainerService con
             }
 
             DockerfileDocument document = DockerfileParser.Parse(await File.ReadAllTextAsync(dockerfilePath, cancellationToken).ConfigureAwait(false));
-            var run = new BuildRun(this, request, document, workspace, progress);
+            using var run = new BuildRun(this, request, document, workspace, progress) { ContextHashes = contextHashes };
             string id = await run.ExecuteAsync(cancellationToken).ConfigureAwait(false);
             foreach (ImageReference reference in references)
             {
@@ -68,7 +73,7 @@ public sealed partial class BuildService(ImageStore images, ContainerService con
                 }
             }
 
-            LogBuilt(id, run.StepsRun, run.StepsCached);
+            LogBuilt(id, run.StepsRun, run.StepsCached, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return id;
         }
         catch (Exception e) when (e is DockerfileException or EngineException or IOException or InvalidDataException or UnauthorizedAccessException)
@@ -91,8 +96,16 @@ public sealed partial class BuildService(ImageStore images, ContainerService con
 
     internal static string Short(string id) => id.StartsWith("sha256:", StringComparison.Ordinal) ? id[7..19] : id[..Math.Min(12, id.Length)];
 
-    [LoggerMessage(EventId = 800, Level = LogLevel.Information, Message = "built image {Id}: {Run} steps run, {Cached} cached")]
-    private partial void LogBuilt(string id, int run, int cached);
+    [LoggerMessage(EventId = 800, Level = LogLevel.Information, Message = "built image {Id}: {Run} steps run, {Cached} cached, {Milliseconds:F1} ms from the first context byte")]
+    private partial void LogBuilt(string id, int run, int cached, double milliseconds);
+
+    /// <summary>Where a build's time goes first: receiving, unpacking and hashing the context (the whole of a cached rebuild but the lookups).</summary>
+    [LoggerMessage(EventId = 803, Level = LogLevel.Information, Message = "build context: {Files} files received, unpacked and hashed in {Milliseconds:F1} ms")]
+    private partial void LogContextReceived(int files, double milliseconds);
+
+    /// <summary>Each step's time, for profiling builds (berthd --log-level debug).</summary>
+    [LoggerMessage(EventId = 804, Level = LogLevel.Debug, Message = "build step {Keyword} (line {Line}) took {Milliseconds:F1} ms")]
+    internal partial void LogStep(string keyword, int line, double milliseconds);
 
     [LoggerMessage(EventId = 801, Level = LogLevel.Information, Message = "build failed: {Message}")]
     private partial void LogFailed(string message);
@@ -130,25 +143,33 @@ public sealed partial class BuildService(ImageStore images, ContainerService con
     [LoggerMessage(EventId = 802, Level = LogLevel.Information, Message = "build cache pruned: {Count} cache mounts, {Bytes} bytes")]
     private partial void LogPruned(int count, long bytes);
 
-    internal static string Checksum(IEnumerable<(string Name, string Path)> sources)
+    /// <param name="known">Content hashes already computed (the context's, while it was received), by path.</param>
+    internal static string Checksum(IEnumerable<(string Name, string Path)> sources, IReadOnlyDictionary<string, byte[]>? known = null)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach ((string name, string path) in sources)
         {
-            HashTree(hash, name, path);
+            HashTree(hash, name, path, known);
         }
 
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    private static void HashTree(IncrementalHash hash, string name, string path)
+    private static void HashTree(IncrementalHash hash, string name, string path, IReadOnlyDictionary<string, byte[]>? known)
     {
         FileStatus status = FileStatus.TryRead(path) ?? throw new FileNotFoundException(path);
         hash.AppendData(Encoding.UTF8.GetBytes($"{name}\0{status.Type}\0{status.Permissions}\0"));
         if (status.Type == FileStatus.S_IFREG)
         {
-            using FileStream file = File.OpenRead(path);
-            hash.AppendData(SHA256.HashData(file));
+            if (known is not null && known.TryGetValue(path, out byte[]? contentHash))
+            {
+                hash.AppendData(contentHash);
+            }
+            else
+            {
+                using FileStream file = File.OpenRead(path);
+                hash.AppendData(SHA256.HashData(file));
+            }
         }
         else if (status.Type == FileStatus.S_IFLNK)
         {
@@ -158,7 +179,7 @@ public sealed partial class BuildService(ImageStore images, ContainerService con
         {
             foreach (string child in Directory.EnumerateFileSystemEntries(path).Order(StringComparer.Ordinal))
             {
-                HashTree(hash, name + "/" + Path.GetFileName(child), child);
+                HashTree(hash, name + "/" + Path.GetFileName(child), child, known);
             }
         }
     }

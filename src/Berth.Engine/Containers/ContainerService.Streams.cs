@@ -156,6 +156,6 @@ public sealed partial class ContainerService
             throw EngineException.Invalid("configured logging driver does not support reading");
         }
 
-        await JsonFileLogReader.CopyAsync(entry.Record.LogPath, options with { Raw = entry.Record.Config.Tty }, output, () => entry.Record.IsRunning, linked.Token).ConfigureAwait(false);
+        await JsonFileLogReader.CopyAsync(entry.Record.LogPath, options with { Raw = entry.Record.Config.Tty }, output, () => entry.Record.IsRunning, linked.Token, options.Follow ? entry.NextExit.Task : null).ConfigureAwait(false);
     }
 }

@@ -17,7 +17,8 @@ internal static class JsonFileLogReader
     /// <summary>Frames are sent once this much is buffered.</summary>
     private const int FlushThreshold = 1 << 16;
 
-    public static async Task CopyAsync(string path, LogsOptions options, Stream output, Func<bool> isRunning, CancellationToken cancellationToken)
+    /// <param name="stopped">Completes when the followed container exits: the follower drains the file at once rather than at its next poll.</param>
+    public static async Task CopyAsync(string path, LogsOptions options, Stream output, Func<bool> isRunning, CancellationToken cancellationToken, Task? stopped = null)
     {
         if (!File.Exists(path) && (!options.Follow || !isRunning()))
         {
@@ -87,7 +88,23 @@ internal static class JsonFileLogReader
                     return;
                 }
 
-                await Task.Delay(FollowPoll, cancellationToken).ConfigureAwait(false);
+                if (stopped is null)
+                {
+                    await Task.Delay(FollowPoll, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    // The exit is published before it is signalled, so the next round sees it and drains the file.
+                    // Once only: a restarted container is followed by polling again, never by a signal already spent.
+                    using var poll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    Task woke = await Task.WhenAny(Task.Delay(FollowPoll, poll.Token), stopped).ConfigureAwait(false);
+                    await poll.CancelAsync().ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (woke == stopped)
+                    {
+                        stopped = null;
+                    }
+                }
             }
         }
         finally

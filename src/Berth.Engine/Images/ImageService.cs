@@ -228,12 +228,17 @@ public sealed class ImageService(ImageStore images, ContainerService containers,
             throw EngineException.Conflict($"conflict: unable to delete {Ids.Short(view.Record.Id["sha256:".Length..])} (must be forced) - image is referenced in multiple repositories");
         }
 
-        result.AddRange(view.Tags.Select(t => new ImageDeleteResponseItem { Untagged = t.FamiliarString }));
-        if (user is null)
+        if (user is null && view.Tags.IsEmpty && images.IsPinned(view.Record.Id))
         {
-            // As Docker: the image's layers and blobs that no other image uses go with it, at once (layers shared
-            // with other images stay; blobs an import in progress holds a lease on stay).
-            await images.DeleteAsync(view.Record, cancellationToken).ConfigureAwait(false);
+            throw EngineException.Conflict($"conflict: unable to delete {Ids.Short(view.Record.Id["sha256:".Length..])} (cannot be forced) - image is being used by a running build");
+        }
+
+        result.AddRange(view.Tags.Select(t => new ImageDeleteResponseItem { Untagged = t.FamiliarString }));
+        // As Docker: the image's layers and blobs that no other image uses go with it, at once (layers shared with
+        // other images stay; blobs an import in progress holds a lease on stay). An image a running build stands on
+        // stays (TryDelete is false): it only loses its tags, below, and a later prune removes it.
+        if (user is null && await images.TryDeleteAsync(view.Record, cancellationToken).ConfigureAwait(false))
+        {
             result.Add(new ImageDeleteResponseItem { Deleted = view.Record.Id });
             EmitRemoval(view);
             await images.CollectGarbageAsync(cancellationToken).ConfigureAwait(false);
@@ -329,7 +334,11 @@ public sealed class ImageService(ImageStore images, ContainerService containers,
                 continue;
             }
 
-            await images.DeleteAsync(view.Record, cancellationToken).ConfigureAwait(false);
+            if (!await images.TryDeleteAsync(view.Record, cancellationToken).ConfigureAwait(false))
+            {
+                continue; // a running build stands on it
+            }
+
             foreach (ImageReference tag in view.Tags)
             {
                 Emit("untag", view.Record.Id, tag.FamiliarString);

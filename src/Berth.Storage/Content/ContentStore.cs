@@ -12,7 +12,7 @@ public readonly record struct BlobDescriptor(Digest Digest, long Size);
 /// every write goes to <c>ROOT/ingest</c>, is hashed while written, fsynced, verified, renamed
 /// into place and the directory fsynced, so a crash leaves either the whole blob or nothing.
 /// </summary>
-public sealed class ContentStore
+public sealed partial class ContentStore
 {
     private readonly string _blobs;
     private readonly string _ingest;
