@@ -10,21 +10,39 @@ namespace Berth.Api.Client;
 /// </summary>
 public static class BuildContextArchive
 {
+    /// <summary>
+    /// The context of <paramref name="root"/> as a stream the request reads while a background task writes the tar
+    /// (as Docker's CLI sends it: chunked, never whole in memory). Dispose it when the request is over.
+    /// </summary>
+    public static StreamedBuildContext Stream(string root, string dockerfile, CancellationToken cancellationToken) =>
+        new(root, dockerfile, NameInContext(root, dockerfile), cancellationToken);
+
     /// <summary>Writes the context of <paramref name="root"/> into <paramref name="archive"/>; returns the Dockerfile's name inside it.</summary>
     public static async Task<string> WriteAsync(Stream archive, string root, string dockerfile, CancellationToken cancellationToken)
     {
+        string dockerfileName = NameInContext(root, dockerfile);
+        await WriteAsync(archive, root, dockerfile, dockerfileName, cancellationToken).ConfigureAwait(false);
+        return dockerfileName;
+    }
+
+    /// <summary>The Dockerfile's name inside the context: its relative path, or a generated one when it lives outside.</summary>
+    private static string NameInContext(string root, string dockerfile)
+    {
         string relative = Path.GetRelativePath(root, dockerfile);
-        bool outside = relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative);
-        string dockerfileName = outside ? ".dockerfile." + Guid.NewGuid().ToString("N")[..12] : relative;
+        return IsOutside(relative) ? ".dockerfile." + Guid.NewGuid().ToString("N")[..12] : relative;
+    }
+
+    private static bool IsOutside(string relative) => relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative);
+
+    internal static async Task WriteAsync(Stream archive, string root, string dockerfile, string dockerfileName, CancellationToken cancellationToken)
+    {
         ContextIgnore ignore = ContextIgnore.Load(Path.Combine(root, ".dockerignore"));
         await using var writer = new TarWriter(archive, TarEntryFormat.Pax, leaveOpen: true);
         await AddTreeAsync(writer, root, "", ignore, dockerfileName, cancellationToken).ConfigureAwait(false);
-        if (outside)
+        if (IsOutside(Path.GetRelativePath(root, dockerfile)))
         {
             await writer.WriteEntryAsync(dockerfile, dockerfileName, cancellationToken).ConfigureAwait(false);
         }
-
-        return dockerfileName;
     }
 
     private static async Task AddTreeAsync(TarWriter writer, string directory, string prefix, ContextIgnore ignore, string dockerfileName, CancellationToken cancellationToken)

@@ -93,15 +93,21 @@ internal static class BuildCommand
         string contextPath = p.Positionals[0];
         string? file = p.String("file");
         string dockerfileName = "Dockerfile";
-        using var archive = new MemoryStream();
+        Stream archive;
+        StreamedBuildContext? streamed = null;
         if (contextPath == "-")
         {
             // A Dockerfile on stdin and no context, as `docker build - < Dockerfile`.
             using var reader = new StreamReader(ctx.OpenStdin());
             string text = await reader.ReadToEndAsync(ctx.Cancellation).ConfigureAwait(false);
-            await using var writer = new TarWriter(archive, TarEntryFormat.Pax, leaveOpen: true);
-            var entry = new PaxTarEntry(TarEntryType.RegularFile, dockerfileName) { DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)) };
-            await writer.WriteEntryAsync(entry, ctx.Cancellation).ConfigureAwait(false);
+            archive = new MemoryStream();
+            await using (var writer = new TarWriter(archive, TarEntryFormat.Pax, leaveOpen: true))
+            {
+                var entry = new PaxTarEntry(TarEntryType.RegularFile, dockerfileName) { DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)) };
+                await writer.WriteEntryAsync(entry, ctx.Cancellation).ConfigureAwait(false);
+            }
+
+            archive.Position = 0;
         }
         else
         {
@@ -117,10 +123,40 @@ internal static class BuildCommand
                 throw new StatusException(1, $"unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat {dockerfile}: no such file or directory");
             }
 
-            dockerfileName = await BuildContextArchive.WriteAsync(archive, root, dockerfile, ctx.Cancellation).ConfigureAwait(false);
+            streamed = BuildContextArchive.Stream(root, dockerfile, ctx.Cancellation);
+            archive = streamed.Archive;
+            dockerfileName = streamed.DockerfileName;
         }
 
-        archive.Position = 0;
+        await using (archive.ConfigureAwait(false))
+        {
+            try
+            {
+                return await SendAsync(ctx, p, archive, dockerfileName).ConfigureAwait(false);
+            }
+            catch (Exception) when (streamed is not null)
+            {
+                // The body broke off: when that was because the context could not be read, that is the error to show.
+                await streamed.DisposeAsync().ConfigureAwait(false);
+                if (streamed.Writing.Exception?.InnerException is { } unreadable and not OperationCanceledException)
+                {
+                    throw new StatusException(1, "error checking context: " + unreadable.Message);
+                }
+
+                throw;
+            }
+            finally
+            {
+                if (streamed is not null)
+                {
+                    await streamed.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private static async Task<int> SendAsync(CommandContext ctx, ParsedArgs p, Stream archive, string dockerfileName)
+    {
         var options = new BuildImageOptions
         {
             Tags = p.List("tag"),

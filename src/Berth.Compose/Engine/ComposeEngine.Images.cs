@@ -111,9 +111,9 @@ public sealed partial class ComposeEngine
         reporter.Report("Image", image, "Building");
         try
         {
-            using var archive = new MemoryStream();
-            string dockerfileName = await BuildContextArchive.WriteAsync(archive, context, dockerfile, cancellationToken).ConfigureAwait(false);
-            archive.Position = 0;
+            StreamedBuildContext archive = BuildContextArchive.Stream(context, dockerfile, cancellationToken);
+            await using var archiveDisposal = archive.ConfigureAwait(false);
+            string dockerfileName = archive.DockerfileName;
             var args = new Dictionary<string, string>(StringComparer.Ordinal);
             if (build["args"] is MapNode argMap)
             {
@@ -137,7 +137,7 @@ public sealed partial class ComposeEngine
             }
 
             string? id = null;
-            await foreach (ProgressMessage message in client.BuildImageAsync(archive, new BuildImageOptions
+            await foreach (ProgressMessage message in client.BuildImageAsync(archive.Archive, new BuildImageOptions
             {
                 Tags = tags,
                 Dockerfile = dockerfileName,
@@ -174,5 +174,4 @@ public sealed partial class ComposeEngine
             }
         }
     }
-
 }
