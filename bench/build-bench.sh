@@ -16,35 +16,24 @@ WORK=$(mktemp -d /tmp/berth-build-bench.XXXXXX)
 RESULTS=bench/results
 mkdir -p "$RESULTS"
 DOCKER_SOCK=$WORK/docker.sock
-DOCKERD_PID=""
 TAG=bench-build-$$
 export DOCKER_BUILDKIT=0
 
 B() { DOCKER_HOST=$BERTH_HOST docker "$@"; }
-D() { DOCKER_HOST=unix://$DOCKER_SOCK docker "$@"; }
+source bench/lib.sh
 
 cleanup() {
   set +e
   B rmi "$TAG" >/dev/null 2>&1
-  if [ -n "$DOCKERD_PID" ]; then
-    kill "$DOCKERD_PID" 2>/dev/null; wait "$DOCKERD_PID" 2>/dev/null
-    pkill -f "containerd --config $WORK" 2>/dev/null
-  fi
-  grep " $WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  bench_stop_dockerd
+  bench_unmount "$WORK"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 B image inspect busybox >/dev/null 2>&1 || berth -H "$BERTH_HOST" image bootstrap busybox
-if command -v dockerd >/dev/null; then
-  echo "Starting a private dockerd for comparison"
-  dockerd --data-root "$WORK/docker" --exec-root "$WORK/docker-exec" -H "unix://$DOCKER_SOCK" --pidfile "$WORK/dockerd.pid" \
-    --iptables=false --bridge=none --ip-forward=false --log-level=error >"$WORK/dockerd.log" 2>&1 &
-  DOCKERD_PID=$!
-  for _ in $(seq 300); do D version >/dev/null 2>&1 && break; sleep 0.1; done
+if bench_start_dockerd; then
   B save busybox | D load >/dev/null
-else
-  echo "dockerd is not installed (apt-get install docker.io): Berth numbers only"
 fi
 
 CTX=$WORK/context

@@ -43,15 +43,16 @@ bench_stop_dockerd() {
 # Starts a private berthd from BIN_DIR (berthd, berth-monitor and berth published there, e.g. artifacts/test-bin)
 # on roots under WORK, with default bridge BRIDGE (<= 15 characters, the bench's own) and exec root EXEC_ROOT (short:
 # monitor socket paths live under it and must fit a unix socket address), and waits until it answers.
-# Sets PRIVATE_BERTHD_PID (a name of its own: container-bench takes BERTHD_PID from its caller, and only a daemon
+# Further arguments go to berthd. Sets PRIVATE_BERTHD_PID (a name of its own: container-bench takes BERTHD_PID from its caller, and only a daemon
 # started here may be stopped here), BERTH_SOCK and BERTH (the CLI command as an array).
 bench_start_berthd() {
   local bin_dir bridge=$2 exec_root=$3 _
   bin_dir=$(realpath "$1")
+  shift 3
   BERTH_SOCK=$WORK/berth.sock
   BERTH=("$bin_dir/berth" -H "unix://$BERTH_SOCK")
   "$bin_dir/berthd" --monitor "$bin_dir/berth-monitor" --data-root "$WORK/berth" --exec-root "$exec_root" \
-    -H "unix://$BERTH_SOCK" --bridge-name "$bridge" >"$WORK/berthd.log" 2>&1 &
+    -H "unix://$BERTH_SOCK" --bridge-name "$bridge" "$@" >"$WORK/berthd.log" 2>&1 &
   PRIVATE_BERTHD_PID=$!
   for _ in $(seq 600); do "${BERTH[@]}" version >/dev/null 2>&1 && return 0; sleep 0.1; done
   cat "$WORK/berthd.log" >&2

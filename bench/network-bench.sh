@@ -20,8 +20,6 @@ WORK=$(mktemp -d /tmp/bnb.XXXXXX)
 RESULTS=bench/results
 mkdir -p "$RESULTS"
 PREFIX=nbench$$
-BERTHD_PID=""
-DOCKERD_PID=""
 DOCKER_SOCK=$WORK/docker.sock
 DBRIDGE=dbench0
 DSUBNET=198.51.100
@@ -36,7 +34,7 @@ else
   BERTH_CLI=$(command -v berth)
 fi
 B() { "$BERTH_CLI" -H "$BERTH_HOST" "$@"; }
-D() { DOCKER_HOST=unix://$DOCKER_SOCK docker "$@"; }
+source bench/lib.sh
 
 # Deletes the rules and chains that appeared since $IPT_BEFORE and name Docker or its bridge (nobody else's).
 remove_docker_iptables() {
@@ -59,24 +57,11 @@ remove_docker_iptables() {
 cleanup() {
   set +e
   B ps -aq --filter "name=$PREFIX" | xargs -r "$BERTH_CLI" -H "$BERTH_HOST" rm -f >/dev/null 2>&1
-  if [ -n "$BERTHD_PID" ]; then
-    kill "$BERTHD_PID"; wait "$BERTHD_PID" 2>/dev/null
-    # This daemon's rules carry the comment tag berth:btbench0: ; delete exactly those, then its bridge.
-    for t in nat filter; do
-      rules=$(iptables-save -t "$t" | grep -- "berth:btbench0:" | sed 's/^-A/-D/')
-      [ -n "$rules" ] && printf '*%s\n%s\nCOMMIT\n' "$t" "$rules" | iptables-restore --noflush --wait
-    done
-    ip link del btbench0 2>/dev/null
-  fi
-  if [ -n "$DOCKERD_PID" ]; then
-    D ps -aq | xargs -r env DOCKER_HOST="unix://$DOCKER_SOCK" docker rm -f >/dev/null 2>&1
-    containerd_pid=$(pgrep -P "$DOCKERD_PID" containerd)
-    kill "$DOCKERD_PID" 2>/dev/null; wait "$DOCKERD_PID" 2>/dev/null
-    [ -n "$containerd_pid" ] && kill "$containerd_pid" 2>/dev/null
-  fi
+  bench_stop_berthd btbench0
+  bench_stop_dockerd
   remove_docker_iptables
   ip link del "$DBRIDGE" 2>/dev/null
-  grep " $WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  bench_unmount "$WORK"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -84,10 +69,7 @@ trap cleanup EXIT
 command -v ab >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2-utils >/dev/null; }
 
 if [ "${BERTH_PRIVATE:-0}" = 1 ]; then
-  "$BIN/berthd" --monitor "$BIN/berth-monitor" --data-root "$WORK/d" --exec-root "$WORK/x" -H "$BERTH_HOST" \
-    --bridge-name btbench0 --log-level warn >"$WORK/berthd.log" 2>&1 &
-  BERTHD_PID=$!
-  for _ in $(seq 600); do B version >/dev/null 2>&1 && break; sleep 0.1; done
+  bench_start_berthd "$BIN" btbench0 "$WORK/x" --log-level warn
 fi
 B version >/dev/null 2>&1 || { echo "no berthd at $BERTH_HOST" >&2; exit 1; }
 B image inspect busybox >/dev/null 2>&1 || B image bootstrap busybox >/dev/null
@@ -104,11 +86,7 @@ else
   ip link add "$DBRIDGE" type bridge
   ip addr add "$DSUBNET.1/24" dev "$DBRIDGE"
   ip link set "$DBRIDGE" up
-  dockerd --data-root "$WORK/docker" --exec-root "$WORK/dx" -H "unix://$DOCKER_SOCK" --pidfile "$WORK/dockerd.pid" \
-    --bridge "$DBRIDGE" --iptables=true --ip-masq=true --log-level=error >"$WORK/dockerd.log" 2>&1 &
-  DOCKERD_PID=$!
-  for _ in $(seq 300); do D version >/dev/null 2>&1 && break; sleep 0.1; done
-  D version >/dev/null 2>&1 || { tail -20 "$WORK/dockerd.log"; exit 1; }
+  bench_start_dockerd --bridge "$DBRIDGE" --iptables=true --ip-masq=true
   B save busybox | D load >/dev/null
 fi
 

@@ -14,24 +14,20 @@ WORK=$(mktemp -d /tmp/berth-rbench.XXXXXX)
 RESULTS=bench/results
 mkdir -p "$RESULTS"
 DOCKER_SOCK=$WORK/docker.sock
-DOCKERD_PID=""
 REGISTRY_PID=""
 PORT=$((20000 + RANDOM % 20000))
 REG=127.0.0.1:$PORT
 BERTH_CLI=${BERTH_CLI:-berth}
 B() { if [ -n "${BERTH_HOST:-}" ]; then "$BERTH_CLI" -H "$BERTH_HOST" "$@"; else "$BERTH_CLI" "$@"; fi; }
-D() { DOCKER_HOST=unix://$DOCKER_SOCK docker "$@"; }
+source bench/lib.sh
 IMAGE=rbench-big:v1
 
 cleanup() {
   set +e
   B rmi -f "$IMAGE" "$REG/berth/big:v1" >/dev/null 2>&1
-  if [ -n "$DOCKERD_PID" ]; then
-    kill "$DOCKERD_PID" 2>/dev/null; wait "$DOCKERD_PID" 2>/dev/null
-    pkill -f "containerd --config $WORK" 2>/dev/null
-  fi
+  bench_stop_dockerd
   [ -n "$REGISTRY_PID" ] && { kill "$REGISTRY_PID" 2>/dev/null; wait "$REGISTRY_PID" 2>/dev/null; }
-  grep " $WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  bench_unmount "$WORK"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -61,15 +57,8 @@ mkdir -p "$WORK/ctx"
 printf 'FROM busybox\nRUN head -c 70000000 /dev/urandom > /a\nRUN head -c 70000000 /dev/urandom > /b\nRUN head -c 70000000 /dev/urandom > /c\n' >"$WORK/ctx/Dockerfile"
 B build -q -t "$IMAGE" "$WORK/ctx" >/dev/null
 
-if command -v dockerd >/dev/null; then
-  echo "Starting a private dockerd for comparison"
-  dockerd --data-root "$WORK/docker" --exec-root "$WORK/docker-exec" -H "unix://$DOCKER_SOCK" --pidfile "$WORK/dockerd.pid" \
-    --iptables=false --bridge=none --ip-forward=false --log-level=error >"$WORK/dockerd.log" 2>&1 &
-  DOCKERD_PID=$!
-  for _ in $(seq 300); do D version >/dev/null 2>&1 && break; sleep 0.1; done
+if bench_start_dockerd; then
   B save "$IMAGE" | D load >/dev/null
-else
-  echo "dockerd is not installed (apt-get install docker.io): Berth numbers only"
 fi
 
 now() { date +%s.%N; }
