@@ -338,6 +338,13 @@ public sealed partial class ImageStore : IDisposable
         }
     }
 
+    /// <summary>Whether a lease holds <paramref name="blob"/>, or it was written (or found again) since a live lease began: an import may be about to reference it.</summary>
+    private bool IsLeased(Digest blob, FileInfo file)
+    {
+        (HashSet<Digest> leased, DateTime? since) = LeasedDigests();
+        return leased.Contains(blob) || (since is { } start && file.LastWriteTimeUtc >= start);
+    }
+
     private (HashSet<Digest> Digests, DateTime? Since) LeasedDigests()
     {
         lock (_leases)
@@ -386,8 +393,6 @@ public sealed partial class ImageStore : IDisposable
             ImmutableDictionary<string, ImageView> images = Snapshot;
             var usedLayers = new HashSet<string>(images.Values.SelectMany(v => v.Record.ChainIds), StringComparer.Ordinal);
             var usedBlobs = new HashSet<Digest>(images.Values.SelectMany(v => BlobsOf(v.Record)));
-            (HashSet<Digest> leased, DateTime? leasedSince) = LeasedDigests();
-            usedBlobs.UnionWith(leased);
             long reclaimed = 0;
             foreach (string chainId in _metadata.ListLayers())
             {
@@ -409,14 +414,12 @@ public sealed partial class ImageStore : IDisposable
                     continue;
                 }
 
-                var info = new FileInfo(_content.PathOf(blob));
-                if (leasedSince is { } since && info.Exists && info.LastWriteTimeUtc >= since)
+                long length = 0;
+                // Leases are asked again at the moment of deletion: one may have begun since this collection did.
+                if (_content.DeleteUnless(blob, info => { length = info.Length; return IsLeased(blob, info); }))
                 {
-                    continue; // written while an import holds a lease: it may be about to be referenced
+                    reclaimed += length;
                 }
-
-                reclaimed += info.Exists ? info.Length : 0;
-                _content.Delete(blob);
             }
 
             return reclaimed;

@@ -35,23 +35,7 @@ public sealed partial class ContentStore
                 size = sink.Length;
             }
 
-            string final = PathOf(digest);
-            if (!File.Exists(final))
-            {
-                try
-                {
-                    File.Move(temp, final);
-                    if (durable)
-                    {
-                        FileSync.Directory(_blobs);
-                    }
-                }
-                catch (IOException) when (File.Exists(final))
-                {
-                    // A concurrent write of the same content committed it first: same digest, same bytes.
-                }
-            }
-
+            Commit(temp, digest, durable);
             return new BlobDescriptor(digest, size);
         }
         finally

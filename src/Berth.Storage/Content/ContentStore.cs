@@ -17,6 +17,9 @@ public sealed partial class ContentStore
     private readonly string _blobs;
     private readonly string _ingest;
 
+    // Orders a commit of a blob against garbage collection deleting it (see Commit).
+    private readonly Lock _commitLock = new();
+
     public ContentStore(string root)
     {
         _blobs = Path.Combine(root, "blobs", "sha256");
@@ -88,20 +91,7 @@ public sealed partial class ContentStore
                 throw EngineException.Invalid($"digest mismatch: expected {want}, got {digest}");
             }
 
-            string final = PathOf(digest);
-            if (!File.Exists(final))
-            {
-                try
-                {
-                    File.Move(temp, final);
-                    FileSync.Directory(_blobs);
-                }
-                catch (IOException) when (File.Exists(final))
-                {
-                    // A concurrent write of the same content committed it first: same digest, same bytes.
-                }
-            }
-
+            Commit(temp, digest, durable: true);
             return new BlobDescriptor(digest, size);
         }
         finally
@@ -111,6 +101,52 @@ public sealed partial class ContentStore
     }
 
     public void Delete(Digest digest) => File.Delete(PathOf(digest));
+
+    /// <summary>
+    /// Deletes a blob unless <paramref name="keep"/> (asked with the blob's file, under the commit lock) says it is
+    /// still wanted: garbage collection's delete, which a concurrent write of the same content must not lose.
+    /// </summary>
+    public bool DeleteUnless(Digest digest, Func<FileInfo, bool> keep)
+    {
+        ArgumentNullException.ThrowIfNull(keep);
+        lock (_commitLock)
+        {
+            var info = new FileInfo(PathOf(digest));
+            if (!info.Exists || keep(info))
+            {
+                return false;
+            }
+
+            info.Delete();
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Puts a written and verified ingest file in place as <paramref name="digest"/>. When the blob is there already
+    /// its time is refreshed instead: garbage collection keeps blobs written since a lease began, and under the same
+    /// lock as <see cref="DeleteUnless"/> either the collection deletes first (and the file is moved in) or it sees a
+    /// fresh blob, never a blob it is about to delete that a writer was told exists.
+    /// </summary>
+    private void Commit(string temp, Digest digest, bool durable)
+    {
+        string final = PathOf(digest);
+        lock (_commitLock)
+        {
+            if (File.Exists(final))
+            {
+                File.SetLastWriteTimeUtc(final, DateTime.UtcNow);
+                return;
+            }
+
+            File.Move(temp, final);
+        }
+
+        if (durable)
+        {
+            FileSync.Directory(_blobs);
+        }
+    }
 
     public IEnumerable<Digest> List() =>
         Directory.EnumerateFiles(_blobs).Select(p => Digest.Parse("sha256:" + Path.GetFileName(p)));
