@@ -52,8 +52,15 @@ public sealed partial class ContainerService
                 return null;
             }
 
+            string? before = record.State.Health?.Status;
             ContainerHealth health = update(record.State.Health);
             record = record with { State = record.State with { Health = health } };
+            if (before is not null && health.Status != before)
+            {
+                // Emitted before the new status is visible: whoever sees "unhealthy" in inspect finds its event too.
+                Emit(record, "health_status: " + health.Status);
+            }
+
             entry.Publish(record);
             Persist(record);
             return health;

@@ -121,10 +121,9 @@ public sealed partial class HealthMonitor(ContainerService containers, ExecServi
                 bool countsAsFailure = start - (startedAt ?? start) >= startPeriod;
                 string before = health.Status;
                 health = await containers.UpdateHealthAsync(id, startedAt, current => Next(current, result, retries, countsAsFailure), cancellationToken).ConfigureAwait(false);
-                if (health is not null && health.Status != before && containers.Find(id) is { } now)
+                if (health is not null && health.Status != before)
                 {
-                    LogHealthChanged(id, health.Status);
-                    containers.Emit(now, "health_status: " + health.Status);
+                    LogHealthChanged(id, health.Status); // the event went out with the change (UpdateHealthAsync)
                 }
             }
         }
