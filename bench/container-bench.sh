@@ -18,18 +18,14 @@ WORK=$(mktemp -d /tmp/berth-cbench.XXXXXX)
 RESULTS=bench/results
 mkdir -p "$RESULTS"
 DOCKER_SOCK=$WORK/docker.sock
-DOCKERD_PID=""
 PREFIX=cbench$$
 
+source bench/lib.sh
 cleanup() {
   set +e
   berth ps -aq --filter "name=$PREFIX" | xargs -r berth rm -f >/dev/null 2>&1
-  if [ -n "$DOCKERD_PID" ]; then
-    DOCKER_HOST=unix://$DOCKER_SOCK docker ps -aq | xargs -r env DOCKER_HOST=unix://$DOCKER_SOCK docker rm -f >/dev/null 2>&1
-    kill "$DOCKERD_PID" 2>/dev/null; wait "$DOCKERD_PID" 2>/dev/null
-    pkill -f "containerd --config $WORK" 2>/dev/null
-  fi
-  grep " $WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  bench_stop_dockerd
+  bench_unmount "$WORK"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -43,16 +39,8 @@ fi
 BERTHD_PID=${BERTHD_PID:-$(cat /run/berth/berthd.pid)}
 berth image inspect busybox >/dev/null 2>&1 || berth image bootstrap busybox
 
-D() { DOCKER_HOST=unix://$DOCKER_SOCK docker "$@"; }
-if command -v dockerd >/dev/null; then
-  echo "Starting a private dockerd for comparison"
-  dockerd --data-root "$WORK/docker" --exec-root "$WORK/docker-exec" -H "unix://$DOCKER_SOCK" --pidfile "$WORK/dockerd.pid" \
-    --iptables=false --bridge=none --ip-forward=false --log-level=error >"$WORK/dockerd.log" 2>&1 &
-  DOCKERD_PID=$!
-  for _ in $(seq 300); do D version >/dev/null 2>&1 && break; sleep 0.1; done
+if bench_start_dockerd; then
   berth save busybox | D load >/dev/null
-else
-  echo "dockerd is not installed (apt-get install docker.io): Berth numbers only"
 fi
 
 now() { date +%s.%N; }
