@@ -75,10 +75,11 @@ public sealed class LogFollowAndExecDetachTests(DaemonFixture fixture)
         string name = Names.Unique("follow-late");
         try
         {
-            // The follower arrives while the files rotate about every 0.25 s: its first pass over LOG.4 ... LOG races the
-            // renames. Whatever it starts with, it must then see every later line once, in order. Five files keep about
-            // a second of lines, so a follower slowed by a loaded machine still finds each file before it is deleted.
-            await _docker.SucceedAsync("run", "-d", "--name", name, "--log-opt", "max-size=10k", "--log-opt", "max-file=5", "busybox", "sh", "-c",
+            // The follower arrives while the files rotate about every 0.2 s: its first pass over LOG.19 ... LOG races the
+            // renames. Whatever it starts with, it must then see every later line once, in order. Twenty files keep about
+            // four seconds of lines, so a follower slowed by a loaded machine still finds each file before it is deleted
+            // (with five, one second, a CI run under load lost a file: the reader starts at the oldest, the next to go).
+            await _docker.SucceedAsync("run", "-d", "--name", name, "--log-opt", "max-size=10k", "--log-opt", "max-file=20", "busybox", "sh", "-c",
                 "i=0; while [ $i -lt 4000 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz; i=$((i+1)); [ $((i % 20)) -eq 0 ] && usleep 50000; done; true");
             string logPath = (await _docker.SucceedAsync("inspect", "-f", "{{.LogPath}}", name)).Stdout.Trim();
             var clock = Stopwatch.StartNew();
