@@ -107,6 +107,7 @@ builder.Services.AddSingleton(HostFacts.Read());
 builder.Services.AddSingleton(new MetadataStore(Path.Combine(options.DataRoot, "metadata", "berth.db")));
 builder.Services.AddSingleton(new ContentStore(Path.Combine(options.DataRoot, "content")));
 builder.Services.AddSingleton(new OverlaySnapshotter(Path.Combine(options.DataRoot, "overlay2")));
+builder.Services.AddHostedService<Berth.Daemon.IdleMemoryTrimmer>();
 builder.Services.AddSingleton<Berth.Engine.Events.EventLog>();
 builder.Services.AddSingleton<ImageStore>();
 builder.Services.AddSingleton<RuncDriver>();

@@ -1,0 +1,48 @@
+using System.Runtime;
+
+namespace Berth.Daemon;
+
+/// <summary>
+/// Gives the memory of a burst back to the system once berthd is idle again. The GC keeps the heap a burst grew to
+/// (an image bootstrap, a 100 MB `logs`, a build) for the next one; Go's scavenger, which dockerd has, returns it. So
+/// when at least <see cref="Burst"/> bytes were allocated since the last trim and almost nothing in the last
+/// <see cref="Quiet"/>, berthd runs one aggressive, compacting collection, which decommits the free space. An idle
+/// daemon pays one full collection per burst; a busy one never (it is not idle).
+/// </summary>
+internal sealed partial class IdleMemoryTrimmer(ILogger<IdleMemoryTrimmer> logger) : BackgroundService
+{
+    private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(5);
+    private const long Burst = 16L << 20;
+    private const long Trickle = 1L << 20;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        long trimmedAt = GC.GetTotalAllocatedBytes();
+        long previous = trimmedAt;
+        using var timer = new PeriodicTimer(Quiet);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                long now = GC.GetTotalAllocatedBytes();
+                bool quiet = now - previous < Trickle;
+                previous = now;
+                if (quiet && now - trimmedAt >= Burst)
+                {
+                    long before = Environment.WorkingSet;
+                    GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+                    GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                    trimmedAt = GC.GetTotalAllocatedBytes();
+                    previous = trimmedAt;
+                    LogTrimmed(before >> 10, Environment.WorkingSet >> 10);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    [LoggerMessage(EventId = 900, Level = LogLevel.Debug, Message = "idle: memory trimmed, RSS {BeforeKb} KB -> {AfterKb} KB")]
+    private partial void LogTrimmed(long beforeKb, long afterKb);
+}
