@@ -111,7 +111,18 @@ public sealed partial class ContainerService
             }
             else
             {
-                await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
+                }
+                catch (EngineException)
+                {
+                    // It may have ended on its own as we killed it (its cgroup already gone): what force removal wanted.
+                    if (!await ExitsSoonAsync(exited, cancellationToken).ConfigureAwait(false))
+                    {
+                        throw;
+                    }
+                }
             }
 
             await exited.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
@@ -157,6 +168,20 @@ public sealed partial class ContainerService
 
         entry.Removed.TrySetResult(0);
         entry.SignalExit(entry.Record.State.ExitCode);
+    }
+
+    /// <summary>Whether the container's process is gone or goes within a moment (its exit is being recorded).</summary>
+    private static async Task<bool> ExitsSoonAsync(Task<int> exited, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await exited.WaitAsync(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
     }
 
     private static void DeleteDirectory(string path)
