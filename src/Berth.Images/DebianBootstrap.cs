@@ -266,7 +266,7 @@ public sealed class DebianBootstrap(ImageStore images)
         await using var file = new FileStream(blobPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
         Digest diffId;
         await using (var gzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true))
-        await using (var hashing = new LayerWriter.HashingWriteStream(gzip))
+        await using (var hashing = new HashingWriteStream(gzip))
         {
             await DirectoryTar.WriteAsync(root, hashing, TarSource.Plain, cancellationToken).ConfigureAwait(false);
             diffId = hashing.Digest();
