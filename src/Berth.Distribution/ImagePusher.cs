@@ -7,12 +7,16 @@ using Berth.Primitives;
 namespace Berth.Distribution;
 
 /// <summary>
-/// Pushes an image: its config and layers in parallel (a blob the registry has already is skipped after a HEAD;
-/// the others go up as POST + monolithic PUT with their digest, which the registry verifies), then its manifest
-/// under the tag. Returns the manifest digest.
+/// Pushes an image: its config and layers in parallel (a blob the registry has already is skipped after a HEAD, one
+/// it has in another repository is mounted from there, the others go up as POST + streamed PATCH, resumed when the
+/// connection breaks, + PUT with their digest, which the registry verifies), then its manifest under the tag.
+/// Returns the manifest digest.
 /// </summary>
-public sealed class ImagePusher(ImageStore images, DistributionOptions options)
+public sealed partial class ImagePusher(ImageStore images, DistributionOptions options)
 {
+    /// <summary>How many source repositories a push asks to mount a blob from before it uploads it (Docker tries three).</summary>
+    private const int MountAttempts = 3;
+
     public async Task<Digest> PushAsync(ImageReference reference, ImageRecord image, RegistryCredentials? credentials, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reference);
@@ -65,42 +69,67 @@ public sealed class ImagePusher(ImageStore images, DistributionOptions options)
                 if (head.IsSuccessStatusCode)
                 {
                     progress?.Report(new TransferProgress(id, "Layer already exists"));
+                    images.RecordBlobSources(client.Endpoint.Host, reference.Path, [digest]);
                     return;
                 }
             }
 
-            progress?.Report(new TransferProgress(id, "Pushing"));
-            Uri location;
-            using (HttpResponseMessage started = await client.SendAsync(() => new HttpRequestMessage(HttpMethod.Post, client.Url($"/v2/{reference.Path}/blobs/uploads/")), scope, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false))
+            (string? mountedFrom, Uri? location) = await MountAsync(client, reference, digest, scope, cancellationToken).ConfigureAwait(false);
+            if (mountedFrom is not null)
             {
-                await EnsureAsync(started, reference, cancellationToken).ConfigureAwait(false);
-                Uri where = started.Headers.Location ?? throw new EngineException(ErrorKind.Internal, $"{client.Endpoint.Host}: upload started without a Location");
-                location = where.IsAbsoluteUri ? where : new Uri(client.Endpoint.BaseUri, where);
+                progress?.Report(new TransferProgress(id, $"Mounted from {mountedFrom}"));
+                images.RecordBlobSources(client.Endpoint.Host, reference.Path, [digest]);
+                return;
             }
 
-            var put = new UriBuilder(location);
-            put.Query = (put.Query.Length > 1 ? put.Query[1..] + "&" : "") + "digest=" + Uri.EscapeDataString(digest.ToString());
-            using HttpResponseMessage done = await client.SendAsync(() =>
-            {
-                long size = new FileInfo(images.Content.PathOf(digest)).Length;
-                Stream blob = images.Content.OpenRead(digest);
-                if (progress is not null)
-                {
-                    blob = new ProgressStream(blob, size, done => progress.Report(new TransferProgress(id, "Pushing") { Current = done, Total = size }));
-                }
-
-                var content = new StreamContent(blob, 1 << 20);
-                content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-                content.Headers.ContentLength = size;
-                return new HttpRequestMessage(HttpMethod.Put, put.Uri) { Content = content };
-            }, scope, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
-            await EnsureAsync(done, reference, cancellationToken).ConfigureAwait(false);
+            progress?.Report(new TransferProgress(id, "Pushing"));
+            await SendBlobAsync(client, reference, digest, id, location, progress, scope, cancellationToken).ConfigureAwait(false);
             progress?.Report(new TransferProgress(id, "Pushed"));
+            images.RecordBlobSources(client.Endpoint.Host, reference.Path, [digest]);
         }
         finally
         {
             gate.Release();
         }
+    }
+
+    /// <summary>
+    /// Asks the registry to mount the blob from a repository it is known to hold it in (the most recently seen first,
+    /// at most <see cref="MountAttempts"/>). 201: mounted, returns the source. 202: the registry started a plain upload
+    /// instead (it lacks the blob there, or the source is not readable with these credentials): returns that session to
+    /// continue. No known source: neither.
+    /// </summary>
+    private async Task<(string? MountedFrom, Uri? Location)> MountAsync(RegistryClient client, ImageReference reference, Digest digest, string scope, CancellationToken cancellationToken)
+    {
+        string[] sources = [.. images.BlobSources(client.Endpoint.Host, digest).Where(r => r != reference.Path).Take(MountAttempts)];
+        for (int i = 0; i < sources.Length; i++)
+        {
+            string url = $"/v2/{reference.Path}/blobs/uploads/?mount={Uri.EscapeDataString(digest.ToString())}&from={Uri.EscapeDataString(sources[i])}";
+            using HttpResponseMessage response = await client.SendAsync(() => new HttpRequestMessage(HttpMethod.Post, client.Url(url)), $"{scope} repository:{sources[i]}:pull", HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.Created)
+            {
+                return (sources[i], null);
+            }
+
+            await EnsureAsync(response, reference, cancellationToken).ConfigureAwait(false);
+            Uri location = LocationOf(client, response);
+            if (i == sources.Length - 1)
+            {
+                return (null, location);
+            }
+
+            // Another source may work: give this session back rather than leave it to the registry's purge.
+            using HttpResponseMessage cancelled = await client.SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, location), scope, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        }
+
+        return (null, null);
+    }
+
+    /// <summary>An upload session's URL from a response's Location (relative to the registry, or absolute).</summary>
+    private static Uri LocationOf(RegistryClient client, HttpResponseMessage response)
+    {
+        Uri where = response.Headers.Location ?? throw new EngineException(ErrorKind.Internal, $"{client.Endpoint.Host}: upload answered without a Location");
+        return where.IsAbsoluteUri ? where : new Uri(client.Endpoint.BaseUri, where);
     }
 
     private static async Task EnsureAsync(HttpResponseMessage response, ImageReference reference, CancellationToken cancellationToken)

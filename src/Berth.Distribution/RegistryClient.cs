@@ -26,19 +26,27 @@ public sealed class RegistryClient : IDisposable
     private readonly HttpClient _http;
     private readonly RegistryCredentials _credentials;
     private readonly ConcurrentDictionary<string, string> _tokens = new(StringComparer.Ordinal);
+    private readonly Lock _schemeLock = new();
     private AuthChallenge? _challenge;
+    private Task? _schemeSettled;
 
     public RegistryClient(RegistryEndpoint endpoint, RegistryCredentials? credentials, DistributionOptions? options = null, HttpMessageHandler? handler = null)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         Endpoint = endpoint;
         _credentials = credentials ?? RegistryCredentials.Anonymous;
-        _http = new HttpClient(handler ?? RegistryTls.CreateHandler(endpoint.Host, (options ?? DistributionOptions.Default).CertsDirectories));
+        _http = new HttpClient(handler ?? RegistryTls.CreateHandler(endpoint.Host, (options ?? DistributionOptions.Default).CertsDirectories, skipVerification: endpoint.Insecure));
         _http.Timeout = Timeout.InfiniteTimeSpan;
         _http.DefaultRequestHeaders.UserAgent.ParseAdd("berth/0.1 (docker-compatible)");
+        // A secure endpoint, or an insecure one whose working scheme this process already found, needs no probe.
+        if (!endpoint.Insecure || RegistrySchemes.Known(endpoint.Host) is not null)
+        {
+            _schemeSettled = Task.CompletedTask;
+        }
     }
 
-    public RegistryEndpoint Endpoint { get; }
+    /// <summary>The registry; an insecure one's <see cref="RegistryEndpoint.BaseUri"/> turns to http:// when HTTPS does not work there.</summary>
+    public RegistryEndpoint Endpoint { get; private set; }
 
     public void Dispose() => _http.Dispose();
 
@@ -51,6 +59,13 @@ public sealed class RegistryClient : IDisposable
     public async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> build, string scope, HttpCompletionOption completion, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(build);
+        Task settled;
+        lock (_schemeLock)
+        {
+            settled = _schemeSettled ??= SettleSchemeAsync(cancellationToken);
+        }
+
+        await settled.ConfigureAwait(false);
         HttpResponseMessage response = await SendOnceAsync(build, scope, completion, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode != HttpStatusCode.Unauthorized)
         {
@@ -96,7 +111,35 @@ public sealed class RegistryClient : IDisposable
         }
         catch (HttpRequestException e)
         {
+            if (Endpoint.Insecure)
+            {
+                RegistrySchemes.Forget(Endpoint.Host);
+            }
+
             throw Unreachable(e);
+        }
+    }
+
+    /// <summary>
+    /// An insecure registry, first contact in this process: HTTPS (any certificate) if it answers /v2/ at all, else plain
+    /// HTTP, as Docker falls back. The answer is remembered for the host unless the HTTPS attempt could not even connect
+    /// (refused, unreachable: that says nothing about TLS, and the request that follows reports it).
+    /// </summary>
+    private async Task SettleSchemeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var probe = new HttpRequestMessage(HttpMethod.Get, new Uri(Endpoint.BaseUri, "/v2/"));
+            using HttpResponseMessage answered = await _http.SendAsync(probe, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            RegistrySchemes.Remember(Endpoint.Host, Endpoint.BaseUri.Scheme);
+        }
+        catch (HttpRequestException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            Endpoint = Endpoint with { BaseUri = new Uri($"http://{Endpoint.Host}/") };
+            if (e.InnerException is not SocketException)
+            {
+                RegistrySchemes.Remember(Endpoint.Host, "http");
+            }
         }
     }
 
@@ -112,9 +155,10 @@ public sealed class RegistryClient : IDisposable
             query.Append("service=").Append(Uri.EscapeDataString(service));
         }
 
-        if (scope.Length > 0)
+        // Several scopes (a mount also reads the source repository) are separate scope parameters.
+        foreach (string one in scope.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
-            query.Append(query.Length > 0 ? "&" : "").Append("scope=").Append(Uri.EscapeDataString(scope));
+            query.Append(query.Length > 0 ? "&" : "").Append("scope=").Append(Uri.EscapeDataString(one));
         }
 
         var uri = new UriBuilder(realm) { Query = query.ToString() };

@@ -6,8 +6,15 @@ namespace Berth.Distribution;
 public sealed record RegistryEndpoint(string Host, Uri BaseUri)
 {
     /// <summary>
-    /// docker.io is served by registry-1.docker.io; localhost, 127.0.0.0/8, ::1 and the configured insecure
-    /// registries speak plain HTTP (Docker allows that without TLS); everything else HTTPS.
+    /// An insecure registry (listed in insecure-registries, or localhost, 127.0.0.0/8, ::1): HTTPS without certificate
+    /// verification first, plain HTTP when the TLS handshake fails (see <see cref="RegistryClient"/>), as Docker does.
+    /// </summary>
+    public bool Insecure { get; init; }
+
+    /// <summary>
+    /// docker.io is served by registry-1.docker.io; everything is HTTPS, but localhost, 127.0.0.0/8, ::1 and the
+    /// configured insecure registries may fall back to plain HTTP (Docker allows that): such an endpoint starts with
+    /// the scheme that worked last time for that host, HTTPS when none did yet.
     /// </summary>
     public static RegistryEndpoint For(ImageReference reference, IReadOnlyCollection<string>? insecureRegistries = null)
     {
@@ -19,8 +26,9 @@ public sealed record RegistryEndpoint(string Host, Uri BaseUri)
     {
         ArgumentNullException.ThrowIfNull(domain);
         string host = domain is ImageReference.DefaultDomain or "index.docker.io" ? "registry-1.docker.io" : domain;
-        string scheme = IsPlainHttp(host, insecureRegistries) ? "http" : "https";
-        return new RegistryEndpoint(host, new Uri($"{scheme}://{host}/"));
+        bool insecure = IsInsecure(host, insecureRegistries);
+        string scheme = insecure ? RegistrySchemes.Known(host) ?? "https" : "https";
+        return new RegistryEndpoint(host, new Uri($"{scheme}://{host}/")) { Insecure = insecure };
     }
 
     /// <summary>The registry a login server address names: <c>https://index.docker.io/v1/</c> is docker.io.</summary>
@@ -38,7 +46,7 @@ public sealed record RegistryEndpoint(string Host, Uri BaseUri)
         return host is "" or "index.docker.io" or "registry-1.docker.io" or ImageReference.DefaultDomain ? ImageReference.DefaultDomain : host;
     }
 
-    private static bool IsPlainHttp(string host, IReadOnlyCollection<string>? insecureRegistries)
+    private static bool IsInsecure(string host, IReadOnlyCollection<string>? insecureRegistries)
     {
         string name = host;
         if (name.StartsWith('['))

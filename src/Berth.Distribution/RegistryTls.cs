@@ -13,11 +13,22 @@ public static class RegistryTls
     /// <summary>Where dockerd looks; berthd also looks beside its daemon.json (see DistributionOptions.CertsDirectories).</summary>
     public const string DockerCertsDirectory = "/etc/docker/certs.d";
 
-    /// <summary>The HTTP handler for one registry: pooled connections, and the registry's CAs and client certificate when it has some.</summary>
-    public static SocketsHttpHandler CreateHandler(string host, IReadOnlyList<string> certsDirectories)
+    /// <summary>
+    /// The HTTP handler for one registry: pooled connections, and the registry's CAs and client certificate when it
+    /// has some. <paramref name="skipVerification"/> (an insecure registry) accepts any server certificate, as Docker
+    /// does for those.
+    /// </summary>
+    public static SocketsHttpHandler CreateHandler(string host, IReadOnlyList<string> certsDirectories, bool skipVerification = false)
     {
         ArgumentNullException.ThrowIfNull(certsDirectories);
         var handler = new SocketsHttpHandler { AllowAutoRedirect = true, ConnectTimeout = TimeSpan.FromSeconds(15), MaxConnectionsPerServer = 8 };
+        if (skipVerification)
+        {
+#pragma warning disable CA5359 // Deliberate: an insecure registry (see AcceptAny).
+            handler.SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = AcceptAny };
+#pragma warning restore CA5359
+        }
+
         string? directory = certsDirectories.Select(d => Path.Combine(d, host)).FirstOrDefault(Directory.Exists);
         if (directory is null)
         {
@@ -40,13 +51,22 @@ public static class RegistryTls
             }
         }
 
+#pragma warning disable CA5359 // Deliberate: an insecure registry (see AcceptAny).
         handler.SslOptions = new SslClientAuthenticationOptions
         {
             ClientCertificates = clientCertificates,
-            RemoteCertificateValidationCallback = roots.Count == 0 ? null : (_, certificate, chain, errors) => Trusted(certificate, chain, errors, roots),
+            RemoteCertificateValidationCallback = skipVerification ? AcceptAny
+                : roots.Count == 0 ? null : (_, certificate, chain, errors) => Trusted(certificate, chain, errors, roots),
         };
+#pragma warning restore CA5359
         return handler;
     }
+
+    /// <summary>
+    /// Any certificate: only for a registry the operator listed in insecure-registries (or loopback), where Docker
+    /// skips verification too; the alternative there is plain HTTP, which verifies nothing either.
+    /// </summary>
+    private static bool AcceptAny(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors) => true;
 
     /// <summary>Valid for the system's store, or chains to one of the registry's own CAs (the host name must still match).</summary>
     private static bool Trusted(X509Certificate? certificate, X509Chain? presented, SslPolicyErrors errors, X509Certificate2Collection roots)

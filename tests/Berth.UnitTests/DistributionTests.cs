@@ -8,8 +8,8 @@ public class DistributionTests
     [Theory]
     [InlineData("busybox", "registry-1.docker.io", "https", "library/busybox", "latest", null)]
     [InlineData("docker.io/library/alpine:3.20", "registry-1.docker.io", "https", "library/alpine", "3.20", null)]
-    [InlineData("127.0.0.1:5000/team/app:v1", "127.0.0.1:5000", "http", "team/app", "v1", null)]
-    [InlineData("localhost:5000/app", "localhost:5000", "http", "app", "latest", null)]
+    [InlineData("127.0.0.1:5000/team/app:v1", "127.0.0.1:5000", "https", "team/app", "v1", null)]
+    [InlineData("localhost:5000/app", "localhost:5000", "https", "app", "latest", null)]
     [InlineData("ghcr.io/owner/tool@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "ghcr.io", "https", "owner/tool", null, "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]
     public void References_resolve_to_registry_repository_and_tag(string text, string host, string scheme, string path, string? tag, string? digest)
     {
@@ -24,13 +24,36 @@ public class DistributionTests
     }
 
     [Fact]
-    public void Insecure_registries_speak_plain_http()
+    public void Insecure_registries_are_named_by_host_or_cidr_and_loopback_always_is()
     {
-        Assert.Equal("https", RegistryEndpoint.ForHost("reg.example:5000").BaseUri.Scheme);
-        Assert.Equal("http", RegistryEndpoint.ForHost("reg.example:5000", ["reg.example:5000"]).BaseUri.Scheme);
-        Assert.Equal("http", RegistryEndpoint.ForHost("10.1.2.3:5000", ["10.0.0.0/8"]).BaseUri.Scheme);
-        Assert.Equal("https", RegistryEndpoint.ForHost("11.1.2.3:5000", ["10.0.0.0/8"]).BaseUri.Scheme);
-        Assert.Equal("https", RegistryEndpoint.ForHost("reg.example:5000", ["10.0.0.0/8"]).BaseUri.Scheme);
+        Assert.False(RegistryEndpoint.ForHost("reg.example:5000").Insecure);
+        Assert.True(RegistryEndpoint.ForHost("reg.example:5000", ["reg.example:5000"]).Insecure);
+        Assert.True(RegistryEndpoint.ForHost("10.1.2.3:5000", ["10.0.0.0/8"]).Insecure);
+        Assert.False(RegistryEndpoint.ForHost("11.1.2.3:5000", ["10.0.0.0/8"]).Insecure);
+        Assert.False(RegistryEndpoint.ForHost("reg.example:5000", ["10.0.0.0/8"]).Insecure);
+        Assert.True(RegistryEndpoint.ForHost("localhost:5000").Insecure);
+        Assert.True(RegistryEndpoint.ForHost("127.0.0.9:5000").Insecure);
+        Assert.True(RegistryEndpoint.ForHost("[::1]:5000").Insecure);
+    }
+
+    [Fact]
+    public void An_insecure_registry_starts_with_https_until_plain_http_is_known_to_be_what_works()
+    {
+        const string host = "reg-scheme.example:5000";
+        Assert.Equal("https", RegistryEndpoint.ForHost(host, [host]).BaseUri.Scheme);
+        RegistrySchemes.Remember(host, "http");
+        try
+        {
+            Assert.Equal("http", RegistryEndpoint.ForHost(host, [host]).BaseUri.Scheme);
+            // A secure registry never falls back, whatever was remembered.
+            Assert.Equal("https", RegistryEndpoint.ForHost(host).BaseUri.Scheme);
+        }
+        finally
+        {
+            RegistrySchemes.Forget(host);
+        }
+
+        Assert.Equal("https", RegistryEndpoint.ForHost(host, [host]).BaseUri.Scheme);
     }
 
     [Fact]

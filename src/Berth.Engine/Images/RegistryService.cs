@@ -40,6 +40,7 @@ public sealed class RegistryService(ImageStore images, Events.EventLog events, E
         foreach (ImageReference one in wanted)
         {
             PullResult result = await puller.PullAsync(one, Credentials(auth), platform, new ProgressAdapter(progress), cancellationToken).ConfigureAwait(false);
+            await BlobSources.RecordPulledAsync(images, one, result.Image, _options, cancellationToken).ConfigureAwait(false);
             events.Publish("image", "pull", result.Image.Id, new Dictionary<string, string>(StringComparer.Ordinal) { ["name"] = one.FamiliarString });
         }
     }

@@ -12,7 +12,8 @@ namespace Berth.Storage.Metadata;
 /// an <em>image</em> row is keyed by its id (the config digest); a <em>tag</em> maps a normalised
 /// reference (<c>docker.io/library/busybox:latest</c>) to one image id; a <em>layer</em> row is keyed by
 /// its chain id and records that the layer's snapshot directory is complete; a <em>volume</em> row is keyed by
-/// its unique name.
+/// its unique name; a <em>blob source</em> row says a registry has a blob in a repository (pulled from or pushed
+/// there), which a push uses to mount the blob instead of uploading it.
 /// </remarks>
 public sealed class MetadataStore : IDisposable
 {
@@ -45,6 +46,8 @@ public sealed class MetadataStore : IDisposable
             CREATE TABLE IF NOT EXISTS layers (chain_id TEXT PRIMARY KEY, doc TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS volumes (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS networks (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS blob_sources (registry TEXT NOT NULL, digest TEXT NOT NULL, repository TEXT NOT NULL, seen INTEGER NOT NULL,
+                PRIMARY KEY (registry, digest, repository));
             """);
     }
 
@@ -312,6 +315,56 @@ public sealed class MetadataStore : IDisposable
         while (reader.Read())
         {
             rows.Add((reader.GetString(0), reader.GetString(1)));
+        }
+
+        return rows;
+    }
+
+    // ---- blob sources ----
+
+    /// <summary>How many repositories are kept per registry and blob: the most recently seen ones (a push tries a few, not all).</summary>
+    public const int BlobSourcesKept = 4;
+
+    /// <summary>Records that <paramref name="registry"/> has each of <paramref name="digests"/> in <paramref name="repository"/>, in one transaction.</summary>
+    public void AddBlobSources(string registry, string repository, IEnumerable<string> digests)
+    {
+        ArgumentNullException.ThrowIfNull(digests);
+        using SqliteConnection connection = Open();
+        using SqliteTransaction transaction = connection.BeginTransaction();
+        long seen = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        foreach (string digest in digests)
+        {
+            using SqliteCommand upsert = connection.CreateCommand();
+            upsert.CommandText = """
+                INSERT INTO blob_sources (registry, digest, repository, seen) VALUES ($r, $d, $p, $s)
+                    ON CONFLICT(registry, digest, repository) DO UPDATE SET seen = excluded.seen;
+                DELETE FROM blob_sources WHERE registry = $r AND digest = $d AND repository NOT IN
+                    (SELECT repository FROM blob_sources WHERE registry = $r AND digest = $d ORDER BY seen DESC, repository LIMIT $k);
+                """;
+            upsert.Parameters.AddWithValue("$r", registry);
+            upsert.Parameters.AddWithValue("$d", digest);
+            upsert.Parameters.AddWithValue("$p", repository);
+            upsert.Parameters.AddWithValue("$s", seen);
+            upsert.Parameters.AddWithValue("$k", BlobSourcesKept);
+            upsert.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+    }
+
+    /// <summary>The repositories of <paramref name="registry"/> known to hold <paramref name="digest"/>, most recently seen first.</summary>
+    public List<string> BlobSources(string registry, string digest)
+    {
+        using SqliteConnection connection = Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT repository FROM blob_sources WHERE registry = $r AND digest = $d ORDER BY seen DESC, repository";
+        command.Parameters.AddWithValue("$r", registry);
+        command.Parameters.AddWithValue("$d", digest);
+        using SqliteDataReader reader = command.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+        {
+            rows.Add(reader.GetString(0));
         }
 
         return rows;

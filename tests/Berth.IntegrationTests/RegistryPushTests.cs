@@ -1,0 +1,203 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Berth.IntegrationTests.Infrastructure;
+using Berth.Registry;
+
+namespace Berth.IntegrationTests;
+
+/// <summary>
+/// Push as Docker pushes: a blob the registry holds in another repository is mounted, not uploaded; an upload whose
+/// connection breaks is resumed from where the registry's copy ends; a loopback registry is tried over HTTPS first
+/// (any certificate) and plain HTTP after, remembered per host. Registries: Berth's own server and Debian's
+/// docker-registry (distribution 2.8), each behind a loopback proxy that sees every request.
+/// </summary>
+public sealed class RegistryPushTests(DaemonFixture fixture) : IAsyncLifetime
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("berth-regpush-").FullName;
+    private readonly List<string> _tags = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (string tag in _tags)
+        {
+            await fixture.Docker.RunAsync("rmi", tag);
+        }
+
+        Directory.Delete(_root, recursive: true);
+    }
+
+    private static List<JsonElement> Lines(string body) =>
+        [.. body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
+
+    private static IEnumerable<string> Statuses(List<JsonElement> lines) =>
+        lines.Where(l => l.TryGetProperty("status", out _)).Select(l => l.GetProperty("status").GetString() ?? "");
+
+    private async Task TagAsync(string source, string target)
+    {
+        await fixture.Docker.SucceedAsync("tag", source, target);
+        _tags.Add(target);
+    }
+
+    /// <summary>POST /images/{name}/push?tag=TAG; the JSON stream's lines (failing on an error line).</summary>
+    private async Task<List<JsonElement>> PushAsync(string image)
+    {
+        int colon = image.LastIndexOf(':');
+        using HttpResponseMessage push = await fixture.Api.PostAsync($"/images/{image[..colon]}/push?tag={image[(colon + 1)..]}", null);
+        string body = await push.Content.ReadAsStringAsync();
+        Assert.True(push.IsSuccessStatusCode, body);
+        List<JsonElement> lines = Lines(body);
+        Assert.DoesNotContain(lines, l => l.TryGetProperty("error", out _));
+        return lines;
+    }
+
+    /// <summary>busybox to REPO a, then as b through the API stream and as c with berth push: b and c upload nothing.</summary>
+    private async Task PushedAgainUnderAnotherNameIsMountedAsync(LoopbackProxy proxy)
+    {
+        string a = $"{proxy.Authority}/mount/a:v1";
+        await TagAsync("busybox", a);
+        List<JsonElement> first = await PushAsync(a);
+        Assert.Contains("Pushed", Statuses(first));
+        Assert.Contains(proxy.Requests, r => r.StartsWith("PATCH ", StringComparison.Ordinal));
+        long firstBytes = proxy.BytesUp;
+
+        proxy.Reset();
+        string b = $"{proxy.Authority}/mount/b:v1";
+        await TagAsync("busybox", b);
+        List<JsonElement> second = await PushAsync(b);
+        Assert.Contains("Mounted from mount/a", Statuses(second));
+        Assert.DoesNotContain("Pushed", Statuses(second));
+        Assert.Contains(proxy.Requests, r => r.StartsWith("POST /v2/mount/b/blobs/uploads/?mount=sha256", StringComparison.Ordinal) && r.EndsWith("&from=mount%2Fa", StringComparison.Ordinal));
+        // No blob bytes: no PATCH, and the one PUT is the manifest's.
+        Assert.DoesNotContain(proxy.Requests, r => r.StartsWith("PATCH ", StringComparison.Ordinal));
+        Assert.Equal(["PUT /v2/mount/b/manifests/v1"], proxy.Requests.Where(r => r.StartsWith("PUT ", StringComparison.Ordinal)));
+        Assert.True(proxy.BytesUp < firstBytes / 10, $"{proxy.BytesUp} bytes sent for a mounted push, {firstBytes} for the first");
+
+        proxy.Reset();
+        string c = $"{proxy.Authority}/mount/c:v1";
+        await TagAsync("busybox", c);
+        CommandResult cli = await fixture.Daemon.Berth.SucceedAsync("push", c);
+        Assert.Matches(@"[0-9a-f]{12}: Mounted from mount/[ab]", cli.Stdout);
+        Assert.DoesNotContain(proxy.Requests, r => r.StartsWith("PATCH ", StringComparison.Ordinal));
+
+        // What was mounted is really there: the registry serves c's manifest, and every blob it names.
+        using var http = new HttpClient { BaseAddress = new Uri($"http://{proxy.Authority}") };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/mount/c/manifests/v1");
+        request.Headers.Accept.ParseAdd("application/vnd.oci.image.manifest.v1+json");
+        request.Headers.Accept.ParseAdd("application/vnd.docker.distribution.manifest.v2+json");
+        using HttpResponseMessage manifest = await http.SendAsync(request);
+        Assert.True(manifest.IsSuccessStatusCode, $"{(int)manifest.StatusCode}");
+        using JsonDocument document = JsonDocument.Parse(await manifest.Content.ReadAsStringAsync());
+        foreach (JsonElement descriptor in document.RootElement.GetProperty("layers").EnumerateArray().Append(document.RootElement.GetProperty("config")))
+        {
+            using HttpResponseMessage head = await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/mount/c/blobs/{descriptor.GetProperty("digest").GetString()}"));
+            Assert.True(head.IsSuccessStatusCode, $"{descriptor} in mount/c: {(int)head.StatusCode}");
+        }
+    }
+
+    [Fact]
+    public async Task A_blob_in_another_repository_of_berths_registry_is_mounted_not_uploaded()
+    {
+        await using RegistryServer.Running registry = await RegistryServer.StartAsync("127.0.0.1:0", Path.Combine(_root, "data"), CancellationToken.None);
+        await using var proxy = new LoopbackProxy(new Uri(registry.Address).Port);
+        await PushedAgainUnderAnotherNameIsMountedAsync(proxy);
+    }
+
+    [Fact]
+    public async Task A_blob_in_another_repository_of_docker_registry_is_mounted_not_uploaded()
+    {
+        await using DistributionRegistry registry = await DistributionRegistry.StartAsync();
+        await using var proxy = new LoopbackProxy(registry.Port);
+        await PushedAgainUnderAnotherNameIsMountedAsync(proxy);
+    }
+
+    [Fact]
+    public async Task An_upload_cut_mid_way_resumes_where_the_registry_copy_ends_and_the_image_pulls_back_whole()
+    {
+        await using RegistryServer.Running registry = await RegistryServer.StartAsync("127.0.0.1:0", Path.Combine(_root, "data"), CancellationToken.None);
+        await using var proxy = new LoopbackProxy(new Uri(registry.Address).Port, cutPatchAfter: 1_000_000);
+        string image = $"{proxy.Authority}/resume/app:v1";
+        string builder = Names.Unique("resume");
+        await fixture.Docker.SucceedAsync("run", "--name", builder, "busybox", "sh", "-c", "head -c 4000000 /dev/urandom > /data");
+        try
+        {
+            await fixture.Docker.SucceedAsync("commit", builder, image);
+            _tags.Add(image);
+        }
+        finally
+        {
+            await fixture.Docker.RunAsync("rm", "-f", builder);
+        }
+
+        string id = (await fixture.Docker.SucceedAsync("image", "inspect", "--format", "{{.Id}}", image)).Stdout.Trim();
+        List<JsonElement> pushed = await PushAsync(image);
+        Assert.True(proxy.PatchCut, string.Join("\n", proxy.Requests));
+        IReadOnlyList<string> requests = proxy.Requests;
+        // After the cut: the session's status, then the rest in a second PATCH, then the PUT with the digest.
+        int cutAt = requests.Select((r, i) => (r, i)).First(p => p.r.StartsWith("PATCH ", StringComparison.Ordinal)).i;
+        Assert.Contains(requests.Skip(cutAt), r => r.StartsWith("GET /v2/resume/app/blobs/uploads/", StringComparison.Ordinal));
+        Assert.True(requests.Count(r => r.StartsWith("PATCH ", StringComparison.Ordinal)) >= 2, string.Join("\n", requests));
+        Assert.Contains(pushed, l => l.TryGetProperty("status", out JsonElement s) && s.GetString()!.StartsWith("v1: digest: sha256:", StringComparison.Ordinal));
+        // Resumed, not started again: the blob went up once plus what the cut lost, not twice.
+        Assert.True(proxy.BytesUp < 4_000_000 + 3_000_000, $"{proxy.BytesUp} bytes sent");
+
+        await fixture.Docker.SucceedAsync("rmi", image);
+        _tags.Remove(image);
+        await fixture.Docker.SucceedAsync("pull", image);
+        _tags.Add(image);
+        Assert.Equal(id, (await fixture.Docker.SucceedAsync("image", "inspect", "--format", "{{.Id}}", image)).Stdout.Trim());
+        CommandResult size = await fixture.Docker.SucceedAsync("run", "--rm", image, "wc", "-c", "/data");
+        Assert.StartsWith("4000000", size.Stdout.Trim(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_loopback_registry_is_tried_over_https_first_and_plain_http_is_remembered()
+    {
+        // Berth's server with a self-signed certificate: 127.0.0.1 is insecure, so its certificate is not checked.
+        string certPath = Path.Combine(_root, "tls.crt");
+        string keyPath = Path.Combine(_root, "tls.key");
+        using (RSA key = RSA.Create(2048))
+        {
+            var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            var names = new SubjectAlternativeNameBuilder();
+            names.AddIpAddress(System.Net.IPAddress.Loopback);
+            request.CertificateExtensions.Add(names.Build());
+            using X509Certificate2 certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+            await File.WriteAllTextAsync(certPath, certificate.ExportCertificatePem());
+            await File.WriteAllTextAsync(keyPath, key.ExportPkcs8PrivateKeyPem());
+        }
+
+        int tlsPort = LoopbackPort.Free();
+        await using (RegistryServer.Running tls = await RegistryServer.StartAsync(
+            new RegistryServerOptions { Address = $"127.0.0.1:{tlsPort}", Root = Path.Combine(_root, "tls-data"), TlsCertPath = certPath, TlsKeyPath = keyPath }, CancellationToken.None))
+        {
+            Assert.StartsWith("https://", tls.Address, StringComparison.Ordinal);
+            string image = $"127.0.0.1:{tlsPort}/secure/bb:v1";
+            await TagAsync("busybox", image);
+            await PushAsync(image);
+            await fixture.Docker.SucceedAsync("rmi", image);
+            CommandResult pull = await fixture.Daemon.Berth.SucceedAsync("pull", image);
+            Assert.Contains("v1: Pulling from secure/bb", pull.Stdout, StringComparison.Ordinal);
+            Assert.Equal(
+                (await fixture.Docker.SucceedAsync("image", "inspect", "--format", "{{.Id}}", "busybox")).Stdout.Trim(),
+                (await fixture.Docker.SucceedAsync("image", "inspect", "--format", "{{.Id}}", image)).Stdout.Trim());
+        }
+
+        // A plain server: HTTPS fails at the handshake, HTTP works, and the next push goes straight to HTTP.
+        await using RegistryServer.Running plain = await RegistryServer.StartAsync("127.0.0.1:0", Path.Combine(_root, "plain-data"), CancellationToken.None);
+        await using var proxy = new LoopbackProxy(new Uri(plain.Address).Port);
+        string first = $"{proxy.Authority}/plain/bb:v1";
+        await TagAsync("busybox", first);
+        await PushAsync(first);
+        Assert.Equal(1, proxy.TlsHandshakes);
+        string second = $"{proxy.Authority}/plain/bb:v2";
+        await TagAsync("busybox", second);
+        CommandResult cli = await fixture.Daemon.Berth.SucceedAsync("push", second);
+        Assert.Contains("v2: digest: sha256:", cli.Stdout, StringComparison.Ordinal);
+        await fixture.Docker.SucceedAsync("rmi", second);
+        await fixture.Daemon.Berth.SucceedAsync("pull", second);
+        Assert.Equal(1, proxy.TlsHandshakes);
+    }
+}
