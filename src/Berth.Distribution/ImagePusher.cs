@@ -97,7 +97,8 @@ public sealed partial class ImagePusher(ImageStore images, DistributionOptions o
     /// Asks the registry to mount the blob from a repository it is known to hold it in (the most recently seen first,
     /// at most <see cref="MountAttempts"/>). 201: mounted, returns the source. 202: the registry started a plain upload
     /// instead (it lacks the blob there, or the source is not readable with these credentials): returns that session to
-    /// continue. No known source: neither.
+    /// continue (the last one; earlier ones are cancelled while other sources remain). Anything else, or no known
+    /// source: neither, and the caller uploads as usual.
     /// </summary>
     private async Task<(string? MountedFrom, Uri? Location)> MountAsync(RegistryClient client, ImageReference reference, Digest digest, string scope, CancellationToken cancellationToken)
     {
@@ -111,7 +112,12 @@ public sealed partial class ImagePusher(ImageStore images, DistributionOptions o
                 return (sources[i], null);
             }
 
-            await EnsureAsync(response, reference, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode != HttpStatusCode.Accepted || response.Headers.Location is null)
+            {
+                // Refused outright (no pull on the source, say): an ordinary upload still can work.
+                continue;
+            }
+
             Uri location = LocationOf(client, response);
             if (i == sources.Length - 1)
             {

@@ -179,6 +179,36 @@ public sealed class MetadataStoreTests : IDisposable
     }
 
     [Fact]
+    public void BlobSourcesAreKeptPerRegistryMostRecentFirstAndBounded()
+    {
+        using var store = new MetadataStore(DbPath);
+        string blob = "sha256:" + new string('1', 64);
+        string other = "sha256:" + new string('2', 64);
+
+        store.AddBlobSources("reg:5000", "team/a", [blob, other]);
+        store.AddBlobSources("reg:5000", "team/b", [blob]);
+        store.AddBlobSources("elsewhere:5000", "team/c", [blob]);
+
+        Assert.Equal(["team/b", "team/a"], store.BlobSources("reg:5000", blob));
+        Assert.Equal(["team/a"], store.BlobSources("reg:5000", other));
+        Assert.Equal(["team/c"], store.BlobSources("elsewhere:5000", blob));
+        Assert.Empty(store.BlobSources("reg:5001", blob));
+
+        // Seen again: first again. Past the bound: the least recently seen go.
+        store.AddBlobSources("reg:5000", "team/a", [blob]);
+        Assert.Equal(["team/a", "team/b"], store.BlobSources("reg:5000", blob));
+        for (int i = 0; i < MetadataStore.BlobSourcesKept; i++)
+        {
+            store.AddBlobSources("reg:5000", $"more/{i}", [blob]);
+        }
+
+        List<string> kept = store.BlobSources("reg:5000", blob);
+        Assert.Equal(MetadataStore.BlobSourcesKept, kept.Count);
+        Assert.Equal($"more/{MetadataStore.BlobSourcesKept - 1}", kept[0]);
+        Assert.DoesNotContain("team/b", kept);
+    }
+
+    [Fact]
     public void ContainerNamesAreUnique()
     {
         using var store = new MetadataStore(DbPath);

@@ -331,7 +331,14 @@ public sealed class MetadataStore : IDisposable
         ArgumentNullException.ThrowIfNull(digests);
         using SqliteConnection connection = Open();
         using SqliteTransaction transaction = connection.BeginTransaction();
-        long seen = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        // A logical clock, not the time: later records always rank first, even within one millisecond.
+        long seen;
+        using (SqliteCommand clock = connection.CreateCommand())
+        {
+            clock.CommandText = "SELECT COALESCE(MAX(seen), 0) + 1 FROM blob_sources";
+            seen = (long)clock.ExecuteScalar()!;
+        }
+
         foreach (string digest in digests)
         {
             using SqliteCommand upsert = connection.CreateCommand();
