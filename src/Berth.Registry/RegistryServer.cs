@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace Berth.Registry;
 
 /// <summary>
-/// The OCI distribution API v2 over plain HTTP: blobs (HEAD/GET/DELETE), uploads (POST, PATCH, PUT; monolithic,
+/// The OCI distribution API v2 over HTTP or HTTPS (--tls-cert): blobs (HEAD/GET/DELETE), uploads (POST, PATCH, PUT; monolithic,
 /// chunked and cross-repository mount), manifests by tag or digest (HEAD/GET/PUT/DELETE), <c>tags/list</c> and
 /// <c>_catalog</c>. Errors use the spec's <c>{"errors":[{code,message,detail}]}</c> body.
 /// </summary>

@@ -132,6 +132,75 @@ public sealed class RegistryPushTests(DaemonFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_pulled_image_pushed_to_another_repository_of_its_registry_is_mounted_from_where_it_came()
+    {
+        await using DistributionRegistry registry = await DistributionRegistry.StartAsync();
+        await using var proxy = new LoopbackProxy(registry.Port);
+        string layer = await PublishRandomImageAsync($"http://{registry.Authority}", "origin/app");
+        string pulled = $"{proxy.Authority}/origin/app:v1";
+        using (HttpResponseMessage pull = await fixture.Api.PostAsync($"/images/create?fromImage={Uri.EscapeDataString(pulled[..^3])}&tag=v1", null))
+        {
+            string body = await pull.Content.ReadAsStringAsync();
+            Assert.True(pull.IsSuccessStatusCode && !body.Contains("\"error\"", StringComparison.Ordinal), body);
+        }
+
+        _tags.Add(pulled);
+        string copy = $"{proxy.Authority}/copy/app:v1";
+        await TagAsync(pulled, copy);
+        proxy.Reset();
+        List<JsonElement> pushed = await PushAsync(copy);
+        Assert.Contains(pushed, l => l.TryGetProperty("id", out JsonElement id) && layer.StartsWith("sha256:" + id.GetString(), StringComparison.Ordinal)
+            && l.GetProperty("status").GetString() == "Mounted from origin/app");
+        Assert.DoesNotContain(proxy.Requests, r => r.StartsWith("PATCH ", StringComparison.Ordinal));
+    }
+
+    /// <summary>A one-layer image (64 KB of random bytes) put straight into a registry as NAME:v1; returns the layer's digest.</summary>
+    private static async Task<string> PublishRandomImageAsync(string registry, string name)
+    {
+        byte[] tar;
+        using (var tarBuffer = new MemoryStream())
+        {
+            using (var writer = new System.Formats.Tar.TarWriter(tarBuffer, System.Formats.Tar.TarEntryFormat.Pax, leaveOpen: true))
+            {
+                writer.WriteEntry(new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, "random")
+                {
+                    DataStream = new MemoryStream(RandomNumberGenerator.GetBytes(65536)),
+                });
+            }
+
+            tar = tarBuffer.ToArray();
+        }
+
+        byte[] layer;
+        using (var gzipped = new MemoryStream())
+        {
+            using (var gzip = new System.IO.Compression.GZipStream(gzipped, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            {
+                gzip.Write(tar);
+            }
+
+            layer = gzipped.ToArray();
+        }
+
+        byte[] config = System.Text.Encoding.UTF8.GetBytes($"{{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{{}},\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"{Digest(tar)}\"]}}}}");
+        using var http = new HttpClient { BaseAddress = new Uri(registry) };
+        foreach (byte[] blob in new[] { layer, config })
+        {
+            using HttpResponseMessage uploaded = await http.PostAsync($"/v2/{name}/blobs/uploads/?digest={Digest(blob)}", new ByteArrayContent(blob));
+            Assert.True(uploaded.IsSuccessStatusCode, $"upload: {(int)uploaded.StatusCode}");
+        }
+
+        string manifest = $"{{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"{Digest(config)}\",\"size\":{config.Length}}},\"layers\":[{{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"{Digest(layer)}\",\"size\":{layer.Length}}}]}}";
+        var content = new StringContent(manifest);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/vnd.oci.image.manifest.v1+json");
+        using HttpResponseMessage put = await http.PutAsync($"/v2/{name}/manifests/v1", content);
+        Assert.True(put.IsSuccessStatusCode, $"manifest: {(int)put.StatusCode} {await put.Content.ReadAsStringAsync()}");
+        return Digest(layer);
+
+        static string Digest(byte[] blob) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(blob));
+    }
+
+    [Fact]
     public async Task An_upload_cut_mid_way_resumes_where_the_registry_copy_ends_and_the_image_pulls_back_whole()
     {
         await using RegistryServer.Running registry = await RegistryServer.StartAsync("127.0.0.1:0", Path.Combine(_root, "data"), CancellationToken.None);
