@@ -16,12 +16,12 @@ public static class RegistryLogin
         // (htpasswd) answers 401 to the retried request, and dockerd words that as a failed login attempt.
         if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
-            throw new EngineException(ErrorKind.Forbidden, $"login attempt to {endpoint.BaseUri}v2/ failed with status: {(int)response.StatusCode} {response.ReasonPhrase}");
+            throw new EngineException(ErrorKind.Forbidden, $"login attempt to {client.Endpoint.BaseUri}v2/ failed with status: {(int)response.StatusCode} {response.ReasonPhrase}");
         }
 
         if (!response.IsSuccessStatusCode)
         {
-            throw new EngineException(ErrorKind.Internal, $"login attempt to {endpoint.BaseUri}v2/ failed with status: {(int)response.StatusCode} {response.ReasonPhrase}");
+            throw new EngineException(ErrorKind.Internal, $"login attempt to {client.Endpoint.BaseUri}v2/ failed with status: {(int)response.StatusCode} {response.ReasonPhrase}");
         }
     }
 }

@@ -186,15 +186,20 @@ public sealed class RegistryPushTests(DaemonFixture fixture) : IAsyncLifetime
         using var http = new HttpClient { BaseAddress = new Uri(registry) };
         foreach (byte[] blob in new[] { layer, config })
         {
-            using HttpResponseMessage uploaded = await http.PostAsync($"/v2/{name}/blobs/uploads/?digest={Digest(blob)}", new ByteArrayContent(blob));
-            Assert.True(uploaded.IsSuccessStatusCode, $"upload: {(int)uploaded.StatusCode}");
+            // POST then PUT with the bytes: distribution 2.8 ignores a body on the POST.
+            using HttpResponseMessage started = await http.PostAsync($"/v2/{name}/blobs/uploads/", null);
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, started.StatusCode);
+            var put = new UriBuilder(new Uri(http.BaseAddress, started.Headers.Location!));
+            put.Query = (put.Query.Length > 1 ? put.Query[1..] + "&" : "") + "digest=" + Uri.EscapeDataString(Digest(blob));
+            using HttpResponseMessage uploaded = await http.PutAsync(put.Uri, new ByteArrayContent(blob));
+            Assert.True(uploaded.IsSuccessStatusCode, $"upload: {(int)uploaded.StatusCode} {await uploaded.Content.ReadAsStringAsync()}");
         }
 
         string manifest = $"{{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"{Digest(config)}\",\"size\":{config.Length}}},\"layers\":[{{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"{Digest(layer)}\",\"size\":{layer.Length}}}]}}";
         var content = new StringContent(manifest);
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/vnd.oci.image.manifest.v1+json");
-        using HttpResponseMessage put = await http.PutAsync($"/v2/{name}/manifests/v1", content);
-        Assert.True(put.IsSuccessStatusCode, $"manifest: {(int)put.StatusCode} {await put.Content.ReadAsStringAsync()}");
+        using HttpResponseMessage tagged = await http.PutAsync($"/v2/{name}/manifests/v1", content);
+        Assert.True(tagged.IsSuccessStatusCode, $"manifest: {(int)tagged.StatusCode} {await tagged.Content.ReadAsStringAsync()}");
         return Digest(layer);
 
         static string Digest(byte[] blob) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(blob));
