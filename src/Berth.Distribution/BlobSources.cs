@@ -23,13 +23,31 @@ public static class BlobSources
         }
 
         byte[] bytes = await images.Content.ReadAllAsync(manifestDigest, cancellationToken).ConfigureAwait(false);
-        OciManifest? manifest = JsonSerializer.Deserialize(bytes, ImageJsonContext.Default.OciManifest);
+        OciManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize(bytes, ImageJsonContext.Default.OciManifest);
+        }
+        catch (JsonException)
+        {
+            return;
+        }
+
         if (manifest is null)
         {
             return;
         }
 
-        string registry = RegistryEndpoint.For(reference, options.InsecureRegistries).Host;
-        images.RecordBlobSources(registry, reference.Path, [Digest.Parse(manifest.Config.Digest), .. manifest.Layers.Select(l => Digest.Parse(l.Digest))]);
+        // Only what parses as a digest: a record is an optimisation, never a reason for a finished pull to fail.
+        List<Digest> digests = [];
+        foreach (string? text in manifest.Layers.Select(l => l.Digest).Prepend(manifest.Config.Digest))
+        {
+            if (Digest.TryParse(text, out Digest digest))
+            {
+                digests.Add(digest);
+            }
+        }
+
+        images.RecordBlobSources(RegistryEndpoint.For(reference, options.InsecureRegistries).Host, reference.Path, digests);
     }
 }
