@@ -52,7 +52,11 @@ public sealed partial class RegistryCrashTests
             await Task.Delay(20);
         }
 
-        Assert.False(pull.IsCompleted, $"the pull ended before berthd could be killed mid-layer: {(pull.IsCompleted ? pull.Result.ToString() : "")}");
+        if (pull.IsCompleted)
+        {
+            Assert.Fail($"the pull ended before berthd could be killed mid-layer: {await pull}");
+        }
+
         await Daemon.KillAsync();
         _ = await pull;
         long kept = PartialLength();

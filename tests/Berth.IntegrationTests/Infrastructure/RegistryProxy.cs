@@ -213,7 +213,7 @@ public sealed class RegistryProxy : IAsyncDisposable
     }
 
     /// <summary>Bytes up to the blank line ending an HTTP head (as text, blank line included), and what came after it.</summary>
-    private async Task<(string Head, byte[] Rest)> ReadHeadAsync(Socket socket)
+    private async Task<(string Head, byte[] Remainder)> ReadHeadAsync(Socket socket)
     {
         var received = new List<byte>();
         byte[] buffer = new byte[8192];
