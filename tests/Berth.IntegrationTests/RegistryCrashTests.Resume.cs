@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using Berth.IntegrationTests.Infrastructure;
 
 namespace Berth.IntegrationTests;
@@ -62,14 +63,35 @@ public sealed partial class RegistryCrashTests
         long kept = PartialLength();
         Assert.True(kept >= 12_000_000 && kept < fixture.HugeLayerSize, $"partial of {kept} bytes after the kill");
 
+        // An abandoned partial two days old beside it: start-up removes that one and keeps the fresh one.
+        string abandoned = Path.Combine(Ingest, $"sha256-{new string('0', 64)}.partial");
+        await File.WriteAllBytesAsync(abandoned, new byte[4096]);
+        File.SetLastWriteTimeUtc(abandoned, DateTime.UtcNow.AddDays(-2));
+
         await Daemon.StartAsync();
-        Assert.Equal(kept, PartialLength()); // start-up keeps a fresh partial
+        Assert.Equal(kept, PartialLength());
+        Assert.False(File.Exists(abandoned), "start-up kept a partial untouched for two days");
         Assert.NotEqual(0, (await Daemon.Docker.RunAsync("image", "inspect", image)).ExitCode);
         Assert.DoesNotContain(fixture.HugeLayerDigest["sha256:".Length..], fixture.StoreBlobs());
 
         proxy.BytesPerSecond = 0;
-        CommandResult again = await Daemon.Docker.RunAsync(["pull", image], stdin: null, timeout: PullTimeout);
-        Assert.True(again.ExitCode == 0, again.ToString());
+        // Through the API, to see Docker's JSON stream: the layer's progress starts at the bytes already there.
+        string body;
+        using (HttpResponseMessage again = await Daemon.Api.PostAsync($"/images/create?fromImage={Uri.EscapeDataString(image[..^3])}&tag=v1", null))
+        {
+            body = await again.Content.ReadAsStringAsync();
+            Assert.True(again.IsSuccessStatusCode, body);
+        }
+
+        JsonElement[] lines = [.. body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
+        Assert.DoesNotContain(lines, l => l.TryGetProperty("error", out _));
+        string id = fixture.HugeLayerDigest["sha256:".Length..][..12];
+        JsonElement[] progress = [.. lines.Where(l => l.TryGetProperty("id", out JsonElement i) && i.GetString() == id
+            && l.GetProperty("status").GetString() == "Downloading" && l.TryGetProperty("progressDetail", out JsonElement d) && d.TryGetProperty("current", out _))];
+        Assert.NotEmpty(progress);
+        Assert.Equal(kept, progress[0].GetProperty("progressDetail").GetProperty("current").GetInt64());
+        Assert.Equal(fixture.HugeLayerSize, progress[^1].GetProperty("progressDetail").GetProperty("current").GetInt64());
+        Assert.Equal(fixture.HugeLayerSize, progress[^1].GetProperty("progressDetail").GetProperty("total").GetInt64());
         ProxiedRequest resumed = proxy.BlobGets(fixture.HugeLayerDigest)[^1];
         Assert.Equal($"bytes={kept.ToString(CultureInfo.InvariantCulture)}-", resumed.Range);
         Assert.Equal(206, resumed.Status);
