@@ -121,6 +121,23 @@ public sealed partial class RegistryCrashTests
     }
 
     [Fact]
+    public async Task A_503_for_a_blob_is_retried_after_a_backoff()
+    {
+        RemovePartials();
+        await using var proxy = new RegistryProxy(fixture.HugeRegistryHost) { FailFirstBlobGetWith = 503 };
+        string image = HugeImage(proxy, "v1");
+        CommandResult pull = await Daemon.Docker.RunAsync(["pull", image], stdin: null, timeout: PullTimeout);
+        Assert.True(pull.ExitCode == 0, pull.ToString());
+        Assert.Contains("Retrying in 1 second", pull.Stdout, StringComparison.Ordinal);
+
+        IReadOnlyList<ProxiedRequest> gets = proxy.BlobGets(fixture.HugeLayerDigest);
+        Assert.Equal([503, 200], gets.Select(g => g.Status));
+        Assert.True(gets[1].Received - gets[0].Finished >= TimeSpan.FromSeconds(0.9), $"retried {gets[1].Received - gets[0].Finished} after the 503");
+        await AssertHugeWholeAsync(image);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Ingest));
+    }
+
+    [Fact]
     public async Task Two_pulls_of_images_sharing_a_layer_at_once_download_it_once()
     {
         RemovePartials();

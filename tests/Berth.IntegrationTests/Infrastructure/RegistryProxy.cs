@@ -32,6 +32,7 @@ public sealed class RegistryProxy : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<ProxiedRequest> _requests = [];
     private readonly HashSet<string> _cut = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _failed = new(StringComparer.Ordinal);
     private readonly List<Task> _connections = [];
     private readonly Task _accepting;
 
@@ -50,6 +51,9 @@ public sealed class RegistryProxy : IAsyncDisposable
     public long? CutBlobAfterBytes { get; set; }
 
     public bool IgnoreRange { get; set; }
+
+    /// <summary>Answers the first GET of each blob with this status itself (a 503 from an overloaded registry).</summary>
+    public int? FailFirstBlobGetWith { get; set; }
 
     /// <summary>0 for no limit.</summary>
     public long BytesPerSecond { get; set; }
@@ -139,6 +143,16 @@ public sealed class RegistryProxy : IAsyncDisposable
                 }
 
                 forwarded.Append("Connection: close\r\n\r\n");
+                bool blob = record.Method == "GET" && record.Path.Contains("/blobs/", StringComparison.Ordinal);
+                if (blob && FailFirstBlobGetWith is { } failure && FirstTime(_failed, record.Path))
+                {
+                    record.Status = failure;
+                    await client.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {failure} Failing\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), SocketFlags.None, _stop.Token);
+                    record.Finished = DateTime.UtcNow;
+                    client.Shutdown(SocketShutdown.Both);
+                    return;
+                }
+
                 await upstream.ConnectAsync(_upstreamHost, _upstreamPort, _stop.Token);
                 await upstream.SendAsync(Encoding.ASCII.GetBytes(forwarded.ToString()), SocketFlags.None, _stop.Token);
                 if (rest.Length > 0)
@@ -151,15 +165,7 @@ public sealed class RegistryProxy : IAsyncDisposable
                 record.Status = status.Length > 1 && int.TryParse(status[1], out int code) ? code : 0;
                 await client.SendAsync(Encoding.ASCII.GetBytes(responseHead), SocketFlags.None, _stop.Token);
 
-                bool blob = record.Method == "GET" && record.Path.Contains("/blobs/", StringComparison.Ordinal);
-                long? cutAt = null;
-                if (blob && CutBlobAfterBytes is { } cut)
-                {
-                    lock (_cut)
-                    {
-                        cutAt = _cut.Add(record.Path) ? cut : null;
-                    }
-                }
+                long? cutAt = blob && CutBlobAfterBytes is { } cut && FirstTime(_cut, record.Path) ? cut : null;
 
                 await PipeBodyAsync(upstream, client, body, record, cutAt, blob ? BytesPerSecond : 0);
                 record.Finished = DateTime.UtcNow;
@@ -169,6 +175,14 @@ public sealed class RegistryProxy : IAsyncDisposable
             {
                 // A side went away (berthd killed, the test over): this connection is done.
             }
+        }
+    }
+
+    private static bool FirstTime(HashSet<string> seen, string path)
+    {
+        lock (seen)
+        {
+            return seen.Add(path);
         }
     }
 
