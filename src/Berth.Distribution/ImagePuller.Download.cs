@@ -153,7 +153,7 @@ public sealed partial class ImagePuller
 
         if (response.StatusCode == HttpStatusCode.PartialContent)
         {
-            if (response.Content.Headers.ContentRange?.From != offset || offset == 0)
+            if (response.Content.Headers.ContentRange?.From != offset)
             {
                 ingest.Restart();
                 return false;
