@@ -36,6 +36,15 @@ public sealed record DistributionOptions(IReadOnlyCollection<string> InsecureReg
 
     /// <summary>How many blobs move at once: enough to fill a link, few enough for two cores.</summary>
     public int ParallelTransfers { get; init; } = 3;
+
+    /// <summary>How often one blob's download is tried (Docker's max-download-attempts) before the pull fails.</summary>
+    public int DownloadAttempts { get; init; } = 5;
+
+    /// <summary>The wait before the first retry of a blob; it doubles with each failure that made no progress.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>A blob response that sends nothing for this long is given up and resumed, as a reset connection is.</summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
@@ -43,7 +52,7 @@ public sealed record DistributionOptions(IReadOnlyCollection<string> InsecureReg
 /// layers in parallel into the content store, each verified against its digest before it is committed, then the
 /// image record. Blobs written under a lease; whatever no image references afterwards (an error) is deleted.
 /// </summary>
-public sealed class ImagePuller(ImageStore images, DistributionOptions options)
+public sealed partial class ImagePuller(ImageStore images, DistributionOptions options)
 {
     internal static readonly string[] ManifestAccept =
     [
@@ -164,51 +173,6 @@ public sealed class ImagePuller(ImageStore images, DistributionOptions options)
     }
 
     public static string ShortId(string digest) => digest.Length > 19 && digest.StartsWith("sha256:", StringComparison.Ordinal) ? digest[7..19] : digest;
-
-    private async Task DownloadAsync(RegistryClient client, ImageReference reference, OciDescriptor descriptor, BlobLease lease, SemaphoreSlim gate, IProgress<TransferProgress>? progress, string scope, CancellationToken cancellationToken)
-    {
-        Digest digest = Digest.Parse(descriptor.Digest);
-        lease.Add(digest);
-        string id = ShortId(descriptor.Digest);
-        if (images.Content.Exists(digest))
-        {
-            progress?.Report(new TransferProgress(id, "Already exists"));
-            return;
-        }
-
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            progress?.Report(new TransferProgress(id, "Downloading"));
-            using HttpResponseMessage response = await client.SendAsync(
-                () => new HttpRequestMessage(HttpMethod.Get, client.Url($"/v2/{reference.Path}/blobs/{digest}")), scope, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-            {
-                string why = await RegistryClient.DescribeErrorAsync(response, cancellationToken).ConfigureAwait(false);
-                throw new EngineException(response.StatusCode == HttpStatusCode.NotFound ? ErrorKind.NotFound : ErrorKind.Internal, $"error pulling blob {digest}: {why}");
-            }
-
-            long total = response.Content.Headers.ContentLength ?? descriptor.Size;
-            Stream raw = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            await using Stream body = progress is null ? raw
-                : new ProgressStream(raw, total, done => progress.Report(new TransferProgress(id, "Downloading") { Current = done, Total = total }));
-            try
-            {
-                await images.Content.WriteAsync(body, digest, cancellationToken).ConfigureAwait(false);
-            }
-            catch (EngineException e) when (e.Kind == ErrorKind.InvalidArgument)
-            {
-                throw EngineException.Invalid($"filesystem layer verification failed for digest {digest}: {e.Message}");
-            }
-
-            progress?.Report(new TransferProgress(id, "Verifying Checksum"));
-            progress?.Report(new TransferProgress(id, "Download complete"));
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
 
     /// <summary>Every tag of <paramref name="reference"/>'s repository (tags/list, following the Link pages; bounded).</summary>
     public async Task<IReadOnlyList<string>> ListTagsAsync(ImageReference reference, RegistryCredentials? credentials, CancellationToken cancellationToken)

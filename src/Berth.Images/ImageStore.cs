@@ -422,6 +422,8 @@ public sealed partial class ImageStore : IDisposable
                 }
             }
 
+            reclaimed += _content.RemoveStalePartials(ContentStore.StalePartialAge);
+
             return reclaimed;
         }
         finally

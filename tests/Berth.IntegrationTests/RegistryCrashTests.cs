@@ -9,14 +9,18 @@ namespace Berth.IntegrationTests;
 
 /// <summary>
 /// A berthd of its own (it gets killed) with a 3-layer image (busybox and two layers of random bytes) published to
-/// an in-process berth-registry and then removed locally, so every test starts from "only busybox here".
+/// an in-process berth-registry and then removed locally, so every test starts from "only busybox here". A second
+/// registry holds two images that share one big random layer (the resume tests pull it through a proxy).
 /// </summary>
 public sealed class RegistryCrashDaemon : IAsyncLifetime
 {
     public const string Repository = "crash/big";
     public const int LayerBytes = 24_000_000;
+    public const string HugeRepository = "crash/huge";
+    public const int HugeLayerBytes = 52_000_000;
     private BerthDaemon? _daemon;
     private RegistryServer.Running? _registry;
+    private RegistryServer.Running? _hugeRegistry;
 
     public BerthDaemon Daemon => _daemon ?? throw new InvalidOperationException("the registry-crash berthd did not start");
 
@@ -26,6 +30,15 @@ public sealed class RegistryCrashDaemon : IAsyncLifetime
     public string RegistryData => Path.Combine(Root, "published");
 
     public string RegistryHost => new Uri(_registry!.Address).Authority;
+
+    /// <summary>The registry of crash/huge:v1 (busybox and a HugeLayerBytes random layer) and v2 (one small layer more).</summary>
+    public string HugeRegistryHost => new Uri(_hugeRegistry!.Address).Authority;
+
+    /// <summary>The digest of the big layer both huge images share.</summary>
+    public string HugeLayerDigest { get; private set; } = "";
+
+    /// <summary>The big layer's blob size (compressed, a little over HugeLayerBytes).</summary>
+    public long HugeLayerSize { get; private set; }
 
     /// <summary>The content blobs berthd has with only busybox: what a failed or cleaned-up pull must come back to.</summary>
     public IReadOnlySet<string> BaselineBlobs { get; private set; } = new HashSet<string>();
@@ -53,7 +66,37 @@ public sealed class RegistryCrashDaemon : IAsyncLifetime
         }
 
         await _daemon.Docker.SucceedAsync("rmi", image, "regcrash:step");
+        await PublishHugeAsync();
         await _daemon.Docker.SucceedAsync("image", "prune", "-a", "-f", "--filter", "dangling=true");
+    }
+
+    private async Task PublishHugeAsync()
+    {
+        string data = Path.Combine(Root, "published-huge");
+        _hugeRegistry = await RegistryServer.StartAsync("127.0.0.1:0", data, CancellationToken.None);
+        string v1 = $"{HugeRegistryHost}/{HugeRepository}:v1";
+        string v2 = $"{HugeRegistryHost}/{HugeRepository}:v2";
+        string[] builders = [Names.Unique("reghuge1"), Names.Unique("reghuge2")];
+        try
+        {
+            await Daemon.Docker.SucceedAsync("run", "--name", builders[0], "busybox", "sh", "-c", $"head -c {HugeLayerBytes} /dev/urandom > /big");
+            await Daemon.Docker.SucceedAsync("commit", builders[0], v1);
+            await Daemon.Docker.SucceedAsync("run", "--name", builders[1], v1, "sh", "-c", "echo two > /two");
+            await Daemon.Docker.SucceedAsync("commit", builders[1], v2);
+            await Daemon.Docker.SucceedAsync("push", v1);
+            await Daemon.Docker.SucceedAsync("push", v2);
+        }
+        finally
+        {
+            await Daemon.Docker.RunAsync(["rm", "-f", .. builders]);
+        }
+
+        await Daemon.Docker.SucceedAsync("rmi", v2, v1);
+        // Random bytes do not compress: the big layer is the only blob over HugeLayerBytes.
+        string blobs = Path.Combine(data, "content", "blobs", "sha256");
+        string layer = Directory.EnumerateFiles(blobs).Single(f => new FileInfo(f).Length >= HugeLayerBytes);
+        HugeLayerDigest = "sha256:" + Path.GetFileName(layer);
+        HugeLayerSize = new FileInfo(layer).Length;
     }
 
     public async Task DisposeAsync()
@@ -61,6 +104,11 @@ public sealed class RegistryCrashDaemon : IAsyncLifetime
         if (_registry is not null)
         {
             await _registry.DisposeAsync();
+        }
+
+        if (_hugeRegistry is not null)
+        {
+            await _hugeRegistry.DisposeAsync();
         }
 
         if (_daemon is not null)
@@ -97,7 +145,7 @@ public sealed class RegistryCrashDaemon : IAsyncLifetime
 /// and leaves nothing behind; berthd killed (SIGKILL) during pulls always restarts consistent and the next pull
 /// completes; berth-registry killed during a push never serves a partial blob, and the retried push completes.
 /// </summary>
-public sealed class RegistryCrashTests(RegistryCrashDaemon fixture) : IClassFixture<RegistryCrashDaemon>, IAsyncLifetime
+public sealed partial class RegistryCrashTests(RegistryCrashDaemon fixture) : IClassFixture<RegistryCrashDaemon>, IAsyncLifetime
 {
     private readonly string _work = Directory.CreateTempSubdirectory("berth-regcrash-test-").FullName;
 

@@ -26,11 +26,8 @@ public sealed partial class ContentStore
         _ingest = Path.Combine(root, "ingest");
         Directory.CreateDirectory(_blobs);
         Directory.CreateDirectory(_ingest);
-        // A crash mid-ingest leaves temp files that nothing references.
-        foreach (string stale in Directory.EnumerateFiles(_ingest))
-        {
-            File.Delete(stale);
-        }
+        // A crash mid-ingest leaves temp files that nothing references (partial downloads are kept to resume).
+        CleanIngestArea();
     }
 
     public string PathOf(Digest digest) =>

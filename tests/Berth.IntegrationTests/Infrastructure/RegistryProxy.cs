@@ -1,0 +1,265 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Berth.IntegrationTests.Infrastructure;
+
+/// <summary>One request the proxy passed on: what the client asked (its Range header too) and the status upstream gave.</summary>
+public sealed record ProxiedRequest(string Method, string Path, string? Range)
+{
+    public int Status { get; set; }
+
+    /// <summary>Body bytes the proxy passed to the client (fewer than sent when it cut the response).</summary>
+    public long BodyBytes { get; set; }
+
+    public DateTime Received { get; } = DateTime.UtcNow;
+
+    /// <summary>When the response ended (or was cut); null while it is still going.</summary>
+    public DateTime? Finished { get; set; }
+}
+
+/// <summary>
+/// A loopback HTTP/1.1 proxy in front of a registry that misbehaves on demand: it cuts the first response of each
+/// blob after <see cref="CutBlobAfterBytes"/> body bytes (a connection broken mid-download), drops Range headers
+/// (a server that cannot resume), and slows blob bodies to <see cref="BytesPerSecond"/>. Every request is recorded.
+/// Each connection carries one request (it asks upstream to close), so responses need no parsing beyond their head.
+/// </summary>
+public sealed class RegistryProxy : IAsyncDisposable
+{
+    private readonly string _upstreamHost;
+    private readonly int _upstreamPort;
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<ProxiedRequest> _requests = [];
+    private readonly HashSet<string> _cut = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _failed = new(StringComparer.Ordinal);
+    private readonly List<Task> _connections = [];
+    private readonly Task _accepting;
+
+    public RegistryProxy(string upstreamAuthority)
+    {
+        var upstream = new Uri("http://" + upstreamAuthority);
+        _upstreamHost = upstream.Host;
+        _upstreamPort = upstream.Port;
+        _listener.Start();
+        _accepting = AcceptAsync();
+    }
+
+    /// <summary>HOST:PORT to pull through (loopback: plain HTTP).</summary>
+    public string Host => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+
+    public long? CutBlobAfterBytes { get; set; }
+
+    public bool IgnoreRange { get; set; }
+
+    /// <summary>Answers the first GET of each blob with this status itself (a 503 from an overloaded registry).</summary>
+    public int? FailFirstBlobGetWith { get; set; }
+
+    /// <summary>0 for no limit.</summary>
+    public long BytesPerSecond { get; set; }
+
+    public IReadOnlyList<ProxiedRequest> Requests
+    {
+        get
+        {
+            lock (_requests)
+            {
+                return [.. _requests];
+            }
+        }
+    }
+
+    /// <summary>The GETs of one blob, in order.</summary>
+    public IReadOnlyList<ProxiedRequest> BlobGets(string digest) =>
+        [.. Requests.Where(r => r.Method == "GET" && r.Path.EndsWith("/blobs/" + digest, StringComparison.Ordinal))];
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        Task[] running;
+        lock (_connections)
+        {
+            running = [.. _connections, _accepting];
+        }
+
+        await Task.WhenAll(running.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+        _stop.Dispose();
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptSocketAsync(_stop.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            lock (_connections)
+            {
+                _connections.RemoveAll(t => t.IsCompleted);
+                _connections.Add(ServeAsync(client));
+            }
+        }
+    }
+
+    private async Task ServeAsync(Socket client)
+    {
+        using (client)
+        using (var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            try
+            {
+                (string head, byte[] rest) = await ReadHeadAsync(client);
+                if (head.Length == 0)
+                {
+                    return;
+                }
+
+                string[] lines = head.Split("\r\n");
+                string[] start = lines[0].Split(' ');
+                string? range = lines.Skip(1).FirstOrDefault(l => l.StartsWith("Range:", StringComparison.OrdinalIgnoreCase))?["Range:".Length..].Trim();
+                var record = new ProxiedRequest(start[0], start[1], range);
+                lock (_requests)
+                {
+                    _requests.Add(record);
+                }
+
+                var forwarded = new StringBuilder(lines[0]).Append("\r\n");
+                foreach (string line in lines.Skip(1).Where(l => l.Length > 0))
+                {
+                    bool drop = line.StartsWith("Connection:", StringComparison.OrdinalIgnoreCase)
+                        || (IgnoreRange && line.StartsWith("Range:", StringComparison.OrdinalIgnoreCase));
+                    if (!drop)
+                    {
+                        forwarded.Append(line).Append("\r\n");
+                    }
+                }
+
+                forwarded.Append("Connection: close\r\n\r\n");
+                bool blob = record.Method == "GET" && record.Path.Contains("/blobs/", StringComparison.Ordinal);
+                if (blob && FailFirstBlobGetWith is { } failure && FirstTime(_failed, record.Path))
+                {
+                    record.Status = failure;
+                    await client.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {failure} Failing\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), SocketFlags.None, _stop.Token);
+                    record.Finished = DateTime.UtcNow;
+                    client.Shutdown(SocketShutdown.Both);
+                    return;
+                }
+
+                await upstream.ConnectAsync(_upstreamHost, _upstreamPort, _stop.Token);
+                await upstream.SendAsync(Encoding.ASCII.GetBytes(forwarded.ToString()), SocketFlags.None, _stop.Token);
+                if (rest.Length > 0)
+                {
+                    await upstream.SendAsync(rest, SocketFlags.None, _stop.Token);
+                }
+
+                (string responseHead, byte[] body) = await ReadHeadAsync(upstream);
+                string[] status = responseHead.Split(' ', 3);
+                record.Status = status.Length > 1 && int.TryParse(status[1], out int code) ? code : 0;
+                await client.SendAsync(Encoding.ASCII.GetBytes(responseHead), SocketFlags.None, _stop.Token);
+
+                long? cutAt = blob && CutBlobAfterBytes is { } cut && FirstTime(_cut, record.Path) ? cut : null;
+
+                await PipeBodyAsync(upstream, client, body, record, cutAt, blob ? BytesPerSecond : 0);
+                record.Finished = DateTime.UtcNow;
+                client.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or ObjectDisposedException)
+            {
+                // A side went away (berthd killed, the test over): this connection is done.
+            }
+        }
+    }
+
+    private static bool FirstTime(HashSet<string> seen, string path)
+    {
+        lock (seen)
+        {
+            return seen.Add(path);
+        }
+    }
+
+    private async Task PipeBodyAsync(Socket upstream, Socket client, byte[] first, ProxiedRequest record, long? cutAt, long bytesPerSecond)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        byte[] buffer = new byte[1 << 16];
+        ReadOnlyMemory<byte> chunk = first;
+        while (true)
+        {
+            if (chunk.Length == 0)
+            {
+                int read = await upstream.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+                if (read == 0)
+                {
+                    return;
+                }
+
+                chunk = buffer.AsMemory(0, read);
+            }
+
+            if (cutAt is { } limit && record.BodyBytes + chunk.Length >= limit)
+            {
+                // The cut: exactly `limit` bytes reach the client, then the connection ends (FIN, so none is lost).
+                await client.SendAsync(chunk[..(int)(limit - record.BodyBytes)], SocketFlags.None, _stop.Token);
+                record.BodyBytes = limit;
+                return;
+            }
+
+            await client.SendAsync(chunk, SocketFlags.None, _stop.Token);
+            record.BodyBytes += chunk.Length;
+            chunk = ReadOnlyMemory<byte>.Empty;
+            if (bytesPerSecond > 0)
+            {
+                TimeSpan due = TimeSpan.FromSeconds((double)record.BodyBytes / bytesPerSecond);
+                if (due > clock.Elapsed)
+                {
+                    await Task.Delay(due - clock.Elapsed, _stop.Token);
+                }
+            }
+        }
+    }
+
+    /// <summary>Bytes up to the blank line ending an HTTP head (as text, blank line included), and what came after it.</summary>
+    private async Task<(string Head, byte[] Remainder)> ReadHeadAsync(Socket socket)
+    {
+        var received = new List<byte>();
+        byte[] buffer = new byte[8192];
+        while (received.Count < 1 << 20)
+        {
+            int read = await socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+            if (read == 0)
+            {
+                return ("", []);
+            }
+
+            received.AddRange(buffer.AsSpan(0, read));
+            int end = IndexOfBlankLine(received);
+            if (end >= 0)
+            {
+                return (Encoding.ASCII.GetString(received.GetRange(0, end + 4).ToArray()), received.GetRange(end + 4, received.Count - end - 4).ToArray());
+            }
+        }
+
+        throw new IOException("an HTTP head over 1 MB");
+    }
+
+    private static int IndexOfBlankLine(List<byte> bytes)
+    {
+        for (int i = 0; i + 3 < bytes.Count; i++)
+        {
+            if (bytes[i] == '\r' && bytes[i + 1] == '\n' && bytes[i + 2] == '\r' && bytes[i + 3] == '\n')
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}
