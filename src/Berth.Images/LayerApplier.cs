@@ -52,7 +52,6 @@ public static class LayerApplier
 
             string target = Path.Combine(parent, name);
             extraction.FileHashes?.Remove(target); // replaced by this entry: a hash is only ever of the file there now
-            extraction.Deferred?.Forget(target);
             if (extraction.NoOverwriteDirNonDir && FileStatus.TryRead(target) is { } existing
                 && (existing.Type == FileStatus.S_IFDIR) != (entry.EntryType == TarEntryType.Directory))
             {
@@ -78,9 +77,7 @@ public static class LayerApplier
                     {
                         if (extraction.FileHashes is { } hashes)
                         {
-                            hashes[target] = extraction.Deferred is { } deferred && entry.DataStream is { } kept && deferred.TryReserve(entry.Length)
-                                ? await DeferHashingAsync(kept, entry.Length, output, target, deferred, cancellationToken).ConfigureAwait(false)
-                                : await CopyHashingAsync(entry.DataStream, output, cancellationToken).ConfigureAwait(false);
+                            hashes[target] = await CopyHashingAsync(entry.DataStream, output, cancellationToken).ConfigureAwait(false);
                         }
                         else if (entry.DataStream is { } data)
                         {
@@ -103,7 +100,6 @@ public static class LayerApplier
                         }
 
                         string source2 = ScopedPath.Resolve(root, string.Join('/', (string[])[.. prefix, .. linkParts]), followFinal: false);
-                        extraction.Deferred?.Write(source2); // the names share one inode: its content must be there for both
                         RemoveExisting(target);
                         HardLink.Create(source2, target);
                         continue; // a hard link shares the inode: owner, mode and time are already right
@@ -173,22 +169,6 @@ public static class LayerApplier
         /// the builder checksums COPY sources from these instead of reading a 50 MB context a second time.
         /// </summary>
         public Dictionary<string, byte[]>? FileHashes { get; init; }
-
-        /// <summary>
-        /// With <see cref="FileHashes"/>: large files are hashed and kept in memory rather than written (see
-        /// <see cref="DeferredContent"/>); whoever reads the tree writes them first.
-        /// </summary>
-        public DeferredContent? Deferred { get; init; }
-    }
-
-    /// <summary>Hashes a file's data into memory, leaving the file its length and no data (see <see cref="DeferredContent"/>); returns its SHA-256.</summary>
-    private static async Task<byte[]> DeferHashingAsync(Stream data, long length, FileStream output, string path, DeferredContent deferred, CancellationToken cancellationToken)
-    {
-        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        List<byte[]> chunks = await DeferredContent.ReadAsync(data, length, (chunk, count) => hash.AppendData(chunk, 0, count), cancellationToken).ConfigureAwait(false);
-        output.SetLength(length);
-        deferred.Add(path, chunks);
-        return hash.GetHashAndReset();
     }
 
     /// <summary>Copies a file's data (none for an empty entry) and returns its SHA-256, in one pass.</summary>

@@ -55,7 +55,7 @@ internal sealed partial class BuildRun
                     string path = ScopedPath.Resolve(contextRoot, mount.Source);
                     identity = FileStatus.TryRead(path) is null
                         ? throw new DockerfileException($"failed to compute cache key: \"{mount.Source}\" not found in the build context")
-                        : BuildService.Checksum([(mount.Source, path)], ContextHashes, ContextContent);
+                        : BuildService.Checksum([(mount.Source, path)], ContextHashes);
                 }
                 else
                 {
@@ -146,7 +146,7 @@ internal sealed partial class BuildRun
     {
         if (mount.From is null)
         {
-            return ContextReadable();
+            return contextRoot;
         }
 
         ImageRecord image = await MountSourceImageAsync(mount.From, stages, stage, cancellationToken).ConfigureAwait(false)

@@ -186,18 +186,13 @@ internal sealed partial class BuildRun
             resolved.AddRange(matches);
         }
 
-        string checksum = from is null ? BuildService.Checksum(resolved, ContextHashes, ContextContent) : BuildService.Checksum(resolved);
+        string checksum = BuildService.Checksum(resolved, from is null ? ContextHashes : null);
         string flags = string.Concat((from is null ? "" : $"--from={from} ") + (chown is null ? "" : $"--chown={chown} ") + (chmod is null ? "" : $"--chmod={chmod} "));
         string createdBy = $"/bin/sh -c #(nop) {instruction.Keyword} {flags}{(resolved.Count == 1 ? "file" : "multi")}:{checksum} in {absoluteDestination} ";
         string key = BuildCache.Key(state.Image?.Id, createdBy, ArgsInScope(state), checksum);
         if (await TryCachedAsync(state, key, createdBy, state.Config, emptyLayer: false, cancellationToken).ConfigureAwait(false))
         {
             return;
-        }
-
-        if (from is null)
-        {
-            ContextReadable(); // a miss: the sources are read now
         }
 
         IReadOnlyList<string> layers = LayerDirectories(state);

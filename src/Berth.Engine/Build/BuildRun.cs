@@ -35,16 +35,6 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
     /// <summary>The SHA-256 of each context file, by path, computed while the context was received.</summary>
     public IReadOnlyDictionary<string, byte[]>? ContextHashes { get; init; }
 
-    /// <summary>The context's files whose bytes are still in memory: written (<see cref="ContextReadable"/>) before a step reads the context.</summary>
-    public DeferredContent? ContextContent { get; init; }
-
-    /// <summary>The context directory with every file's content in place: what a step that reads the context uses.</summary>
-    private string ContextReadable()
-    {
-        ContextContent?.WriteAll();
-        return contextRoot;
-    }
-
     /// <summary>Each stage's image once built, awaited by the stages that build FROM it, COPY --from it or mount from it.</summary>
     private readonly Dictionary<int, TaskCompletionSource<ImageRecord?>> _stageResults = [];
     private OrderedProgress _output = null!;

@@ -34,11 +34,8 @@ public sealed partial class BuildService(ImageStore images, ContainerService con
         {
             // The context's files are hashed while they arrive, so COPY's checksums never read them again (the
             // context is private to this build and nothing writes to it: a hash stays true for the whole build).
-            // The big files' bytes stay in memory until a step reads the context (a cache miss): a fully cached rebuild
-            // receives and hashes the context but writes none of it.
             var contextHashes = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            var deferred = new DeferredContent(DeferredContextFileSize, DeferredContextBudget);
-            await LayerApplier.ApplyAsync(context, workspace, new LayerApplier.Extraction("/", Whiteouts: false, KeepOwnership: false, NoOverwriteDirNonDir: false) { FileHashes = contextHashes, Deferred = deferred }, cancellationToken).ConfigureAwait(false);
+            await LayerApplier.ApplyAsync(context, workspace, new LayerApplier.Extraction("/", Whiteouts: false, KeepOwnership: false, NoOverwriteDirNonDir: false) { FileHashes = contextHashes }, cancellationToken).ConfigureAwait(false);
             LogContextReceived(contextHashes.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             var references = new List<ImageReference>();
             foreach (string tag in request.Tags)
@@ -54,9 +51,8 @@ public sealed partial class BuildService(ImageStore images, ContainerService con
                 throw EngineException.Invalid($"Cannot locate specified Dockerfile: {request.Dockerfile}");
             }
 
-            deferred.Write(dockerfilePath);
             DockerfileDocument document = DockerfileParser.Parse(await File.ReadAllTextAsync(dockerfilePath, cancellationToken).ConfigureAwait(false));
-            using var run = new BuildRun(this, request, document, workspace, progress) { ContextHashes = contextHashes, ContextContent = deferred };
+            using var run = new BuildRun(this, request, document, workspace, progress) { ContextHashes = contextHashes };
             string id = await run.ExecuteAsync(cancellationToken).ConfigureAwait(false);
             foreach (ImageReference reference in references)
             {
@@ -97,12 +93,6 @@ public sealed partial class BuildService(ImageStore images, ContainerService con
             }
         }
     }
-
-    /// <summary>Context files from this size on are kept in memory while no step reads them (smaller ones cost little to write).</summary>
-    private const long DeferredContextFileSize = 256 << 10;
-
-    /// <summary>The most context bytes one build keeps in memory; the rest is written as it arrives.</summary>
-    private const long DeferredContextBudget = 256L << 20;
 
     internal static string Short(string id) => id.StartsWith("sha256:", StringComparison.Ordinal) ? id[7..19] : id[..Math.Min(12, id.Length)];
 
@@ -154,19 +144,18 @@ public sealed partial class BuildService(ImageStore images, ContainerService con
     private partial void LogPruned(int count, long bytes);
 
     /// <param name="known">Content hashes already computed (the context's, while it was received), by path.</param>
-    /// <param name="deferred">The context's files whose bytes are not written yet: written before a file not in <paramref name="known"/> is read.</param>
-    internal static string Checksum(IEnumerable<(string Name, string Path)> sources, IReadOnlyDictionary<string, byte[]>? known = null, DeferredContent? deferred = null)
+    internal static string Checksum(IEnumerable<(string Name, string Path)> sources, IReadOnlyDictionary<string, byte[]>? known = null)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach ((string name, string path) in sources)
         {
-            HashTree(hash, name, path, known, deferred);
+            HashTree(hash, name, path, known);
         }
 
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    private static void HashTree(IncrementalHash hash, string name, string path, IReadOnlyDictionary<string, byte[]>? known, DeferredContent? deferred)
+    private static void HashTree(IncrementalHash hash, string name, string path, IReadOnlyDictionary<string, byte[]>? known)
     {
         FileStatus status = FileStatus.TryRead(path) ?? throw new FileNotFoundException(path);
         hash.AppendData(Encoding.UTF8.GetBytes($"{name}\0{status.Type}\0{status.Permissions}\0"));
@@ -178,7 +167,6 @@ public sealed partial class BuildService(ImageStore images, ContainerService con
             }
             else
             {
-                deferred?.WriteAll(); // the path may name a deferred file another way (through a symlink)
                 using FileStream file = File.OpenRead(path);
                 hash.AppendData(SHA256.HashData(file));
             }
@@ -191,7 +179,7 @@ public sealed partial class BuildService(ImageStore images, ContainerService con
         {
             foreach (string child in Directory.EnumerateFileSystemEntries(path).Order(StringComparer.Ordinal))
             {
-                HashTree(hash, name + "/" + Path.GetFileName(child), child, known, deferred);
+                HashTree(hash, name + "/" + Path.GetFileName(child), child, known);
             }
         }
     }
