@@ -131,7 +131,12 @@ public static class LayerApplier
             {
                 FileOwnership.ChangeLink(target, 0, 0);
             }
-            if (entry.EntryType != TarEntryType.SymbolicLink)
+            if (entry.EntryType == TarEntryType.SymbolicLink)
+            {
+                // A symlink has no mode of its own, but a time: its own, not its target's (which may not even exist).
+                FileTimes.SetModifiedNoFollow(target, entry.ModificationTime);
+            }
+            else
             {
                 File.SetUnixFileMode(target, (UnixFileMode)((int)entry.Mode & 0xFFF));
                 if (entry.EntryType != TarEntryType.Directory)

@@ -20,7 +20,7 @@ public static class LayerWriter
     /// As above; <paramref name="compress"/> false stores the plain tar (<c>application/vnd.oci.image.layer.v1.tar</c>),
     /// as Docker's builder keeps its layers: a build step's layer is read back at once and may never leave the host,
     /// so gzip would cost time twice (compress, then decompress to unpack) for nothing. A plain tar's digest is its
-    /// diff id, so it is written straight into the content store in one hashed pass, and not fsynced (see
+    /// diff id, so it is written straight into the content store in one hashed pass, as durably as any other blob (see
     /// <see cref="Storage.Content.ContentStore.WriteProducedAsync"/>): build steps are what make plain layers.
     /// </summary>
     public static async Task<WrittenLayer> WriteAsync(ImageStore images, BlobLease lease, Func<Stream, CancellationToken, Task> writeTar, bool compress, CancellationToken cancellationToken)
@@ -31,7 +31,7 @@ public static class LayerWriter
         if (!compress)
         {
             // The lease began before the write, so a collection meanwhile keeps the blob (written since the lease began).
-            BlobDescriptor plain = await images.Content.WriteProducedAsync(writeTar, durable: false, cancellationToken).ConfigureAwait(false);
+            BlobDescriptor plain = await images.Content.WriteProducedAsync(writeTar, cancellationToken).ConfigureAwait(false);
             lease.Add(plain.Digest);
             return new WrittenLayer(new OciDescriptor { MediaType = MediaTypes.OciLayer, Digest = plain.Digest.ToString(), Size = plain.Size }, plain.Digest, plain.Size);
         }

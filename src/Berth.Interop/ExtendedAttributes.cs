@@ -53,6 +53,19 @@ public static partial class ExtendedAttributes
         }
     }
 
+    /// <summary>Removes the attribute; one that is not set is not an error.</summary>
+    public static void Remove(string path, string name)
+    {
+        if (SysLremovexattr(path, name) == -1)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != ENODATA)
+            {
+                throw new NativeException($"lremovexattr {path} {name}", errno);
+            }
+        }
+    }
+
     /// <summary>The names of the path's attributes (those this process may read).</summary>
     public static IReadOnlyList<string> List(string path)
     {
@@ -84,6 +97,9 @@ public static partial class ExtendedAttributes
 
     [LibraryImport("libc", EntryPoint = "lgetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial nint SysLgetxattr(string path, string name, byte* value, nuint size);
+
+    [LibraryImport("libc", EntryPoint = "lremovexattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int SysLremovexattr(string path, string name);
 
     [LibraryImport("libc", EntryPoint = "llistxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial nint SysLlistxattr(string path, byte* list, nuint size);

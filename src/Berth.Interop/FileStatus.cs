@@ -12,6 +12,7 @@ public readonly partial record struct FileStatus(uint Type, uint Permissions, ui
     public const uint S_IFBLK = 0x6000;
     public const uint S_IFREG = 0x8000;
     public const uint S_IFLNK = 0xA000;
+    public const uint S_IFSOCK = 0xC000;
 
     private const int AT_FDCWD = -100;
     private const int AT_SYMLINK_NOFOLLOW = 0x100;

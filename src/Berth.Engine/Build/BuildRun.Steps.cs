@@ -96,7 +96,9 @@ internal sealed partial class BuildRun
             }
 
             using BlobLease lease = service.Images.Lease();
-            LayerWriter.WrittenLayer layer = await containers.WriteChangesAsync(id, lease, cancellationToken).ConfigureAwait(false);
+            (LayerWriter.WrittenLayer layer, string upper) = await containers.WriteChangesAsLayerAsync(id, lease, cancellationToken).ConfigureAwait(false);
+            // The step's upper directory is the layer: it becomes the layer's snapshot as it is, not unpacked again from the tar.
+            await service.Images.AdoptLayerAsync(image.ChainIds.Count > 0 ? image.ChainIds[^1] : null, layer.DiffId, upper, cancellationToken).ConfigureAwait(false);
             ImageRecord committed = await ComposePinnedAsync(() => ImageComposer.ComposeAsync(service.Images, image, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken)).ConfigureAwait(false);
             await WriteAsync(state, $"Removing intermediate container {id[..12]}\n").ConfigureAwait(false);
             await FinishStepAsync(state, key, committed, cancellationToken).ConfigureAwait(false);

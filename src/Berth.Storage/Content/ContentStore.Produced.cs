@@ -7,12 +7,11 @@ namespace Berth.Storage.Content;
 public sealed partial class ContentStore
 {
     /// <summary>
-    /// Stores what <paramref name="produce"/> writes, hashed on the way, without a temporary copy. With
-    /// <paramref name="durable"/> false the blob is not fsynced: a build step's layer can be made again from the
-    /// build cache's inputs, and a daemon that is killed (not the machine losing power) still finds every renamed blob
-    /// whole, because the rename into place stays atomic and comes after the last write.
+    /// Stores what <paramref name="produce"/> writes, hashed on the way, without a temporary copy. As durable as
+    /// <see cref="WriteAsync(Stream, Digest?, CancellationToken)"/>: fsynced before the rename into place and the
+    /// directory after it, so an image recorded next never points at a blob that power loss truncated.
     /// </summary>
-    public async Task<BlobDescriptor> WriteProducedAsync(Func<Stream, CancellationToken, Task> produce, bool durable, CancellationToken cancellationToken)
+    public async Task<BlobDescriptor> WriteProducedAsync(Func<Stream, CancellationToken, Task> produce, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(produce);
         string temp = Path.Combine(_ingest, Ids.NewId());
@@ -25,16 +24,13 @@ public sealed partial class ContentStore
             {
                 await produce(sink, cancellationToken).ConfigureAwait(false);
                 await file.FlushAsync(cancellationToken).ConfigureAwait(false);
-                if (durable)
-                {
-                    file.Flush(flushToDisk: true);
-                }
+                file.Flush(flushToDisk: true);
 
                 digest = sink.Digest();
                 size = sink.Length;
             }
 
-            Commit(temp, digest, durable);
+            Commit(temp, digest);
             return new BlobDescriptor(digest, size);
         }
         finally

@@ -88,7 +88,7 @@ public sealed partial class ContentStore
                 throw EngineException.Invalid($"digest mismatch: expected {want}, got {digest}");
             }
 
-            Commit(temp, digest, durable: true);
+            Commit(temp, digest);
             return new BlobDescriptor(digest, size);
         }
         finally
@@ -125,7 +125,7 @@ public sealed partial class ContentStore
     /// lock as <see cref="DeleteUnless"/> either the collection deletes first (and the file is moved in) or it sees a
     /// fresh blob, never a blob it is about to delete that a writer was told exists.
     /// </summary>
-    private void Commit(string temp, Digest digest, bool durable)
+    private void Commit(string temp, Digest digest)
     {
         string final = PathOf(digest);
         lock (_commitLock)
@@ -139,10 +139,7 @@ public sealed partial class ContentStore
             File.Move(temp, final);
         }
 
-        if (durable)
-        {
-            FileSync.Directory(_blobs);
-        }
+        FileSync.Directory(_blobs);
     }
 
     public IEnumerable<Digest> List() =>
