@@ -63,7 +63,9 @@ if (pidFile is null)
     return 1;
 }
 
-WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+// berthd reads no appsettings.json; without this the host watches for one in the working directory with a
+// FileSystemWatcher (an inotify instance and a thread of its own for the daemon's lifetime).
+WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
 builder.Logging.ClearProviders();
 builder.Logging.AddSimpleConsole(o =>
 {

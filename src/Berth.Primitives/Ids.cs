@@ -1,11 +1,9 @@
-using System.Security.Cryptography;
-
 namespace Berth.Primitives;
 
 /// <summary>Object ids as Docker makes them: 64 lowercase hex characters, shown truncated to 12.</summary>
 public static class Ids
 {
-    public static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+    public static string NewId() => Convert.ToHexStringLower(SecureRandom.GetBytes(32));
 
     public static string Short(string id) => id.Length > 12 ? id[..12] : id;
 

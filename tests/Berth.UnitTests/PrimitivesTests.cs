@@ -267,3 +267,44 @@ public class IdsTests
         Assert.False(Ids.IsHexPrefix(new string('a', 65)));
     }
 }
+
+public class SecureRandomTests
+{
+    [Fact]
+    public void Ids_are_64_hex_characters_and_never_repeat()
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < 200; i++)
+        {
+            string id = Ids.NewId();
+            Assert.Equal(64, id.Length);
+            Assert.True(Ids.IsHexPrefix(id), id);
+            Assert.True(seen.Add(id), $"repeated id {id}");
+        }
+    }
+
+    [Fact]
+    public void GetInt32_stays_in_range_and_reaches_every_value()
+    {
+        var counts = new int[7];
+        for (int i = 0; i < 7000; i++)
+        {
+            counts[SecureRandom.GetInt32(7)]++;
+        }
+
+        // Each value expects 1000; a uniform source lands below 800 with negligible probability (~10 sigma).
+        Assert.All(counts, c => Assert.InRange(c, 800, 1200));
+        Assert.Equal(0, SecureRandom.GetInt32(1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SecureRandom.GetInt32(0));
+    }
+
+    [Fact]
+    public void Fill_writes_every_byte_of_a_long_span()
+    {
+        byte[] bytes = new byte[4096];
+        SecureRandom.Fill(bytes);
+        // 4096 random bytes hold each of the 256 values about 16 times; a zeroed tail would show as far too many zeros.
+        Assert.InRange(bytes.Count(b => b == 0), 0, 60);
+        Assert.InRange(bytes.Distinct().Count(), 200, 256);
+    }
+}

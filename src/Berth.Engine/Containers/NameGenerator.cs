@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using Berth.Primitives;
 
 namespace Berth.Engine.Containers;
 
@@ -31,7 +31,7 @@ internal static class NameGenerator
 
     public static string Next(int retry)
     {
-        string name = $"{Left[RandomNumberGenerator.GetInt32(Left.Length)]}_{Right[RandomNumberGenerator.GetInt32(Right.Length)]}";
-        return retry > 0 ? name + RandomNumberGenerator.GetInt32(10) : name;
+        string name = $"{Left[SecureRandom.GetInt32(Left.Length)]}_{Right[SecureRandom.GetInt32(Right.Length)]}";
+        return retry > 0 ? name + SecureRandom.GetInt32(10) : name;
     }
 }

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using Berth.Api.Types;
 using Berth.Interop;
 using Berth.Primitives;
@@ -44,7 +43,7 @@ public sealed partial class NetworkService
         {
             // Docker's choice without --subnet: a unique local /64, fd00::/8 with 56 random bits (RFC 4193).
             Span<byte> bytes = stackalloc byte[16];
-            RandomNumberGenerator.Fill(bytes[1..8]);
+            SecureRandom.Fill(bytes[1..8]);
             bytes[0] = 0xfd;
             subnet = new IPNetwork(new IPAddress(bytes), 64);
         }
