@@ -1,0 +1,188 @@
+using Berth.IntegrationTests.Infrastructure;
+
+namespace Berth.IntegrationTests;
+
+/// <summary>
+/// The native exec path (berth-exec instead of <c>runc exec</c>): an exec'd process must be confined exactly as the
+/// container's own processes are (capabilities, no_new_privs, seccomp, cgroups, namespaces, user, limits), and the helper
+/// must leak nothing of the host into the container.
+/// </summary>
+public sealed class NativeExecTests(DaemonFixture fixture)
+{
+    private readonly DockerCli _docker = fixture.Docker;
+
+    // What a process sees of its own confinement; run by the container's main shell and by an exec'd one.
+    private const string Probe =
+        "grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; cat /proc/self/cgroup; " +
+        "for n in cgroup ipc mnt net pid uts; do echo $n $(readlink /proc/self/ns/$n); done; " +
+        "id; pwd; env | grep -v -E '^(SHLVL|_)=' | sort; ulimit -a; echo END";
+
+    public static TheoryData<string[]> ContainerOptions => new()
+    {
+        new string[] { },
+        new[] { "--cap-add", "SYS_PTRACE", "--cap-drop", "CHOWN", "--security-opt", "no-new-privileges" },
+        new[] { "-u", "1000:1000", "--group-add", "20", "-w", "/tmp", "--ulimit", "nofile=1000:2000", "--ulimit", "nproc=500:600" },
+        new[] { "--privileged" },
+        new[] { "--security-opt", "seccomp=unconfined", "--oom-score-adj", "300", "-e", "FOO=bar" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ContainerOptions))]
+    public async Task An_exec_sees_what_the_containers_own_processes_see(string[] options)
+    {
+        await WithContainerAsync(options, "(" + Probe + ") > /tmp/main; sleep 300", async name =>
+        {
+            CommandResult main = await _docker.WaitForOutputAsync(o => o.EndsWith("END\n", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "exec", name, "cat", "/tmp/main");
+            CommandResult exec = await _docker.RunAsync("exec", name, "sh", "-c", Probe);
+
+            Assert.True(exec.ExitCode == 0, exec.ToString());
+            Assert.Equal(main.Stdout, exec.Stdout);
+            Assert.Contains("Seccomp:\t" + (options.Contains("--privileged") || options.Contains("seccomp=unconfined") ? "0" : "2"), exec.Stdout, StringComparison.Ordinal);
+            CommandResult oom = await _docker.RunAsync("exec", name, "sh", "-c", "cat /proc/self/oom_score_adj; cat /proc/1/oom_score_adj");
+            string[] scores = oom.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(scores.Length == 2 && scores[0] == scores[1], oom.ToString());
+        });
+    }
+
+    [Fact]
+    public async Task Exec_options_user_workdir_env_and_privileged_apply()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            CommandResult result = await _docker.RunAsync("exec", "-u", "1000:1000", "-w", "/tmp", "-e", "FOO=bar", name, "sh", "-c", "id -u; id -g; pwd; echo $FOO; echo $HOME");
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Equal("1000\n1000\n/tmp\nbar\n/\n", result.Stdout);
+
+            CommandResult root = await _docker.RunAsync("exec", name, "sh", "-c", "id; echo $HOME");
+            Assert.Equal("uid=0(root) gid=0(root) groups=0(root),10(wheel)\n/root\n", root.Stdout);
+
+            CommandResult privileged = await _docker.RunAsync("exec", "--privileged", name, "grep", "CapEff", "/proc/self/status");
+            CommandResult plain = await _docker.RunAsync("exec", name, "grep", "CapEff", "/proc/self/status");
+            Assert.Equal("CapEff:\t00000000a80425fb\n", plain.Stdout);
+            Assert.Matches(@"^CapEff:\t000001ffffffffff\n$", privileged.Stdout);
+        });
+    }
+
+    [Fact]
+    public async Task Exec_exit_codes_are_the_commands_or_126_and_127()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            Assert.Equal(0, (await _docker.RunAsync("exec", name, "true")).ExitCode);
+            Assert.Equal(3, (await _docker.RunAsync("exec", name, "sh", "-c", "exit 3")).ExitCode);
+            CommandResult missing = await _docker.RunAsync("exec", name, "nosuchcmd");
+            Assert.True(missing.ExitCode == 127, missing.ToString());
+            Assert.Contains("exec: \"nosuchcmd\": executable file not found in $PATH", missing.Stdout + missing.Stderr, StringComparison.Ordinal);
+            CommandResult missingPath = await _docker.RunAsync("exec", name, "/no/such");
+            Assert.True(missingPath.ExitCode == 127, missingPath.ToString());
+            CommandResult notExecutable = await _docker.RunAsync("exec", name, "/etc/passwd");
+            Assert.True(notExecutable.ExitCode == 126, notExecutable.ToString());
+            CommandResult badCwd = await _docker.RunAsync("exec", "-w", "/etc/passwd", name, "true");
+            Assert.True(badCwd.ExitCode == 126, badCwd.ToString());
+            CommandResult killed = await _docker.RunAsync("exec", name, "sh", "-c", "kill -9 $$");
+            Assert.True(killed.ExitCode == 137, killed.ToString());
+        });
+    }
+
+    [Fact]
+    public async Task Seccomp_blocks_unshare_in_an_exec_and_not_with_unconfined()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            CommandResult unshare = await _docker.RunAsync("exec", name, "unshare", "-n", "true");
+            Assert.True(unshare.ExitCode == 1, unshare.ToString());
+            Assert.Contains("Operation not permitted", unshare.Stderr, StringComparison.Ordinal);
+        });
+        await WithContainerAsync(["--privileged"], "sleep 300", async name =>
+        {
+            CommandResult unshare = await _docker.RunAsync("exec", name, "unshare", "-n", "true");
+            Assert.True(unshare.ExitCode == 0, unshare.ToString());
+        });
+    }
+
+    [Fact]
+    public async Task An_exec_has_only_stdio_open_with_and_without_a_terminal()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            CommandResult pipes = await _docker.RunAsync("exec", name, "ls", "/proc/self/fd");
+            Assert.Equal("0\n1\n2\n3\n", pipes.Stdout); // 3 is ls's own directory handle on /proc/self/fd
+            CommandResult links = await _docker.RunAsync("exec", name, "sh", "-c", "for f in /proc/$$/fd/*; do echo $(basename $f); done");
+            Assert.Equal("0\n1\n2\n", links.Stdout);
+
+            CommandResult tty = await _docker.RunAsync("exec", "-t", name, "sh", "-c", "for f in /proc/$$/fd/*; do echo $(basename $f) $(readlink $f); done; tty");
+            Assert.True(tty.ExitCode == 0, tty.ToString());
+            Assert.Matches(@"^0 /dev/pts/(\d+)\r\n1 /dev/pts/\1\r\n2 /dev/pts/\1\r\n/dev/pts/\1\r\n$", tty.Stdout);
+        });
+    }
+
+    [Fact]
+    public async Task Exec_with_t_under_a_terminal_starts_with_the_clients_size_and_exits_with_its_code()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            CommandResult result = await ProcessRunner.RunAsync(
+                "script", ["-qec", $"stty rows 27 cols 91; docker exec -t {name} sh -c 'stty size; sleep 1; exit 5'", "/dev/null"],
+                new Dictionary<string, string?> { ["DOCKER_HOST"] = "unix://" + fixture.Daemon.SocketPath, ["DOCKER_CONFIG"] = Path.Combine(fixture.Daemon.Root, "docker-config") });
+
+            Assert.True(result.ExitCode == 5, result.ToString());
+            Assert.Matches(@"^27 91\r+\n$", result.Stdout);
+        });
+    }
+
+    [Fact]
+    public async Task Exec_d_runs_detached_in_the_containers_cgroup()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            CommandResult detached = await _docker.RunAsync("exec", "-d", name, "sh", "-c", "cat /proc/self/cgroup > /tmp/d; sleep 2");
+            Assert.True(detached.ExitCode == 0, detached.ToString());
+            CommandResult seen = await _docker.WaitForOutputAsync(o => o.Length > 0, TimeSpan.FromSeconds(10), "exec", name, "cat", "/tmp/d");
+            CommandResult mine = await _docker.RunAsync("exec", name, "cat", "/proc/1/cgroup");
+            Assert.Equal(mine.Stdout, seen.Stdout);
+            CommandResult top = await _docker.RunAsync("exec", name, "ps", "-o", "pid,comm");
+            Assert.Contains("sleep", top.Stdout, StringComparison.Ordinal);
+        });
+    }
+
+    /// <summary>
+    /// CVE-2019-5736 against the helper: while berth-exec sets up an exec inside the container, a container process
+    /// tries to open its /proc/PID/exe for writing; berth-exec is non-dumpable, so it cannot, and the binary is unchanged.
+    /// </summary>
+    [Fact]
+    public async Task The_helper_binary_cannot_be_opened_for_writing_from_inside()
+    {
+        string helper = Path.Combine(Path.GetDirectoryName(Binaries.Current.Monitor)!, "berth-exec");
+        Assert.True(File.Exists(helper), helper);
+        byte[] before = await File.ReadAllBytesAsync(helper);
+        // Every process whose exe is not the container's busybox gets opened, as the exploit does (read-only: written
+        // through /proc/self/fd once the helper has exited). A dumpable helper would be opened; a non-dumpable one
+        // cannot even have its exe link read. The window (fork to execve) is short: 40 execs give it many chances.
+        await WithContainerAsync([], "end=$(( $(date +%s) + 6 )); while [ $(date +%s) -lt $end ]; do for p in /proc/[0-9]*; do " +
+            "l=$(readlink $p/exe 2>/dev/null); case \"$l\" in *busybox*) ;; *) (exec 3<$p/exe) 2>/dev/null && echo OPENED $l;; esac; done; done; echo done; sleep 300", async name =>
+        {
+            for (int i = 0; i < 40; i++)
+            {
+                await _docker.RunAsync("exec", name, "true");
+            }
+
+            CommandResult logs = await _docker.WaitForOutputAsync(o => o.Contains("done", StringComparison.Ordinal), TimeSpan.FromSeconds(20), "logs", name);
+            Assert.DoesNotContain("OPENED", logs.Stdout, StringComparison.Ordinal);
+        });
+        Assert.Equal(before, await File.ReadAllBytesAsync(helper));
+    }
+
+    private async Task WithContainerAsync(string[] options, string command, Func<string, Task> test)
+    {
+        string name = Names.Unique("nexec");
+        try
+        {
+            await _docker.SucceedAsync(["run", "-d", "--name", name, .. options, "busybox", "sh", "-c", command]);
+            await test(name);
+        }
+        finally
+        {
+            await _docker.RemoveQuietlyAsync(name);
+        }
+    }
+}
