@@ -151,7 +151,13 @@ internal static class ExecSession
             if (console is not null)
             {
                 Task<int> received = ReceiveMasterAsync(console);
-                if (await Task.WhenAny(received, exited).ConfigureAwait(false) == received || (await exited.ConfigureAwait(false)).Raw == 0)
+                bool receivedFirst = await Task.WhenAny(received, exited).ConfigureAwait(false) == received;
+                if (native && receivedFirst && received.IsFaulted)
+                {
+                    // berth-exec closed the console socket without a terminal: it failed, and its log says why.
+                    _ = received.Exception;
+                }
+                else if (receivedFirst || (await exited.ConfigureAwait(false)).Raw == 0)
                 {
                     int master = await received.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
                     AddTerminal(name, master);

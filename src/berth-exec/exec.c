@@ -151,7 +151,8 @@ static void parse_spec(char *data, size_t size, struct spec *spec)
     if (size == 0 || data[size - 1] != '\0') {
         fail(126, "exec failed: the exec spec is truncated");
     }
-    for (char *record = data; record < data + size; record += strlen(record) + 1) {
+    for (char *record = data, *next; record < data + size; record = next) {
+        next = record + strlen(record) + 1; /* before the key is cut off at its space */
         char *value = strchr(record, ' ');
         if (value == NULL) {
             fail(126, "exec failed: bad exec spec record '%s'", record);
@@ -219,8 +220,8 @@ static unsigned long long start_time(int pid)
         free(stat);
         return 0;
     }
-    /* After ") ": field 3 (state) onwards; starttime is the 20th of those. */
-    for (int index = 3; index < 22 && field != NULL; index++) {
+    /* Each step moves to the space before the next field, from field 3 (state) to field 22. */
+    for (int index = 3; index <= 22 && field != NULL; index++) {
         field = strchr(field + 1, ' ');
     }
     unsigned long long value = field != NULL ? strtoull(field + 1, NULL, 10) : 0;

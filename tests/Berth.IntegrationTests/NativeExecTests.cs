@@ -54,7 +54,7 @@ public sealed class NativeExecTests(DaemonFixture fixture)
             Assert.Equal("1000\n1000\n/tmp\nbar\n/\n", result.Stdout);
 
             CommandResult root = await _docker.RunAsync("exec", name, "sh", "-c", "id; echo $HOME");
-            Assert.Equal("uid=0(root) gid=0(root) groups=0(root),10(wheel)\n/root\n", root.Stdout);
+            Assert.Equal("uid=0(root) gid=0(root) groups=10(wheel)\n/root\n", root.Stdout);
 
             CommandResult privileged = await _docker.RunAsync("exec", "--privileged", name, "grep", "CapEff", "/proc/self/status");
             CommandResult plain = await _docker.RunAsync("exec", name, "grep", "CapEff", "/proc/self/status");
