@@ -17,19 +17,21 @@ public sealed class NativeExecTests(DaemonFixture fixture)
         "for n in cgroup ipc mnt net pid uts; do echo $n $(readlink /proc/self/ns/$n); done; " +
         "id; pwd; env | grep -v -E '^(SHLVL|_)=' | sort; ulimit -a; echo END";
 
-    public static TheoryData<string[]> ContainerOptions => new()
+    // Options of `docker run`, space-separated.
+    public static TheoryData<string> ContainerOptions => new()
     {
-        new string[] { },
-        new[] { "--cap-add", "SYS_PTRACE", "--cap-drop", "CHOWN", "--security-opt", "no-new-privileges" },
-        new[] { "-u", "1000:1000", "--group-add", "20", "-w", "/tmp", "--ulimit", "nofile=1000:2000", "--ulimit", "nproc=500:600" },
-        new[] { "--privileged" },
-        new[] { "--security-opt", "seccomp=unconfined", "--oom-score-adj", "300", "-e", "FOO=bar" },
+        "",
+        "--cap-add SYS_PTRACE --cap-drop CHOWN --security-opt no-new-privileges",
+        "-u 1000:1000 --group-add 20 -w /tmp --ulimit nofile=1000:2000 --ulimit nproc=500:600",
+        "--privileged",
+        "--security-opt seccomp=unconfined --oom-score-adj 300 -e FOO=bar",
     };
 
     [Theory]
     [MemberData(nameof(ContainerOptions))]
-    public async Task An_exec_sees_what_the_containers_own_processes_see(string[] options)
+    public async Task An_exec_sees_what_the_containers_own_processes_see(string runOptions)
     {
+        string[] options = runOptions.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         await WithContainerAsync(options, "(" + Probe + ") > /tmp/main; sleep 300", async name =>
         {
             CommandResult main = await _docker.WaitForOutputAsync(o => o.EndsWith("END\n", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "exec", name, "cat", "/tmp/main");
