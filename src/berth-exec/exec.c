@@ -370,13 +370,24 @@ static void set_capabilities(uint64_t effective, uint64_t permitted, uint64_t in
     }
 }
 
+/* strerror as Go spells it (lower case: "no such file or directory"), which is what berthd matches for 127. */
+static const char *go_error(int error)
+{
+    static char text[128];
+    snprintf(text, sizeof text, "%s", strerror(error));
+    if (text[0] >= 'A' && text[0] <= 'Z') {
+        text[0] = (char)(text[0] - 'A' + 'a');
+    }
+    return text;
+}
+
 /* execvp's search, with Go's exec.LookPath rules and runc's messages: the exit codes follow (127 not found, 126 not runnable). */
 static const char *look_path(const char *file, char **env, char *buffer, size_t size)
 {
     struct stat status;
     if (strchr(file, '/') != NULL) {
         if (stat(file, &status) != 0) {
-            fail(127, "exec failed: unable to start container process: exec: \"%s\": stat %s: %s", file, file, strerror(errno));
+            fail(127, "exec failed: unable to start container process: exec: \"%s\": stat %s: %s", file, file, go_error(errno));
         }
         if (S_ISDIR(status.st_mode) || (status.st_mode & 0111) == 0) {
             fail(126, "exec failed: unable to start container process: exec: \"%s\": permission denied", file);
@@ -441,7 +452,7 @@ static void child(struct spec *spec, int slave, const struct sock_fprog *filter)
     /* As root first, like runc: a cwd the user may not search but root may is still entered. */
     int in_cwd = chdir(spec->cwd) == 0;
     if (!in_cwd && errno != EACCES && errno != EPERM) {
-        fail(126, "exec failed: unable to start container process: chdir to cwd (\"%s\") set in config.json failed: %s", spec->cwd, strerror(errno));
+        fail(126, "exec failed: unable to start container process: chdir to cwd (\"%s\") set in config.json failed: %s", spec->cwd, go_error(errno));
     }
     int last_cap = 0;
     {
@@ -474,7 +485,7 @@ static void child(struct spec *spec, int slave, const struct sock_fprog *filter)
     int keep_admin = filter->len > 0 && !spec->nnp && (spec->cape & sys_admin) == 0;
     set_capabilities(spec->cape | (keep_admin ? sys_admin : 0), spec->capp | (keep_admin ? sys_admin : 0), spec->capi);
     if (!in_cwd && chdir(spec->cwd) != 0) {
-        fail(126, "exec failed: unable to start container process: chdir to cwd (\"%s\") set in config.json failed: %s", spec->cwd, strerror(errno));
+        fail(126, "exec failed: unable to start container process: chdir to cwd (\"%s\") set in config.json failed: %s", spec->cwd, go_error(errno));
     }
     if (spec->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
         fail(126, "exec failed: no_new_privs: %s", strerror(errno));
@@ -496,7 +507,7 @@ static void child(struct spec *spec, int slave, const struct sock_fprog *filter)
         }
     }
     execve(program, spec->args, spec->env);
-    fail(errno == ENOENT ? 127 : 126, "exec failed: unable to start container process: exec %s: %s", program, strerror(errno));
+    fail(errno == ENOENT ? 127 : 126, "exec failed: unable to start container process: exec %s: %s", program, go_error(errno));
 }
 
 int main(int argc, char **argv)

@@ -109,12 +109,15 @@ public sealed class NativeExecTests(DaemonFixture fixture)
     {
         await WithContainerAsync([], "sleep 300", async name =>
         {
-            CommandResult pipes = await _docker.RunAsync("exec", name, "ls", "/proc/self/fd");
-            Assert.Equal("0\n1\n2\n3\n", pipes.Stdout); // 3 is ls's own directory handle on /proc/self/fd
-            CommandResult links = await _docker.RunAsync("exec", name, "sh", "-c", "for f in /proc/$$/fd/*; do echo $(basename $f); done");
-            Assert.Equal("0\n1\n2\n", links.Stdout);
+            // A process that opens nothing itself (ls and a shell's glob would open their directory): its fds from outside.
+            CommandResult detached = await _docker.RunAsync("exec", "-d", name, "sleep", "31");
+            Assert.True(detached.ExitCode == 0, detached.ToString());
+            CommandResult fds = await _docker.WaitForOutputAsync(o => o.Length > 0, TimeSpan.FromSeconds(10), "exec", name, "sh", "-c", "p=$(pgrep -f 'sleep 31') && ls /proc/$p/fd");
+            Assert.Equal("0\n1\n2\n", fds.Stdout);
+            CommandResult attached = await _docker.RunAsync("exec", name, "sh", "-c", "for n in $(seq 3 30); do [ -e /proc/$$/fd/$n ] && echo LEAK $n; done; true");
+            Assert.Equal("", attached.Stdout);
 
-            CommandResult tty = await _docker.RunAsync("exec", "-t", name, "sh", "-c", "for f in /proc/$$/fd/*; do echo $(basename $f) $(readlink $f); done; tty");
+            CommandResult tty = await _docker.RunAsync("exec", "-t", name, "sh", "-c", "for n in 0 1 2; do echo $n $(readlink /proc/$$/fd/$n); done; for n in $(seq 3 30); do [ -e /proc/$$/fd/$n ] && echo LEAK $n; done; tty");
             Assert.True(tty.ExitCode == 0, tty.ToString());
             Assert.Matches(@"^0 /dev/pts/(\d+)\r\n1 /dev/pts/\1\r\n2 /dev/pts/\1\r\n/dev/pts/\1\r\n$", tty.Stdout);
         });
@@ -159,11 +162,11 @@ public sealed class NativeExecTests(DaemonFixture fixture)
         string helper = Path.Combine(Path.GetDirectoryName(Binaries.Current.Monitor)!, "berth-exec");
         Assert.True(File.Exists(helper), helper);
         byte[] before = await File.ReadAllBytesAsync(helper);
-        // Every process whose exe is not the container's busybox gets opened, as the exploit does (read-only: written
+        // Every process whose exe is not a file of the container's gets opened, as the exploit does (read-only: written
         // through /proc/self/fd once the helper has exited). A dumpable helper would be opened; a non-dumpable one
         // cannot even have its exe link read. The window (fork to execve) is short: 40 execs give it many chances.
         await WithContainerAsync([], "end=$(( $(date +%s) + 6 )); while [ $(date +%s) -lt $end ]; do for p in /proc/[0-9]*; do " +
-            "l=$(readlink $p/exe 2>/dev/null); case \"$l\" in *busybox*) ;; *) (exec 3<$p/exe) 2>/dev/null && echo OPENED $l;; esac; done; done; echo done; sleep 300", async name =>
+            "l=$(readlink $p/exe 2>/dev/null); if [ -z \"$l\" ] || [ ! -e \"$l\" ]; then (exec 3<$p/exe) 2>/dev/null && echo OPENED $l; fi; done; done; echo done; sleep 300", async name =>
         {
             for (int i = 0; i < 40; i++)
             {

@@ -99,6 +99,12 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
         string user = string.IsNullOrEmpty(request.User) ? record.Config.User ?? "" : request.User;
         (uint uid, uint gid) = ContainerUser.Resolve(rootfs, user);
         var env = new List<string>(record.Config.Env ?? []);
+        if (!env.Any(e => e.StartsWith("HOSTNAME=", StringComparison.Ordinal)))
+        {
+            // The container's processes have it (OciSpecBuilder), and Docker gives it to an exec's as well.
+            env.Add("HOSTNAME=" + (string.IsNullOrEmpty(record.Config.Hostname) ? record.Id[..12] : record.Config.Hostname));
+        }
+
         foreach (string variable in request.Env ?? [])
         {
             string key = variable.Split('=', 2)[0];
