@@ -151,13 +151,25 @@ internal static class ExecSession
             if (console is not null)
             {
                 Task<int> received = ReceiveMasterAsync(console);
-                bool receivedFirst = await Task.WhenAny(received, exited).ConfigureAwait(false) == received;
-                if (native && receivedFirst && received.IsFaulted)
+                bool haveTerminal;
+                if (native)
                 {
-                    // berth-exec closed the console socket without a terminal: it failed, and its log says why.
+                    // berth-exec sends the master before it forks, so a process that already ended has left it queued
+                    // on the socket; a berth-exec that failed before closes the socket without one (its log says why).
+                    if (await Task.WhenAny(received, exited).ConfigureAwait(false) != received)
+                    {
+                        await Task.WhenAny(received, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+                    }
+
+                    haveTerminal = received.IsCompletedSuccessfully;
                     _ = received.Exception;
                 }
-                else if (receivedFirst || (await exited.ConfigureAwait(false)).Raw == 0)
+                else
+                {
+                    haveTerminal = await Task.WhenAny(received, exited).ConfigureAwait(false) == received || (await exited.ConfigureAwait(false)).Raw == 0;
+                }
+
+                if (haveTerminal)
                 {
                     int master = await received.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
                     AddTerminal(name, master);
