@@ -112,7 +112,7 @@ public sealed class NativeExecTests(DaemonFixture fixture)
             // A process that opens nothing itself (ls and a shell's glob would open their directory): its fds from outside.
             CommandResult detached = await _docker.RunAsync("exec", "-d", name, "sleep", "31");
             Assert.True(detached.ExitCode == 0, detached.ToString());
-            CommandResult fds = await _docker.WaitForOutputAsync(o => o.Length > 0, TimeSpan.FromSeconds(10), "exec", name, "sh", "-c", "p=$(pgrep -f 'sleep 31') && ls /proc/$p/fd");
+            CommandResult fds = await _docker.WaitForOutputAsync(o => o.Length > 0, TimeSpan.FromSeconds(10), "exec", name, "sh", "-c", "for p in $(pidof sleep); do [ $p != 1 ] && ls /proc/$p/fd; done; true");
             Assert.Equal("0\n1\n2\n", fds.Stdout);
             CommandResult attached = await _docker.RunAsync("exec", name, "sh", "-c", "for n in $(seq 3 30); do [ -e /proc/$$/fd/$n ] && echo LEAK $n; done; true");
             Assert.Equal("", attached.Stdout);
@@ -164,9 +164,10 @@ public sealed class NativeExecTests(DaemonFixture fixture)
         byte[] before = await File.ReadAllBytesAsync(helper);
         // Every process whose exe is not a file of the container's gets opened, as the exploit does (read-only: written
         // through /proc/self/fd once the helper has exited). A dumpable helper would be opened; a non-dumpable one
-        // cannot even have its exe link read. The window (fork to execve) is short: 40 execs give it many chances.
+        // cannot even have its exe link read. What was opened is checked (a process may have exec'd busybox between the
+        // two looks). The window (fork to execve) is short: 40 execs give it many chances.
         await WithContainerAsync([], "end=$(( $(date +%s) + 6 )); while [ $(date +%s) -lt $end ]; do for p in /proc/[0-9]*; do " +
-            "l=$(readlink $p/exe 2>/dev/null); if [ -z \"$l\" ] || [ ! -e \"$l\" ]; then (exec 3<$p/exe) 2>/dev/null && echo OPENED $l; fi; done; done; echo done; sleep 300", async name =>
+            "l=$(readlink $p/exe 2>/dev/null); if [ -z \"$l\" ] || [ ! -e \"$l\" ]; then (exec 3<$p/exe && t=$(readlink /proc/self/fd/3) && [ ! -e \"$t\" ] && echo OPENED $t) 2>/dev/null; fi; done; done; echo done; sleep 300", async name =>
         {
             for (int i = 0; i < 40; i++)
             {
