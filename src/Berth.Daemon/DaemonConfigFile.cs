@@ -20,7 +20,7 @@ public static class DaemonConfigFile
         ["default-runtime"] = null, ["insecure-registries"] = null, ["registry-mirrors"] = null,
         ["default-address-pools"] = null, ["log-driver"] = null, ["log-opts"] = null, ["max-concurrent-downloads"] = null,
         ["max-concurrent-uploads"] = null, ["experimental"] = null, ["features"] = null, ["bip"] = null,
-        ["iptables"] = null, ["ip-forward"] = null, ["userland-proxy"] = null, ["mtu"] = null, ["shutdown-timeout"] = null,
+        ["iptables"] = null, ["exec-path"] = null, ["ip-forward"] = null, ["userland-proxy"] = null, ["mtu"] = null, ["shutdown-timeout"] = null,
     };
 
     private static readonly string[] LogLevels = ["debug", "info", "warn", "warning", "error", "fatal"];
@@ -114,6 +114,10 @@ public static class DaemonConfigFile
                 case "labels": options.Labels = [.. Strings(property)]; break;
                 case "live-restore": options.LiveRestore = Bool(property); break;
                 case "default-runtime" when !reload: options.DefaultRuntime = String(property); break;
+                case "exec-path" when !reload:
+                    options.ExecPath = String(property) is "native" or "runtime" ? String(property)
+                        : throw new ArgumentException($"invalid exec-path \"{String(property)}\": must be \"native\" or \"runtime\"");
+                    break;
                 case "runtimes" when !reload:
                     if (value.ValueKind != JsonValueKind.Object)
                     {

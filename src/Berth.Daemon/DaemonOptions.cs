@@ -23,6 +23,9 @@ public sealed record DaemonOptions
     public List<string> Labels { get; set; } = [];
     public bool LiveRestore { get; set; } = true;
     public string? DefaultRuntime { get; set; }
+
+    /// <summary>How execs run in runc containers: "native" (berth-exec, the default) or "runtime" (<c>runc exec</c>).</summary>
+    public string ExecPath { get; set; } = "native";
     /// <summary>Runtimes by name from daemon.json's <c>runtimes</c> and <c>--add-runtime</c> (runc is built in).</summary>
     public Dictionary<string, Berth.Runtime.OciRuntimeEntry> Runtimes { get; } = new(StringComparer.Ordinal);
 

@@ -101,6 +101,7 @@ var runtimeOptions = new RuntimeOptions
     DefaultRuntime = options.DefaultRuntime ?? OciRuntimeEntry.Runc,
     RuntimeRoot = Path.Combine(options.ExecRoot, "runc"),
     MonitorPath = options.MonitorPath!,
+    NativeExec = options.ExecPath == "native",
 };
 builder.Services.AddSingleton(engineOptions);
 builder.Services.AddSingleton(new Berth.Engine.Host.DaemonLabels { Current = options.Labels });

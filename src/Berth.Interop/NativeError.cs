@@ -21,6 +21,8 @@ public sealed class NativeException : Exception
 internal static class NativeError
 {
     internal const int EINTR = 4;
+    internal const int EEXIST = 17;
+    internal const int EINVAL = 22;
 
     /// <summary>Throws for a -1 result; returns the result otherwise.</summary>
     internal static int Check(int result, string operation)

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Net.Sockets;
+using System.Text.Json;
 using Berth.Interop;
 
 namespace Berth.Monitor;
@@ -70,6 +72,9 @@ internal static class ExecSession
         string process = Path.Combine(options.State, name + ".exec.json");
         string log = Path.Combine(options.State, name + ".exec.log");
         string pidFile = Path.Combine(options.State, name + ".exec.pid");
+        // berthd writes a spec for berth-exec (the native path) or a process.json for runc exec, never both.
+        string nativeSpec = Path.Combine(options.State, name + ".exec.spec");
+        bool native = File.Exists(nativeSpec);
         FileStream? stdinWrite = null;
         string? consolePath = null;
         byte[] exitPayload;
@@ -92,24 +97,46 @@ internal static class ExecSession
             // A short name: the console socket sits beside monitor.sock and must fit a unix socket address as well.
             consolePath = tty ? Path.Combine(options.State, $"t{Interlocked.Increment(ref _consoleSockets)}.s") : null;
             using Socket? console = consolePath is null ? null : ListenConsole(consolePath);
-            List<string> argv =
-            [
-                .. options.RuntimeCommand(), "--log", log, "--log-format", "json",
-                "exec", "--process", process, "--pid-file", pidFile,
-            ];
-            if (consolePath is not null)
+            List<string> argv;
+            string executable;
+            if (native)
             {
-                // runc takes a console socket only when it detaches: the process is then re-parented to us (the
-                // subreaper) and reaped here, its pid read from the pid file.
-                argv.AddRange(["--tty", "--detach", "--console-socket", consolePath]);
+                // berth-exec stays the process's parent and exits with its status, with or without a terminal.
+                (int initPid, ulong initStart) = await InitIdentityAsync(options).ConfigureAwait(false);
+                executable = NativeHelperPath;
+                argv =
+                [
+                    executable, "--spec", nativeSpec, "--pid", initPid.ToString(CultureInfo.InvariantCulture),
+                    "--start", initStart.ToString(CultureInfo.InvariantCulture), "--pid-file", pidFile, "--log", log,
+                ];
+                if (consolePath is not null)
+                {
+                    argv.AddRange(["--console-socket", consolePath]);
+                }
+            }
+            else
+            {
+                executable = options.Runtime;
+                argv =
+                [
+                    .. options.RuntimeCommand(), "--log", log, "--log-format", "json",
+                    "exec", "--process", process, "--pid-file", pidFile,
+                ];
+                if (consolePath is not null)
+                {
+                    // runc takes a console socket only when it detaches: the process is then re-parented to us (the
+                    // subreaper) and reaped here, its pid read from the pid file.
+                    argv.AddRange(["--tty", "--detach", "--console-socket", consolePath]);
+                }
+
+                argv.Add(options.Id);
             }
 
-            argv.Add(options.Id);
             Task<WaitStatus> exited;
             try
             {
                 (_, exited) = reaper.Spawn(
-                    options.Runtime,
+                    executable,
                     argv,
                     [(stdin && !tty ? stdinRead : (int)devNull.DangerousGetHandle(), 0), (stdoutWrite, 1), (stderrWrite, 2)]);
             }
@@ -124,7 +151,25 @@ internal static class ExecSession
             if (console is not null)
             {
                 Task<int> received = ReceiveMasterAsync(console);
-                if (await Task.WhenAny(received, exited).ConfigureAwait(false) == received || (await exited.ConfigureAwait(false)).Raw == 0)
+                bool haveTerminal;
+                if (native)
+                {
+                    // berth-exec sends the master before it forks, so a process that already ended has left it queued
+                    // on the socket; a berth-exec that failed before closes the socket without one (its log says why).
+                    if (await Task.WhenAny(received, exited).ConfigureAwait(false) != received)
+                    {
+                        await Task.WhenAny(received, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+                    }
+
+                    haveTerminal = received.IsCompletedSuccessfully;
+                    _ = received.Exception;
+                }
+                else
+                {
+                    haveTerminal = await Task.WhenAny(received, exited).ConfigureAwait(false) == received || (await exited.ConfigureAwait(false)).Raw == 0;
+                }
+
+                if (haveTerminal)
                 {
                     int master = await received.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
                     AddTerminal(name, master);
@@ -143,8 +188,8 @@ internal static class ExecSession
             Task stderr = Pump(stderrRead, 2, client, sendLock);
             _ = FeedStdinAsync(client, early, stdinWrite);
             WaitStatus status = await exited.ConfigureAwait(false);
-            string? error = OciRuntime.ErrorMessage(log);
-            if (tty && status.Raw == 0 && error is null)
+            string? error = native ? NativeError(log) : OciRuntime.ErrorMessage(log);
+            if (!native && tty && status.Raw == 0 && error is null)
             {
                 status = await reaper.Watch(int.Parse(await File.ReadAllTextAsync(pidFile).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
             }
@@ -160,7 +205,7 @@ internal static class ExecSession
         RemoveTerminal(name);
 
         // The exec's files go before the answer: once a client has its exit, nothing of the exec is left.
-        foreach (string path in new[] { process, log, pidFile, consolePath ?? "" })
+        foreach (string path in new[] { process, nativeSpec, log, pidFile, consolePath ?? "" })
         {
             try
             {
@@ -196,6 +241,51 @@ internal static class ExecSession
             await stdinWrite.DisposeAsync().ConfigureAwait(false);
         }
 
+    }
+
+    /// <summary>berth-exec, shipped beside the monitor.</summary>
+    private static string NativeHelperPath => Path.Combine(AppContext.BaseDirectory, "berth-exec");
+
+    private static (int Pid, ulong Start)? _initIdentity;
+
+    /// <summary>
+    /// The container init's pid and start time (runc's state.json records both at create): berth-exec checks the pid
+    /// still names that process before joining it. They never change, so they are read once.
+    /// </summary>
+    private static async Task<(int Pid, ulong Start)> InitIdentityAsync(MonitorOptions options)
+    {
+        if (_initIdentity is { } known)
+        {
+            return known;
+        }
+
+        byte[] state = await File.ReadAllBytesAsync(Path.Combine(options.RuntimeRoot, options.Id, "state.json")).ConfigureAwait(false);
+        try
+        {
+            using var document = JsonDocument.Parse(state);
+            JsonElement root = document.RootElement;
+            (int, ulong) identity = (root.GetProperty("init_process_pid").GetInt32(), root.GetProperty("init_process_start").GetUInt64());
+            _initIdentity = identity;
+            return identity;
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or FormatException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"reading the runtime's state of {options.Id}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>What berth-exec wrote to its log when it could not start the process (one line, runc's wording), or null.</summary>
+    private static string? NativeError(string log)
+    {
+        try
+        {
+            string text = File.ReadAllText(log).Trim();
+            return text.Length > 0 ? text : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static Socket ListenConsole(string path)

@@ -36,6 +36,15 @@ public sealed record RuntimeOptions
     /// <summary>The berth-monitor binary (or a .dll run through dotnet in development).</summary>
     public required string MonitorPath { get; init; }
 
+    /// <summary>
+    /// Whether execs in runc containers go through berth-exec (daemon.json <c>"exec-path": "native"</c>, the default)
+    /// rather than <c>runc exec</c> (<c>"runtime"</c>).
+    /// </summary>
+    public bool NativeExec { get; init; } = true;
+
+    /// <summary>berth-exec, what the monitor runs for a native exec (shipped beside the monitor).</summary>
+    public string ExecHelperPath => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(MonitorPath)) ?? "/", "berth-exec");
+
     /// <summary>The init process of <c>run --init</c> (berth-init, shipped beside the monitor).</summary>
     public string InitPath => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(MonitorPath)) ?? "/", "berth-init");
 }

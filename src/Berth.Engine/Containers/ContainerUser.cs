@@ -74,6 +74,14 @@ public static class ContainerUser
         return groups.Where(g => g != gid).Distinct().ToList();
     }
 
+    /// <summary>The home directory of <paramref name="uid"/> in the image's /etc/passwd, "/" when it has no entry (runc's default).</summary>
+    public static string Home(string rootfs, uint uid)
+    {
+        string number = uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string[]? entry = Entries(rootfs, "etc/passwd").FirstOrDefault(e => e.Length > 5 && e[2] == number);
+        return entry is not null && entry[5].Length > 0 ? entry[5] : "/";
+    }
+
     private static string? LookupName(string rootfs, uint uid) =>
         Entries(rootfs, "etc/passwd").FirstOrDefault(e => e.Length > 2 && e[2] == uid.ToString(System.Globalization.CultureInfo.InvariantCulture))?[0];
 

@@ -31,9 +31,10 @@ public interface IExecBackend
 
 /// <summary>
 /// Exec processes, run by the container's monitor (<c>exec</c> on monitor.sock, see docs/monitor-protocol.md) with
-/// <c>runc exec</c>. Records live in memory only: like Docker's, they do not survive a daemon restart.
+/// berth-exec (the native path: a spec written here, see <see cref="NativeExecSpec"/>) or <c>runc exec</c> (a
+/// process.json). Records live in memory only: like Docker's, they do not survive a daemon restart.
 /// </summary>
-public sealed partial class ExecService(ContainerService containers, EngineOptions options, ILogger<ExecService> logger) : IExecBackend
+public sealed partial class ExecService(ContainerService containers, EngineOptions options, RuntimeOptions runtimeOptions, HostFacts host, ILogger<ExecService> logger) : IExecBackend
 {
     private readonly ConcurrentDictionary<string, ExecEntry> _execs = new(StringComparer.Ordinal);
 
@@ -98,6 +99,12 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
         string user = string.IsNullOrEmpty(request.User) ? record.Config.User ?? "" : request.User;
         (uint uid, uint gid) = ContainerUser.Resolve(rootfs, user);
         var env = new List<string>(record.Config.Env ?? []);
+        if (!env.Any(e => e.StartsWith("HOSTNAME=", StringComparison.Ordinal)))
+        {
+            // The container's processes have it (OciSpecBuilder), and Docker gives it to an exec's as well.
+            env.Add("HOSTNAME=" + (string.IsNullOrEmpty(record.Config.Hostname) ? record.Id[..12] : record.Config.Hostname));
+        }
+
         foreach (string variable in request.Env ?? [])
         {
             string key = variable.Split('=', 2)[0];
@@ -112,6 +119,17 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
 
         string cwd = !string.IsNullOrEmpty(request.WorkingDir) ? request.WorkingDir
             : !string.IsNullOrEmpty(record.Config.WorkingDir) ? record.Config.WorkingDir : "/";
+        if (UsesNativeExec(record))
+        {
+            byte[]? spec = NativeSpec(record, rootfs, state, user, uid, gid, env, cwd, request);
+            if (spec is not null)
+            {
+                await File.WriteAllBytesAsync(NativeExecSpec.PathFor(state, exec.Id), spec, cancellationToken).ConfigureAwait(false);
+                await StartWithMonitorAsync(exec, record, state, openClient, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+        }
+
         var process = new OciProcess
         {
             Terminal = request.Tty,
@@ -125,7 +143,12 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
             // Capabilities, rlimits and the rest are the container's: the runtime takes them when the process leaves them out.
         };
         await File.WriteAllBytesAsync(MonitorLauncher.ExecProcessPath(state, exec.Id), JsonSerializer.SerializeToUtf8Bytes(process, RuntimeJsonContext.Default.OciProcess), cancellationToken).ConfigureAwait(false);
+        await StartWithMonitorAsync(exec, record, state, openClient, cancellationToken).ConfigureAwait(false);
+    }
 
+    private async Task StartWithMonitorAsync(ExecEntry exec, ContainerRecord record, string state, Func<Task<Stream>>? openClient, CancellationToken cancellationToken)
+    {
+        ExecCreateRequest request = exec.Request;
         bool stdin = request.AttachStdin && openClient is not null;
         Socket monitor;
         try

@@ -1,0 +1,168 @@
+using Berth.IntegrationTests.Infrastructure;
+
+namespace Berth.IntegrationTests;
+
+/// <summary>
+/// The native exec path (berth-exec instead of <c>runc exec</c>): an exec'd process must be confined exactly as the
+/// container's own processes are (capabilities, no_new_privs, seccomp, cgroups, namespaces, user, limits), and the helper
+/// must leak nothing of the host into the container.
+/// </summary>
+public sealed class NativeExecTests(DaemonFixture fixture)
+{
+    private readonly DockerCli _docker = fixture.Docker;
+
+    // What a process sees of its own confinement; run by the container's main shell and by an exec'd one.
+    private const string Probe =
+        "grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; cat /proc/self/cgroup; " +
+        "for n in cgroup ipc mnt net pid uts; do echo $n $(readlink /proc/self/ns/$n); done; " +
+        "id; pwd; env | grep -v -E '^(SHLVL|_)=' | sort; ulimit -a; echo END";
+
+    // Options of `docker run`, space-separated.
+    public static TheoryData<string> ContainerOptions => new()
+    {
+        "",
+        "--cap-add SYS_PTRACE --cap-drop CHOWN --security-opt no-new-privileges",
+        "-u 1000:1000 --group-add 20 -w /tmp --ulimit nofile=1000:2000 --ulimit nproc=500:600",
+        "--privileged",
+        "--security-opt seccomp=unconfined --oom-score-adj 300 -e FOO=bar",
+    };
+
+    [Theory]
+    [MemberData(nameof(ContainerOptions))]
+    public async Task An_exec_sees_what_the_containers_own_processes_see(string runOptions)
+    {
+        string[] options = runOptions.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        await WithContainerAsync(options, "(" + Probe + ") > /tmp/main; sleep 300", async name =>
+        {
+            CommandResult main = await _docker.WaitForOutputAsync(o => o.EndsWith("END\n", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "exec", name, "cat", "/tmp/main");
+            CommandResult exec = await _docker.RunAsync("exec", name, "sh", "-c", Probe);
+
+            Assert.True(exec.ExitCode == 0, exec.ToString());
+            Assert.Equal(main.Stdout, exec.Stdout);
+            Assert.Contains("Seccomp:\t" + (options.Contains("--privileged") || options.Contains("seccomp=unconfined") ? "0" : "2"), exec.Stdout, StringComparison.Ordinal);
+            CommandResult oom = await _docker.RunAsync("exec", name, "sh", "-c", "cat /proc/self/oom_score_adj; cat /proc/1/oom_score_adj");
+            string[] scores = oom.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(scores.Length == 2 && scores[0] == scores[1], oom.ToString());
+        });
+    }
+
+    [Fact]
+    public async Task Exec_options_user_workdir_env_and_privileged_apply()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            CommandResult result = await _docker.RunAsync("exec", "-u", "1000:1000", "-w", "/tmp", "-e", "FOO=bar", name, "sh", "-c", "id -u; id -g; pwd; echo $FOO; echo $HOME");
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Equal("1000\n1000\n/tmp\nbar\n/\n", result.Stdout);
+
+            CommandResult root = await _docker.RunAsync("exec", name, "sh", "-c", "id; echo $HOME");
+            Assert.Equal("uid=0(root) gid=0(root) groups=10(wheel)\n/root\n", root.Stdout);
+
+            CommandResult privileged = await _docker.RunAsync("exec", "--privileged", name, "grep", "CapEff", "/proc/self/status");
+            CommandResult plain = await _docker.RunAsync("exec", name, "grep", "CapEff", "/proc/self/status");
+            Assert.Equal("CapEff:\t00000000a80425fb\n", plain.Stdout);
+            CommandResult privilegedContainer = await _docker.RunAsync("run", "--rm", "--privileged", "busybox", "grep", "CapEff", "/proc/self/status");
+            Assert.Equal(privilegedContainer.Stdout, privileged.Stdout); // all the daemon has, as for run --privileged
+            Assert.NotEqual(plain.Stdout, privileged.Stdout);
+        });
+    }
+
+    [Fact]
+    public async Task Exec_exit_codes_are_the_commands_or_126_and_127()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            Assert.Equal(0, (await _docker.RunAsync("exec", name, "true")).ExitCode);
+            Assert.Equal(3, (await _docker.RunAsync("exec", name, "sh", "-c", "exit 3")).ExitCode);
+            CommandResult missing = await _docker.RunAsync("exec", name, "nosuchcmd");
+            Assert.True(missing.ExitCode == 127, missing.ToString());
+            Assert.Contains("exec: \"nosuchcmd\": executable file not found in $PATH", missing.Stdout + missing.Stderr, StringComparison.Ordinal);
+            CommandResult missingPath = await _docker.RunAsync("exec", name, "/no/such");
+            Assert.True(missingPath.ExitCode == 127, missingPath.ToString());
+            CommandResult notExecutable = await _docker.RunAsync("exec", name, "/etc/passwd");
+            Assert.True(notExecutable.ExitCode == 126, notExecutable.ToString());
+            CommandResult badCwd = await _docker.RunAsync("exec", "-w", "/etc/passwd", name, "true");
+            Assert.True(badCwd.ExitCode == 126, badCwd.ToString());
+            CommandResult killed = await _docker.RunAsync("exec", name, "sh", "-c", "kill -9 $$");
+            Assert.True(killed.ExitCode == 137, killed.ToString());
+        });
+    }
+
+    [Fact]
+    public async Task Seccomp_blocks_unshare_in_an_exec_and_not_with_unconfined()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            CommandResult unshare = await _docker.RunAsync("exec", name, "unshare", "-n", "true");
+            Assert.True(unshare.ExitCode == 1, unshare.ToString());
+            Assert.Contains("Operation not permitted", unshare.Stderr, StringComparison.Ordinal);
+        });
+        await WithContainerAsync(["--privileged"], "sleep 300", async name =>
+        {
+            CommandResult unshare = await _docker.RunAsync("exec", name, "unshare", "-n", "true");
+            Assert.True(unshare.ExitCode == 0, unshare.ToString());
+        });
+    }
+
+    [Fact]
+    public async Task An_exec_has_only_stdio_open_with_and_without_a_terminal()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            // A process that opens nothing itself (ls and a shell's glob would open their directory): its fds from outside.
+            CommandResult detached = await _docker.RunAsync("exec", "-d", name, "sleep", "31");
+            Assert.True(detached.ExitCode == 0, detached.ToString());
+            CommandResult fds = await _docker.WaitForOutputAsync(o => o.Length > 0, TimeSpan.FromSeconds(10), "exec", name, "sh", "-c", "for p in $(pidof sleep); do [ $p != 1 ] && ls /proc/$p/fd; done; true");
+            Assert.Equal("0\n1\n2\n", fds.Stdout);
+            CommandResult attached = await _docker.RunAsync("exec", name, "sh", "-c", "for n in $(seq 3 30); do [ -e /proc/$$/fd/$n ] && echo LEAK $n; done; true");
+            Assert.Equal("", attached.Stdout);
+
+            CommandResult tty = await _docker.RunAsync("exec", "-t", name, "sh", "-c", "for n in 0 1 2; do echo $n $(readlink /proc/$$/fd/$n); done; for n in $(seq 3 30); do [ -e /proc/$$/fd/$n ] && echo LEAK $n; done; tty");
+            Assert.True(tty.ExitCode == 0, tty.ToString());
+            Assert.Matches(@"^0 /dev/pts/(\d+)\r\n1 /dev/pts/\1\r\n2 /dev/pts/\1\r\n/dev/pts/\1\r\n$", tty.Stdout);
+        });
+    }
+
+    [Fact]
+    public async Task Exec_with_t_under_a_terminal_starts_with_the_clients_size_and_exits_with_its_code()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            CommandResult result = await ProcessRunner.RunAsync(
+                "script", ["-qec", $"stty rows 27 cols 91; docker exec -t {name} sh -c 'stty size; sleep 1; exit 5'", "/dev/null"],
+                new Dictionary<string, string?> { ["DOCKER_HOST"] = "unix://" + fixture.Daemon.SocketPath, ["DOCKER_CONFIG"] = Path.Combine(fixture.Daemon.Root, "docker-config") });
+
+            Assert.True(result.ExitCode == 5, result.ToString());
+            Assert.Matches(@"^27 91\r+\n$", result.Stdout);
+        });
+    }
+
+    [Fact]
+    public async Task Exec_d_runs_detached_in_the_containers_cgroup()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            CommandResult detached = await _docker.RunAsync("exec", "-d", name, "sh", "-c", "cat /proc/self/cgroup > /tmp/d; sleep 2");
+            Assert.True(detached.ExitCode == 0, detached.ToString());
+            CommandResult seen = await _docker.WaitForOutputAsync(o => o.Length > 0, TimeSpan.FromSeconds(10), "exec", name, "cat", "/tmp/d");
+            CommandResult mine = await _docker.RunAsync("exec", name, "cat", "/proc/1/cgroup");
+            Assert.Equal(mine.Stdout, seen.Stdout);
+            CommandResult top = await _docker.RunAsync("exec", name, "ps", "-o", "pid,comm");
+            Assert.Contains("sleep", top.Stdout, StringComparison.Ordinal);
+        });
+    }
+
+    private async Task WithContainerAsync(string[] options, string command, Func<string, Task> test)
+    {
+        string name = Names.Unique("nexec");
+        try
+        {
+            await _docker.SucceedAsync(["run", "-d", "--name", name, .. options, "busybox", "sh", "-c", command]);
+            await test(name);
+        }
+        finally
+        {
+            await _docker.RemoveQuietlyAsync(name);
+        }
+    }
+}
