@@ -186,7 +186,7 @@ public sealed partial class ContentStore
     /// <summary>Moves a verified partial into place (see <see cref="Commit"/>); a copy already there wins.</summary>
     internal void CommitIngest(string path, Digest digest)
     {
-        Commit(path, digest, durable: true);
+        Commit(path, digest);
         File.Delete(path);
     }
 }
