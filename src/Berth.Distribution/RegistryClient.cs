@@ -129,9 +129,17 @@ public sealed class RegistryClient : IDisposable
     {
         try
         {
+            // A plain server may never answer a ClientHello: bound the attempt as Go's TLS handshake timeout does.
+            using var handshake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            handshake.CancelAfter(TimeSpan.FromSeconds(5));
             using var probe = new HttpRequestMessage(HttpMethod.Get, new Uri(Endpoint.BaseUri, "/v2/"));
-            using HttpResponseMessage answered = await _http.SendAsync(probe, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            using HttpResponseMessage answered = await _http.SendAsync(probe, HttpCompletionOption.ResponseHeadersRead, handshake.Token).ConfigureAwait(false);
             RegistrySchemes.Remember(Endpoint.Host, Endpoint.BaseUri.Scheme);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Endpoint = Endpoint with { BaseUri = new Uri($"http://{Endpoint.Host}/") };
+            RegistrySchemes.Remember(Endpoint.Host, "http");
         }
         catch (HttpRequestException e) when (!cancellationToken.IsCancellationRequested)
         {
