@@ -210,7 +210,7 @@ public sealed class LifecycleTests(DaemonFixture fixture)
         string since = UnixNow();
         try
         {
-            await BerthSucceedAsync("run", "-d", "--name", name, "--health-cmd", "echo probing; exit 1", "--health-interval", "400ms", "--health-retries", "3", "busybox", "sleep", "300");
+            await BerthSucceedAsync("run", "-d", "--name", name, "--health-cmd", "echo probing; exit 1", "--health-interval", "1s", "--health-retries", "3", "busybox", "sleep", "300");
             Assert.Equal("starting", await InspectAsync(name, "{{.State.Health.Status}}"));
             CommandResult starting = await _docker.SucceedAsync("ps", "--filter", "name=" + name, "--format", "{{.Status}}");
             Assert.Matches(@"^Up .* \(health: starting\)$", starting.Stdout.Trim());
