@@ -15,7 +15,6 @@ public sealed partial class ImagePuller
 {
     // Requests for one blob, whatever answers come back: a source that keeps cutting and ignoring ranges cannot loop.
     private const int MaxRequestsPerBlob = 100;
-    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
 
     private async Task DownloadAsync(RegistryClient client, ImageReference reference, OciDescriptor descriptor, BlobLease lease, SemaphoreSlim gate, IProgress<TransferProgress>? progress, string scope, CancellationToken cancellationToken)
     {
@@ -164,11 +163,13 @@ public sealed partial class ImagePuller
             ingest.Restart(); // the range was ignored: this is the whole blob
         }
 
-        long total = size > 0 ? size : ingest.Length + (response.Content.Headers.ContentLength ?? 0);
-        progress?.Report(new TransferProgress(id, "Downloading") { Current = ingest.Length, Total = total });
-        await using Stream body = await response.Content.ReadAsStreamAsync(stall.Token).ConfigureAwait(false);
+        long start = ingest.Length;
+        long total = size > 0 ? size : start + (response.Content.Headers.ContentLength ?? 0);
+        progress?.Report(new TransferProgress(id, "Downloading") { Current = start, Total = total });
+        Stream raw = await response.Content.ReadAsStreamAsync(stall.Token).ConfigureAwait(false);
+        await using Stream body = progress is null ? raw
+            : new ProgressStream(raw, total - start, done => progress.Report(new TransferProgress(id, "Downloading") { Current = start + done, Total = total }));
         byte[] buffer = new byte[1 << 16];
-        long lastReport = Environment.TickCount64;
         int read;
         while ((read = await body.ReadAsync(buffer, stall.Token).ConfigureAwait(false)) > 0)
         {
@@ -180,14 +181,8 @@ public sealed partial class ImagePuller
             }
 
             await ingest.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-            if (progress is not null && Environment.TickCount64 - lastReport >= ProgressInterval.TotalMilliseconds)
-            {
-                lastReport = Environment.TickCount64;
-                progress.Report(new TransferProgress(id, "Downloading") { Current = ingest.Length, Total = total });
-            }
         }
 
-        progress?.Report(new TransferProgress(id, "Downloading") { Current = ingest.Length, Total = total });
         if (size > 0 && ingest.Length < size)
         {
             throw new IOException($"the blob's response ended after {ingest.Length} of {size} bytes");
