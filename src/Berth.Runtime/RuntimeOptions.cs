@@ -43,8 +43,10 @@ public sealed record RuntimeOptions
     public bool NativeExec { get; init; } = true;
 
     /// <summary>berth-exec, what the monitor runs for a native exec (shipped beside the monitor).</summary>
-    public string ExecHelperPath => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(MonitorPath)) ?? "/", "berth-exec");
+    public string ExecHelperPath => BesideMonitor("berth-exec");
 
     /// <summary>The init process of <c>run --init</c> (berth-init, shipped beside the monitor).</summary>
-    public string InitPath => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(MonitorPath)) ?? "/", "berth-init");
+    public string InitPath => BesideMonitor("berth-init");
+
+    private string BesideMonitor(string name) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(MonitorPath)) ?? "/", name);
 }
