@@ -18,7 +18,7 @@ public sealed partial class RegistryCrashTests
 
     private string HugePartial => Path.Combine(Ingest, $"sha256-{fixture.HugeLayerDigest["sha256:".Length..]}.partial");
 
-    private string HugeImage(RegistryProxy proxy, string tag) => $"{proxy.Host}/{RegistryCrashDaemon.HugeRepository}:{tag}";
+    private string HugeImage(RegistryProxy proxy, string tag) => $"{proxy.Authority}/{RegistryCrashDaemon.HugeRepository}:{tag}";
 
     [Fact]
     public async Task A_blob_response_cut_midway_is_resumed_from_the_bytes_received()

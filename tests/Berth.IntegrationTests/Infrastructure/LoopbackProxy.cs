@@ -10,15 +10,11 @@ namespace Berth.IntegrationTests.Infrastructure;
 /// clients send, the bytes they send, and connections that open with a TLS handshake. It can also break the first
 /// PATCH (an upload's body) after some bytes, resetting both sides as a dropped connection would.
 /// </summary>
-internal sealed partial class LoopbackProxy : IAsyncDisposable
+internal sealed partial class LoopbackProxy : LoopbackServer
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly int _targetPort;
     private readonly long _cutPatchAfter;
-    private readonly CancellationTokenSource _stop = new();
     private readonly List<string> _requests = [];
-    private readonly List<Task> _connections = [];
-    private readonly Task _accepting;
     private long _bytesUp;
     private int _tlsHandshakes;
     private int _patchCut;
@@ -29,14 +25,8 @@ internal sealed partial class LoopbackProxy : IAsyncDisposable
     {
         _targetPort = targetPort;
         _cutPatchAfter = cutPatchAfter;
-        _listener.Start();
-        _accepting = AcceptAsync();
+        Start();
     }
-
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
-    /// <summary>host:port to name images by.</summary>
-    public string Authority => $"127.0.0.1:{Port}";
 
     /// <summary>Bytes clients sent through the proxy.</summary>
     public long BytesUp => Interlocked.Read(ref _bytesUp);
@@ -70,50 +60,15 @@ internal sealed partial class LoopbackProxy : IAsyncDisposable
         Interlocked.Exchange(ref _bytesUp, 0);
     }
 
-    public async ValueTask DisposeAsync()
+    protected override async Task ServeAsync(Socket accepted)
     {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        try
-        {
-            await _accepting;
-        }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-            // Stopped.
-        }
-
-        Task[] open;
-        lock (_connections)
-        {
-            open = [.. _connections];
-        }
-
-        await Task.WhenAll(open);
-        _stop.Dispose();
-    }
-
-    private async Task AcceptAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            lock (_connections)
-            {
-                _connections.Add(RelayAsync(client));
-            }
-        }
-    }
-
-    private async Task RelayAsync(TcpClient client)
-    {
-        using (client)
+        using (var client = new TcpClient { Client = accepted })
         using (var server = new TcpClient())
         {
             try
             {
-                await server.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token);
-                using var both = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                await server.ConnectAsync(IPAddress.Loopback, _targetPort, Stopping);
+                using var both = CancellationTokenSource.CreateLinkedTokenSource(Stopping);
                 Task up = UpAsync(client, server, both);
                 Task down = CopyAsync(server.GetStream(), client.GetStream(), both.Token);
                 await Task.WhenAny(up, down);

@@ -24,29 +24,21 @@ public sealed record ProxiedRequest(string Method, string Path, string? Range)
 /// (a server that cannot resume), and slows blob bodies to <see cref="BytesPerSecond"/>. Every request is recorded.
 /// Each connection carries one request (it asks upstream to close), so responses need no parsing beyond their head.
 /// </summary>
-public sealed class RegistryProxy : IAsyncDisposable
+public sealed class RegistryProxy : LoopbackServer
 {
     private readonly string _upstreamHost;
     private readonly int _upstreamPort;
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
     private readonly List<ProxiedRequest> _requests = [];
     private readonly HashSet<string> _cut = new(StringComparer.Ordinal);
     private readonly HashSet<string> _failed = new(StringComparer.Ordinal);
-    private readonly List<Task> _connections = [];
-    private readonly Task _accepting;
 
     public RegistryProxy(string upstreamAuthority)
     {
         var upstream = new Uri("http://" + upstreamAuthority);
         _upstreamHost = upstream.Host;
         _upstreamPort = upstream.Port;
-        _listener.Start();
-        _accepting = AcceptAsync();
+        Start();
     }
-
-    /// <summary>HOST:PORT to pull through (loopback: plain HTTP).</summary>
-    public string Host => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
 
     public long? CutBlobAfterBytes { get; set; }
 
@@ -73,43 +65,7 @@ public sealed class RegistryProxy : IAsyncDisposable
     public IReadOnlyList<ProxiedRequest> BlobGets(string digest) =>
         [.. Requests.Where(r => r.Method == "GET" && r.Path.EndsWith("/blobs/" + digest, StringComparison.Ordinal))];
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        Task[] running;
-        lock (_connections)
-        {
-            running = [.. _connections, _accepting];
-        }
-
-        await Task.WhenAll(running.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
-        _stop.Dispose();
-    }
-
-    private async Task AcceptAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await _listener.AcceptSocketAsync(_stop.Token);
-            }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            lock (_connections)
-            {
-                _connections.RemoveAll(t => t.IsCompleted);
-                _connections.Add(ServeAsync(client));
-            }
-        }
-    }
-
-    private async Task ServeAsync(Socket client)
+    protected override async Task ServeAsync(Socket client)
     {
         using (client)
         using (var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
@@ -147,23 +103,23 @@ public sealed class RegistryProxy : IAsyncDisposable
                 if (blob && FailFirstBlobGetWith is { } failure && FirstTime(_failed, record.Path))
                 {
                     record.Status = failure;
-                    await client.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {failure} Failing\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), SocketFlags.None, _stop.Token);
+                    await client.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {failure} Failing\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), SocketFlags.None, Stopping);
                     record.Finished = DateTime.UtcNow;
                     client.Shutdown(SocketShutdown.Both);
                     return;
                 }
 
-                await upstream.ConnectAsync(_upstreamHost, _upstreamPort, _stop.Token);
-                await upstream.SendAsync(Encoding.ASCII.GetBytes(forwarded.ToString()), SocketFlags.None, _stop.Token);
+                await upstream.ConnectAsync(_upstreamHost, _upstreamPort, Stopping);
+                await upstream.SendAsync(Encoding.ASCII.GetBytes(forwarded.ToString()), SocketFlags.None, Stopping);
                 if (rest.Length > 0)
                 {
-                    await upstream.SendAsync(rest, SocketFlags.None, _stop.Token);
+                    await upstream.SendAsync(rest, SocketFlags.None, Stopping);
                 }
 
                 (string responseHead, byte[] body) = await ReadHeadAsync(upstream);
                 string[] status = responseHead.Split(' ', 3);
                 record.Status = status.Length > 1 && int.TryParse(status[1], out int code) ? code : 0;
-                await client.SendAsync(Encoding.ASCII.GetBytes(responseHead), SocketFlags.None, _stop.Token);
+                await client.SendAsync(Encoding.ASCII.GetBytes(responseHead), SocketFlags.None, Stopping);
 
                 long? cutAt = blob && CutBlobAfterBytes is { } cut && FirstTime(_cut, record.Path) ? cut : null;
 
@@ -195,7 +151,7 @@ public sealed class RegistryProxy : IAsyncDisposable
         {
             if (chunk.Length == 0)
             {
-                int read = await upstream.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+                int read = await upstream.ReceiveAsync(buffer, SocketFlags.None, Stopping);
                 if (read == 0)
                 {
                     return;
@@ -207,12 +163,12 @@ public sealed class RegistryProxy : IAsyncDisposable
             if (cutAt is { } limit && record.BodyBytes + chunk.Length >= limit)
             {
                 // The cut: exactly `limit` bytes reach the client, then the connection ends (FIN, so none is lost).
-                await client.SendAsync(chunk[..(int)(limit - record.BodyBytes)], SocketFlags.None, _stop.Token);
+                await client.SendAsync(chunk[..(int)(limit - record.BodyBytes)], SocketFlags.None, Stopping);
                 record.BodyBytes = limit;
                 return;
             }
 
-            await client.SendAsync(chunk, SocketFlags.None, _stop.Token);
+            await client.SendAsync(chunk, SocketFlags.None, Stopping);
             record.BodyBytes += chunk.Length;
             chunk = ReadOnlyMemory<byte>.Empty;
             if (bytesPerSecond > 0)
@@ -220,7 +176,7 @@ public sealed class RegistryProxy : IAsyncDisposable
                 TimeSpan due = TimeSpan.FromSeconds((double)record.BodyBytes / bytesPerSecond);
                 if (due > clock.Elapsed)
                 {
-                    await Task.Delay(due - clock.Elapsed, _stop.Token);
+                    await Task.Delay(due - clock.Elapsed, Stopping);
                 }
             }
         }
@@ -233,7 +189,7 @@ public sealed class RegistryProxy : IAsyncDisposable
         byte[] buffer = new byte[8192];
         while (received.Count < 1 << 20)
         {
-            int read = await socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+            int read = await socket.ReceiveAsync(buffer, SocketFlags.None, Stopping);
             if (read == 0)
             {
                 return ("", []);
