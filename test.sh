@@ -14,7 +14,8 @@ fi
 # docker-compose: Debian's compose 1.29, one of the real clients the compatibility tests drive.
 # skopeo, podman, umoci: the image interoperability tests (ImageInteropTests) load, run and unpack Berth's archives with them.
 # apache2-utils: htpasswd -B, which makes the bcrypt file the registry auth tests serve with.
-PACKAGES=(runc iptables busybox-static clang libc6-dev zlib1g-dev skopeo podman umoci debootstrap docker-compose apache2-utils)
+# docker-registry: Debian's distribution 2.8, the peer registry the push and pull tests interoperate with.
+PACKAGES=(runc iptables busybox-static clang libc6-dev zlib1g-dev skopeo podman umoci debootstrap docker-compose apache2-utils docker-registry)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

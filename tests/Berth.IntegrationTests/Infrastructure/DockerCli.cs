@@ -28,9 +28,15 @@ public sealed class DockerCli(string socketPath, string configDirectory, string 
         ProcessRunner.RunAsync(program, [.. _prefix, .. args], _environment, stdin, timeout);
 
     /// <summary>Runs a command that must succeed; a failure reports everything it printed.</summary>
-    public async Task<CommandResult> SucceedAsync(params string[] args)
+    public Task<CommandResult> SucceedAsync(params string[] args) => SucceedAsync(ProcessRunner.DefaultTimeout, args);
+
+    /// <summary>
+    /// As <see cref="SucceedAsync(string[])"/>, with room for a fixture's set-up steps, which run while every other
+    /// collection starts its own daemon (the busiest minute of a suite on 2 cores).
+    /// </summary>
+    public async Task<CommandResult> SucceedAsync(TimeSpan timeout, params string[] args)
     {
-        CommandResult result = await RunAsync(args);
+        CommandResult result = await RunAsync(args, stdin: null, timeout);
         Assert.True(result.ExitCode == 0, result.ToString());
         return result;
     }
