@@ -19,7 +19,7 @@ public static class DaemonConfigFile
         ["default-ulimits"] = null, ["dns"] = null, ["dns-search"] = null, ["dns-opts"] = null, ["runtimes"] = null,
         ["default-runtime"] = null, ["insecure-registries"] = null, ["registry-mirrors"] = null,
         ["default-address-pools"] = null, ["log-driver"] = null, ["log-opts"] = null, ["max-concurrent-downloads"] = null,
-        ["max-concurrent-uploads"] = null, ["experimental"] = null, ["features"] = null, ["bip"] = null,
+        ["max-concurrent-uploads"] = null, ["max-download-attempts"] = null, ["experimental"] = null, ["features"] = null, ["bip"] = null,
         ["iptables"] = null, ["exec-path"] = null, ["ip-forward"] = null, ["userland-proxy"] = null, ["mtu"] = null, ["shutdown-timeout"] = null,
     };
 

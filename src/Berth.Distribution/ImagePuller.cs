@@ -34,10 +34,13 @@ public sealed record DistributionOptions(IReadOnlyCollection<string> InsecureReg
     /// <summary>Docker's certs.d directories, first match wins: <c>DIR/HOST[:PORT]/ca.crt</c> and client certificates.</summary>
     public IReadOnlyList<string> CertsDirectories { get; init; } = [RegistryTls.DockerCertsDirectory];
 
-    /// <summary>How many blobs move at once: enough to fill a link, few enough for two cores.</summary>
-    public int ParallelTransfers { get; init; } = 3;
+    /// <summary>How many blobs of one pull download at once (daemon.json <c>max-concurrent-downloads</c>, Docker's default 3); 0: no limit.</summary>
+    public int ParallelDownloads { get; init; } = 3;
 
-    /// <summary>How often one blob's download is tried (Docker's max-download-attempts) before the pull fails.</summary>
+    /// <summary>How many blobs of one push upload at once (daemon.json <c>max-concurrent-uploads</c>, Docker's default 5); 0: no limit.</summary>
+    public int ParallelUploads { get; init; } = 5;
+
+    /// <summary>How often one blob's download is tried (daemon.json <c>max-download-attempts</c>, Docker's default 5) before the pull fails.</summary>
     public int DownloadAttempts { get; init; } = 5;
 
     /// <summary>The wait before the first retry of a blob; it doubles with each failure that made no progress.</summary>
@@ -140,7 +143,7 @@ public sealed partial class ImagePuller(ImageStore images, DistributionOptions o
                 progress.Report(new TransferProgress(ShortId(layer.Digest), "Pulling fs layer"));
             }
 
-            using var gate = new SemaphoreSlim(options.ParallelTransfers);
+            using var gate = new SemaphoreSlim(options.ParallelDownloads > 0 ? options.ParallelDownloads : int.MaxValue);
             Task[] downloads =
             [
                 DownloadAsync(client, reference, manifest.Config, lease, gate, null, scope, cancellationToken),

@@ -40,7 +40,7 @@ public sealed partial class ImagePusher(ImageStore images, DistributionOptions o
             progress.Report(new TransferProgress(ImagePuller.ShortId(layer.Digest), "Preparing"));
         }
 
-        using var gate = new SemaphoreSlim(options.ParallelTransfers);
+        using var gate = new SemaphoreSlim(options.ParallelUploads > 0 ? options.ParallelUploads : int.MaxValue);
         await Task.WhenAll([
             UploadAsync(client, reference, manifest.Config, gate, null, scope, cancellationToken),
             .. layers.Select(l => UploadAsync(client, reference, l, gate, progress, scope, cancellationToken)),

@@ -73,6 +73,24 @@ public class DistributionTests
         Assert.Contains("must be a list of strings", Assert.Throws<FormatException>(() => Berth.Engine.Images.RegistrySettings.Parse(new Dictionary<string, string> { ["insecure-registries"] = "\"reg.example\"" })).Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Daemon_json_transfer_limits_default_to_dockerds_and_are_checked_as_it_checks_them()
+    {
+        DistributionOptions defaults = Berth.Engine.Images.RegistrySettings.Parse(new Dictionary<string, string>());
+        Assert.Equal((3, 5, 5), (defaults.ParallelDownloads, defaults.ParallelUploads, defaults.DownloadAttempts));
+
+        DistributionOptions set = Berth.Engine.Images.RegistrySettings.Parse(new Dictionary<string, string>
+        {
+            ["max-concurrent-downloads"] = "1", ["max-concurrent-uploads"] = "0", ["max-download-attempts"] = "2",
+        });
+        Assert.Equal((1, 0, 2), (set.ParallelDownloads, set.ParallelUploads, set.DownloadAttempts));
+
+        Assert.Equal("invalid max concurrent downloads: -1", Assert.Throws<FormatException>(() => Berth.Engine.Images.RegistrySettings.Parse(new Dictionary<string, string> { ["max-concurrent-downloads"] = "-1" })).Message);
+        Assert.Equal("invalid max concurrent uploads: -2", Assert.Throws<FormatException>(() => Berth.Engine.Images.RegistrySettings.Parse(new Dictionary<string, string> { ["max-concurrent-uploads"] = "-2" })).Message);
+        Assert.Equal("invalid max download attempts: 0", Assert.Throws<FormatException>(() => Berth.Engine.Images.RegistrySettings.Parse(new Dictionary<string, string> { ["max-download-attempts"] = "0" })).Message);
+        Assert.Equal("max-download-attempts must be an integer", Assert.Throws<FormatException>(() => Berth.Engine.Images.RegistrySettings.Parse(new Dictionary<string, string> { ["max-download-attempts"] = "\"3\"" })).Message);
+    }
+
     [Theory]
     [InlineData("https://index.docker.io/v1/", "docker.io")]
     [InlineData("127.0.0.1:5000", "127.0.0.1:5000")]
