@@ -12,7 +12,9 @@ public sealed record CommandResult(string Command, int ExitCode, string Stdout, 
 /// <summary>Runs a program to completion with a bound: captures stdout and stderr, optionally feeds stdin.</summary>
 public static class ProcessRunner
 {
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+    // A bound for hangs, not a timing: commands end long before it. 30 s was once too little on the CI VM for a plain
+    // `docker run` in the first minute of a suite (every test project starting at once on 2 cores).
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
     public static async Task<CommandResult> RunAsync(
         string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null, string? stdin = null, TimeSpan? timeout = null)
