@@ -5,7 +5,7 @@ using Berth.Interop;
 namespace Berth.Runtime;
 
 /// <summary>
-/// What berth-exec (src/berth-exec/exec.c) runs, instead of runc's process.json: NUL-terminated "key value" records,
+/// What berth-exec (src/berth-exec, spec.c) runs, instead of runc's process.json: NUL-terminated "key value" records,
 /// so the C side needs no JSON parser. The container's own settings (capabilities, rlimits, no_new_privs, oom score,
 /// seccomp) come from its bundle's config.json, the rest from the exec request, as runc exec merges them.
 /// </summary>
