@@ -1,6 +1,6 @@
 /*
  * berth-exec's shared declarations. What the program does, and in which order, is told in main.c; each file holds one
- * concern: spec.c (the spec berthd wrote), join.c (the container's
+ * concern: reexec.c (running from a sealed copy of itself), spec.c (the spec berthd wrote), join.c (the container's
  * init, cgroups and namespaces), terminal.c (the PTY and the console socket), process.c (the exec'd process's set-up).
  */
 #ifndef BERTH_EXEC_H
@@ -43,6 +43,9 @@ extern int log_fd;
 void fail(int code, const char *format, ...) __attribute__((format(printf, 2, 3), noreturn));
 /* The whole file, NUL-terminated, or NULL (errno set). */
 char *read_file(const char *path, size_t *size);
+
+/* reexec.c */
+void run_from_sealed_copy(char **argv, char **envp);
 
 /* spec.c */
 void parse_spec(char *data, size_t size, struct spec *spec);

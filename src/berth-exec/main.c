@@ -15,7 +15,9 @@
  * It stays the parent of the process and exits with its status (128 + signal when a signal ended it).
  *
  * Order matters for safety (the same order as runc's):
- *  1. non-dumpable first (CVE-2019-5736 class: a container process must not open /proc/<us>/exe or ptrace us), and
+ *  0. re-executed from a sealed memfd copy of itself (reexec.c; CVE-2019-5736 class: the exe a container process
+ *     could reach through /proc/PID/exe of our child is never the host's file).
+ *  1. non-dumpable (a container process without CAP_SYS_PTRACE may not open /proc/<us>/exe or ptrace us), and
  *     every descriptor beyond stdio closed (CVE-2024-21626 class); all we open is O_CLOEXEC.
  *  2. host-side files (spec, BPF, pid file, log, console socket, pidfd) are opened before any namespace is joined;
  *     the cwd is only ever changed after joining the container's mount namespace.
@@ -100,8 +102,11 @@ char *read_file(const char *path, size_t *size)
     return buffer;
 }
 
-int main(int argc, char **argv)
+int main(int argc, char **argv, char **envp)
 {
+    /* 0. Never run from the host's file: what a container might reach through /proc is a copy nothing can write. */
+    run_from_sealed_copy(argv, envp);
+
     /* 1. Before anything else: no one may ptrace us or open /proc/<us>/exe, and no inherited descriptor survives. */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
         fail(126, "exec failed: PR_SET_DUMPABLE: %s", strerror(errno));

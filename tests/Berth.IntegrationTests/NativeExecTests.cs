@@ -152,6 +152,75 @@ public sealed class NativeExecTests(DaemonFixture fixture)
         });
     }
 
+    /// <summary>
+    /// berth-exec stays on the host as the parent of what it runs; its child enters the container before its execve.
+    /// Both must run from a sealed memfd copy of berth-exec, never from the installed file (CVE-2019-5736 class: a
+    /// container process with CAP_SYS_PTRACE may open the exe of a process in its pid namespace); see BreakoutTests for
+    /// the attack from inside.
+    /// </summary>
+    [Fact]
+    public async Task Berth_exec_runs_from_a_sealed_memfd_that_no_write_reaches()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            string id = (await _docker.SucceedAsync("inspect", "-f", "{{.Id}}", name)).Stdout.Trim();
+            await _docker.SucceedAsync("exec", "-d", name, "sleep", "60");
+            int helper = await FindBerthExecAsync(id);
+
+            string exe = $"/proc/{helper}/exe";
+            string? target = new FileInfo(exe).LinkTarget;
+            Assert.True(target is not null && target.StartsWith("/memfd:", StringComparison.Ordinal), $"berth-exec runs from {target}");
+            // Offset 0 of an ELF file holds 0x7f: had the write gone through, it would have changed nothing.
+            bool wrote;
+            try
+            {
+                using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(exe, FileMode.Open, FileAccess.Write);
+                RandomAccess.Write(handle, [0x7f], 0);
+                wrote = true;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                wrote = false;
+            }
+
+            Assert.False(wrote, $"a write through {exe} ({target}) succeeded");
+        });
+    }
+
+    /// <summary>The host pid of the berth-exec serving an exec in container <paramref name="id"/> (its arguments name the container's state directory).</summary>
+    private static async Task<int> FindBerthExecAsync(string id)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            foreach (string directory in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(directory), out int pid))
+                {
+                    continue;
+                }
+
+                string[] args;
+                try
+                {
+                    args = (await File.ReadAllTextAsync(Path.Combine(directory, "cmdline"))).Split('\0');
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    continue;
+                }
+
+                if (args[0].EndsWith("/berth-exec", StringComparison.Ordinal) && args.Any(a => a.Contains(id, StringComparison.Ordinal)))
+                {
+                    return pid;
+                }
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"no berth-exec process for container {id}");
+            await Task.Delay(50);
+        }
+    }
+
     private async Task WithContainerAsync(string[] options, string command, Func<string, Task> test)
     {
         string name = Names.Unique("nexec");
