@@ -244,7 +244,8 @@ internal static class ExecSession
     }
 
     /// <summary>berth-exec, shipped beside the monitor.</summary>
-    private static string NativeHelperPath => Path.Combine(AppContext.BaseDirectory, "berth-exec");
+    /// <summary>berth-exec, shipped beside the monitor.</summary>
+    internal static string NativeHelperPath => Path.Combine(AppContext.BaseDirectory, "berth-exec");
 
     private static (int Pid, ulong Start)? _initIdentity;
 

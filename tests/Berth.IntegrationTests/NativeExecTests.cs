@@ -187,6 +187,45 @@ public sealed class NativeExecTests(DaemonFixture fixture)
         });
     }
 
+    /// <summary>
+    /// A container whose monitor was started by a Berth from before native exec (it writes no STATE/features, and
+    /// would look for NAME.exec.json only) must still exec, through runc exec; one whose monitor lists exec-spec uses
+    /// berth-exec. Which path ran shows in the state directory while the exec runs.
+    /// </summary>
+    [Fact]
+    public async Task A_monitor_that_predates_native_exec_gets_a_runtime_exec()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            string id = (await _docker.SucceedAsync("inspect", "-f", "{{.Id}}", name)).Stdout.Trim();
+            string state = Path.Combine(fixture.Daemon.ExecRoot, "c", id);
+            string features = Path.Combine(state, "features");
+            Assert.Equal("exec-spec\n", await File.ReadAllTextAsync(features));
+            Assert.Equal(".exec.spec", await ExecFileWhileRunningAsync(name, state));
+
+            File.Delete(features); // what a monitor from before the file leaves
+            Assert.Equal(".exec.json", await ExecFileWhileRunningAsync(name, state));
+            CommandResult result = await _docker.RunAsync("exec", name, "sh", "-c", "echo out; exit 4");
+            Assert.True(result.ExitCode == 4 && result.Stdout == "out\n", result.ToString());
+        });
+    }
+
+    /// <summary>Runs a 2 s exec in <paramref name="name"/> and returns which exec file berthd wrote for it (spec or process.json).</summary>
+    private async Task<string> ExecFileWhileRunningAsync(string name, string state)
+    {
+        Task<CommandResult> exec = _docker.RunAsync("exec", name, "sleep", "2");
+        string? seen = null;
+        while (seen is null && !exec.IsCompleted)
+        {
+            seen = Directory.EnumerateFiles(state).Select(Path.GetFileName).FirstOrDefault(f => f!.EndsWith(".exec.spec", StringComparison.Ordinal) || f.EndsWith(".exec.json", StringComparison.Ordinal));
+            await Task.Delay(20);
+        }
+
+        CommandResult result = await exec;
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return seen is null ? "none" : Path.GetExtension(Path.GetFileNameWithoutExtension(seen)) + Path.GetExtension(seen);
+    }
+
     /// <summary>The host pid of the berth-exec serving an exec in container <paramref name="id"/> (its arguments name the container's state directory).</summary>
     private static async Task<int> FindBerthExecAsync(string id)
     {

@@ -12,12 +12,14 @@ public sealed partial class ExecService
     /// <summary>
     /// Whether an exec in <paramref name="record"/> goes through berth-exec: only for runc (another runtime's
     /// containers may not be namespaces and cgroups berth-exec knows how to join), when daemon.json's
-    /// <c>exec-path</c> is "native" (the default) and berth-exec is installed beside the monitor.
+    /// <c>exec-path</c> is "native" (the default), berth-exec is installed beside the monitor, and the container's
+    /// own monitor says it runs it (a monitor started before an upgrade only knows process.json: runc exec).
     /// </summary>
-    private bool UsesNativeExec(ContainerRecord record)
+    private bool UsesNativeExec(ContainerRecord record, string state)
     {
         string runtime = string.IsNullOrEmpty(record.HostConfig.Runtime) ? runtimeOptions.DefaultRuntime : record.HostConfig.Runtime;
-        return runtimeOptions.NativeExec && runtime == OciRuntimeEntry.Runc && File.Exists(runtimeOptions.ExecHelperPath);
+        return runtimeOptions.NativeExec && runtime == OciRuntimeEntry.Runc && File.Exists(runtimeOptions.ExecHelperPath)
+            && MonitorLauncher.MonitorSupports(state, MonitorLauncher.ExecSpecFeature);
     }
 
     /// <summary>berth-exec's spec for this exec, or null (then runc exec runs it) when the container's seccomp filter cannot be compiled here.</summary>
