@@ -149,7 +149,9 @@ int main(int argc, char **argv, char **envp)
     if (spec_data == NULL) {
         fail(126, "exec failed: reading the exec spec: %s", strerror(errno));
     }
-    static struct spec spec = {.cwd = "/"};
+    /* Zero-initialized (in .bss, not 67 KB of .data in the file that reexec.c copies at every start). */
+    static struct spec spec;
+    spec.cwd = "/";
     parse_spec(spec_data, spec_size, &spec);
     struct sock_fprog filter = {0};
     if (spec.seccomp != NULL) {
