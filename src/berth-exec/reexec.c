@@ -5,7 +5,8 @@
  * longer busy) write the host's binary through the descriptor it kept. So berth-exec never runs from its file: it
  * copies itself into a memfd, seals the copy against any change and re-executes from it. The exe a container can reach
  * is then that copy, which no one can write, and which is gone with the last process running it. (runc does the same,
- * or binds its binary read-only.)
+ * or binds its binary read-only.) The monitor spawns us from such a copy already (SealedExecutable), which saves the
+ * copy and the second execve here; run any other way (by hand, bench/exec-bench.sh), we make it ourselves.
  */
 #define _GNU_SOURCE
 #include "berth-exec.h"

@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
 using Berth.IntegrationTests.Infrastructure;
 
 namespace Berth.IntegrationTests;
@@ -184,6 +187,48 @@ public sealed class NativeExecTests(DaemonFixture fixture)
             }
 
             Assert.False(wrote, $"a write through {exe} ({target}) succeeded");
+        });
+    }
+
+    /// <summary>
+    /// The monitor spawns berth-exec from a sealed copy it makes; run any other way (by hand, as bench/exec-bench.sh
+    /// does), berth-exec makes that copy itself and re-executes from it before it joins anything.
+    /// </summary>
+    [Fact]
+    public async Task Berth_exec_run_from_its_file_copies_itself_into_a_sealed_memfd_first()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            string id = (await _docker.SucceedAsync("inspect", "-f", "{{.Id}}", name)).Stdout.Trim();
+            using var state = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(fixture.Daemon.RuntimeRoot, id, "state.json")));
+            string init = state.RootElement.GetProperty("init_process_pid").GetInt32().ToString(CultureInfo.InvariantCulture);
+            string start = state.RootElement.GetProperty("init_process_start").GetUInt64().ToString(CultureInfo.InvariantCulture);
+            string work = Directory.CreateTempSubdirectory("berth-exec-direct").FullName;
+            Process? helper = null;
+            try
+            {
+                string spec = Path.Combine(work, "spec");
+                await File.WriteAllTextAsync(spec, "arg sleep\0arg 30\0env PATH=/bin\0cwd /\0uid 0\0gid 0\0");
+                string berthExec = Path.Combine(Path.GetDirectoryName(Binaries.Current.Monitor)!, "berth-exec");
+                helper = Process.Start(berthExec, ["--spec", spec, "--pid", init, "--start", start, "--pid-file", Path.Combine(work, "pid"), "--log", Path.Combine(work, "log")])!;
+                // The pid file is written once the process runs: berth-exec is past its start-up by then.
+                var clock = Stopwatch.StartNew();
+                while (!File.Exists(Path.Combine(work, "pid")) || new FileInfo(Path.Combine(work, "pid")).Length == 0)
+                {
+                    Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10) && !helper.HasExited, "berth-exec did not start the process: " + (File.Exists(Path.Combine(work, "log")) ? File.ReadAllText(Path.Combine(work, "log")) : ""));
+                    await Task.Delay(20);
+                }
+
+                string? target = new FileInfo($"/proc/{helper.Id}/exe").LinkTarget;
+                Assert.True(target is not null && target.StartsWith("/memfd:berth-exec", StringComparison.Ordinal), $"berth-exec runs from {target}");
+                Assert.Equal("berth-exec\n", await File.ReadAllTextAsync($"/proc/{helper.Id}/comm"));
+            }
+            finally
+            {
+                helper?.Kill(entireProcessTree: true);
+                helper?.Dispose();
+                Directory.Delete(work, recursive: true);
+            }
         });
     }
 
