@@ -25,6 +25,9 @@ public sealed record NativeExecSpec
 
     public bool Terminal { get; init; }
 
+    /// <summary>The terminal's size (rows, columns) before the process starts, as runc sets an OCI process's consoleSize.</summary>
+    public (uint Rows, uint Columns)? ConsoleSize { get; init; }
+
     /// <summary>All capabilities in every set but ambient and inheritable (<c>exec --privileged</c>, as Docker does).</summary>
     public IReadOnlyList<string>? PrivilegedCapabilities { get; init; }
 
@@ -102,6 +105,11 @@ public sealed record NativeExecSpec
         }
 
         Add("terminal", Terminal ? "1" : "0");
+        if (Terminal && ConsoleSize is (uint rows, uint columns))
+        {
+            Add("winsize", FormattableString.Invariant($"{Math.Min(rows, ushort.MaxValue)} {Math.Min(columns, ushort.MaxValue)}"));
+        }
+
         return Encoding.UTF8.GetBytes(text.ToString());
     }
 

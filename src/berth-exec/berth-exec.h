@@ -35,6 +35,7 @@ struct spec {
     int oom;
     const char *seccomp;
     int terminal;
+    unsigned short rows, columns; /* the terminal's size before the process starts; 0 when not given */
 };
 
 /* main.c: where a failure is reported (the exec's log once it is open, stderr before). */
@@ -58,7 +59,7 @@ void join_namespaces(int init);
 
 /* terminal.c */
 int connect_console(const char *path);
-int open_terminal(int console);
+int open_terminal(int console, unsigned short rows, unsigned short columns);
 
 /* process.c */
 void run_process(struct spec *spec, int slave, const struct sock_fprog *filter) __attribute__((noreturn));

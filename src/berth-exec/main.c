@@ -6,7 +6,8 @@
  * usage: berth-exec --spec FILE --pid PID --start TICKS --pid-file FILE --log FILE [--console-socket PATH]
  *   --spec            what to run, written by berthd (see docs/architecture.md, "exec"): NUL-terminated records
  *                     "key value"; keys: arg, env, cwd, uid, gid, group, capb/cape/capp/capi/capa (hex masks),
- *                     rlimit "N SOFT HARD", nnp, oom, seccomp (a BPF program file: struct sock_filter[]), terminal.
+ *                     rlimit "N SOFT HARD", nnp, oom, seccomp (a BPF program file: struct sock_filter[]), terminal,
+ *                     winsize "ROWS COLUMNS".
  *   --pid, --start    the container's init and its start time (field 22 of /proc/PID/stat, from runc's state):
  *                     a pidfd taken on PID, then checked against TICKS, guards against a reused pid.
  *   --pid-file        where the host pid of the process goes once it runs.
@@ -179,7 +180,7 @@ int main(int argc, char **argv, char **envp)
     join_namespaces(init);
 
     /* 5. A terminal from the container's own devpts; then the process, our child. */
-    int slave = spec.terminal ? open_terminal(console) : -1;
+    int slave = spec.terminal ? open_terminal(console, spec.rows, spec.columns) : -1;
     pid_t pid = fork();
     if (pid < 0) {
         fail(126, "exec failed: fork: %s", strerror(errno));

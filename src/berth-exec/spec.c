@@ -70,6 +70,13 @@ void parse_spec(char *data, size_t size, struct spec *spec)
             spec->seccomp = value;
         } else if (strcmp(record, "terminal") == 0) {
             spec->terminal = value[0] == '1';
+        } else if (strcmp(record, "winsize") == 0) {
+            char *columns = strchr(value, ' ');
+            if (columns == NULL) {
+                fail(126, "exec failed: bad winsize in the exec spec");
+            }
+            spec->rows = (unsigned short)number(value, 10, "winsize");
+            spec->columns = (unsigned short)number(columns + 1, 10, "winsize");
         } else {
             fail(126, "exec failed: unknown exec spec record '%s'", record);
         }

@@ -46,9 +46,10 @@ static void send_master(int socket_fd, int master, const char *name)
 
 /*
  * Once in the container's mount namespace: a PTY from its /dev/ptmx, the slave opened through the master (never by a
- * path the container could swap), the master sent to CONSOLE (when >= 0) and closed. Returns the slave.
+ * path the container could swap), sized ROWS x COLUMNS when given (before the process can look), the master sent to
+ * CONSOLE (when >= 0) and closed. Returns the slave.
  */
-int open_terminal(int console)
+int open_terminal(int console, unsigned short rows, unsigned short columns)
 {
     int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     int unlock = 0;
@@ -59,6 +60,10 @@ int open_terminal(int console)
     unsigned int number = 0;
     if (slave < 0 || ioctl(master, TIOCGPTN, &number) != 0) {
         fail(126, "exec failed: opening the terminal's slave: %s", strerror(errno));
+    }
+    struct winsize size = {.ws_row = rows, .ws_col = columns};
+    if (rows > 0 && columns > 0 && ioctl(master, TIOCSWINSZ, &size) != 0) {
+        fail(126, "exec failed: setting the terminal's size: %s", strerror(errno));
     }
     char name[64];
     snprintf(name, sizeof name, "/dev/pts/%u", number);

@@ -69,6 +69,9 @@ public sealed partial class ExecService
             // Docker gives an exec the groups of its user in the image's /etc/group plus the container's --group-add.
             AdditionalGids = ContainerUser.SupplementaryGroups(rootfs, user, uid, gid, record.HostConfig.GroupAdd),
             Terminal = request.Tty,
+            // Docker's CLI (API 1.42+) sends the client's size with the create: set before the process starts, so
+            // its first look at the terminal (stty size, a shell's prompt) does not race the monitor's resize.
+            ConsoleSize = request.ConsoleSize is [uint rows, uint columns] && rows > 0 && columns > 0 ? (rows, columns) : null,
             PrivilegedCapabilities = request.Privileged ? CapabilitySet.All(host) : null,
             SeccompPath = seccompPath,
         };
