@@ -3,6 +3,7 @@
 # underneath them bare `runc exec` against berth-exec (what the monitor runs on the native path), each run by hand
 # on Berth's container with the same seccomp filter and capabilities.
 #   bench/exec-bench.sh BIN_DIR [RUNS]    BIN_DIR: berthd, berth, berth-monitor and berth-exec (e.g. artifacts/test-bin)
+#   BASELINE_EXEC=PATH (optional): another berth-exec build, timed in the same run on the same spec (a before/after).
 # A private berthd of that build runs on roots under a temporary directory, beside a private dockerd (docker.io).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,9 @@ printf 'arg true\0env PATH=/bin\0cwd /\0uid 0\0gid 0\0capb %s\0cape %s\0capp %s\
   "$caps" "$caps" "$caps" "$state/seccomp.bpf" >"$WORK/spec"
 commands+=(--command-name "runc exec" "runc --root $runc_root exec $id true")
 commands+=(--command-name "berth-exec" "$BIN_DIR/berth-exec --spec $WORK/spec --pid $pid --start $start --pid-file $WORK/pid --log $WORK/log")
+if [ -n "${BASELINE_EXEC:-}" ]; then
+  commands+=(--command-name "baseline" "$BASELINE_EXEC --spec $WORK/spec --pid $pid --start $start --pid-file $WORK/pid --log $WORK/log")
+fi
 
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$RESULTS/exec-only.json" --style basic "${commands[@]}" >/dev/null
 python3 - "$RESULTS/exec-only.json" <<'PY'
@@ -56,4 +60,6 @@ for name, value in m.items():
 if "docker exec" in m:
     print(f"berth exec / docker exec = {m['berth exec'] / m['docker exec']:.2f} (target <= 0.6)")
 print(f"berth-exec / runc exec = {m['berth-exec'] / m['runc exec']:.2f}")
+if "baseline" in m:
+    print(f"berth-exec - baseline = {m['berth-exec'] - m['baseline']:+.2f} ms")
 PY

@@ -73,6 +73,8 @@ internal sealed class ContainerMonitor(MonitorOptions options, SyncPipe sync)
                 ProcessControl.Close(stderrWrite);
             }
 
+            // Before berthd can ask for an exec (it may only once the pid line is sent): what this monitor can run.
+            WriteFeatures();
             int master = -1;
             Action<ushort, ushort>? resize = null;
             if (console is not null)
@@ -126,6 +128,13 @@ internal sealed class ContainerMonitor(MonitorOptions options, SyncPipe sync)
             return null;
         }
     }
+
+    /// <summary>
+    /// STATE/features: berthd sends an exec spec (berth-exec) only to a monitor that lists <c>exec-spec</c>, which needs
+    /// berth-exec beside it; a monitor from an older Berth writes no such file and gets process.json (runc exec).
+    /// </summary>
+    private void WriteFeatures() =>
+        File.WriteAllText(options.FeaturesPath, File.Exists(ExecSession.NativeHelperPath) ? "exec-spec\n" : "");
 
     private Socket ListenConsole()
     {

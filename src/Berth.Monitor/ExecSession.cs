@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text.Json;
 using Berth.Interop;
+using Microsoft.Win32.SafeHandles;
 
 namespace Berth.Monitor;
 
@@ -76,6 +77,7 @@ internal static class ExecSession
         string nativeSpec = Path.Combine(options.State, name + ".exec.spec");
         bool native = File.Exists(nativeSpec);
         FileStream? stdinWrite = null;
+        SafeFileHandle? sealedHelper = null;
         string? consolePath = null;
         byte[] exitPayload;
         try
@@ -103,10 +105,11 @@ internal static class ExecSession
             {
                 // berth-exec stays the process's parent and exits with its status, with or without a terminal.
                 (int initPid, ulong initStart) = await InitIdentityAsync(options).ConfigureAwait(false);
-                executable = NativeHelperPath;
+                sealedHelper = SealedHelper();
+                executable = sealedHelper is null ? NativeHelperPath : $"/proc/self/fd/{sealedHelper.DangerousGetHandle()}";
                 argv =
                 [
-                    executable, "--spec", nativeSpec, "--pid", initPid.ToString(CultureInfo.InvariantCulture),
+                    NativeHelperPath, "--spec", nativeSpec, "--pid", initPid.ToString(CultureInfo.InvariantCulture),
                     "--start", initStart.ToString(CultureInfo.InvariantCulture), "--pid-file", pidFile, "--log", log,
                 ];
                 if (consolePath is not null)
@@ -142,6 +145,8 @@ internal static class ExecSession
             }
             finally
             {
+                // posix_spawn returns once the child has exec'd: the running berth-exec holds its copy from here on.
+                sealedHelper?.Dispose();
                 ProcessControl.Close(stdin ? stdinRead : -1);
                 ProcessControl.Close(stdoutWrite);
                 ProcessControl.Close(stderrWrite);
@@ -243,8 +248,25 @@ internal static class ExecSession
 
     }
 
+    /// <summary>
+    /// berth-exec in a sealed memfd (CVE-2019-5736 class, see src/berth-exec/reexec.c): spawned from it, berth-exec finds
+    /// itself sealed and saves the copy and second execve it would make itself (about 1 ms). Null when the copy cannot be
+    /// made: berth-exec then tries on its own, and reports why it could not.
+    /// </summary>
+    private static SafeFileHandle? SealedHelper()
+    {
+        try
+        {
+            return SealedExecutable.Create(NativeHelperPath, "berth-exec");
+        }
+        catch (Exception e) when (e is NativeException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>berth-exec, shipped beside the monitor.</summary>
-    private static string NativeHelperPath => Path.Combine(AppContext.BaseDirectory, "berth-exec");
+    internal static string NativeHelperPath => Path.Combine(AppContext.BaseDirectory, "berth-exec");
 
     private static (int Pid, ulong Start)? _initIdentity;
 

@@ -34,6 +34,12 @@ internal sealed record MonitorOptions(
 
     public string ExitPath => Path.Combine(State, "exit.json");
 
+    /// <summary>
+    /// What this monitor serves beyond the first protocol, one word a line (docs/monitor-protocol.md, "Features"):
+    /// berthd reads it before it asks for anything a monitor started by an older Berth would not understand.
+    /// </summary>
+    public string FeaturesPath => Path.Combine(State, "features");
+
     /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> naming what is wrong.</summary>
     public static MonitorOptions Parse(IReadOnlyList<string> args)
     {

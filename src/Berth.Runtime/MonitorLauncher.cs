@@ -194,6 +194,25 @@ public sealed class MonitorLauncher(RuntimeOptions options)
     /// <summary>The process file of exec <paramref name="name"/>, which berthd writes before <see cref="ExecAsync"/>.</summary>
     public static string ExecProcessPath(string stateDirectory, string name) => Path.Combine(stateDirectory, name + ".exec.json");
 
+    /// <summary>The word a monitor writes to its <c>features</c> file when it runs berth-exec for an exec spec.</summary>
+    public const string ExecSpecFeature = "exec-spec";
+
+    /// <summary>
+    /// Whether the container's monitor lists <paramref name="feature"/> in <c>STATE/features</c>. A monitor started by
+    /// a Berth from before the file (a container that outlived an upgrade, live restore) has none: then false.
+    /// </summary>
+    public static bool MonitorSupports(string stateDirectory, string feature)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(stateDirectory, "features")).Split('\n').Contains(feature, StringComparer.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The runtime's pid file of a running exec (the monitor removes it when the exec ends).</summary>
     public static string ExecPidPath(string stateDirectory, string name) => Path.Combine(stateDirectory, name + ".exec.pid");
 

@@ -5,7 +5,7 @@ using Berth.Interop;
 namespace Berth.Runtime;
 
 /// <summary>
-/// What berth-exec (src/berth-exec/exec.c) runs, instead of runc's process.json: NUL-terminated "key value" records,
+/// What berth-exec (src/berth-exec, spec.c) runs, instead of runc's process.json: NUL-terminated "key value" records,
 /// so the C side needs no JSON parser. The container's own settings (capabilities, rlimits, no_new_privs, oom score,
 /// seccomp) come from its bundle's config.json, the rest from the exec request, as runc exec merges them.
 /// </summary>
@@ -24,6 +24,9 @@ public sealed record NativeExecSpec
     public IReadOnlyList<uint> AdditionalGids { get; init; } = [];
 
     public bool Terminal { get; init; }
+
+    /// <summary>The terminal's size (rows, columns) before the process starts, as runc sets an OCI process's consoleSize.</summary>
+    public (uint Rows, uint Columns)? ConsoleSize { get; init; }
 
     /// <summary>All capabilities in every set but ambient and inheritable (<c>exec --privileged</c>, as Docker does).</summary>
     public IReadOnlyList<string>? PrivilegedCapabilities { get; init; }
@@ -102,6 +105,11 @@ public sealed record NativeExecSpec
         }
 
         Add("terminal", Terminal ? "1" : "0");
+        if (Terminal && ConsoleSize is (uint rows, uint columns))
+        {
+            Add("winsize", FormattableString.Invariant($"{Math.Min(rows, ushort.MaxValue)} {Math.Min(columns, ushort.MaxValue)}"));
+        }
+
         return Encoding.UTF8.GetBytes(text.ToString());
     }
 

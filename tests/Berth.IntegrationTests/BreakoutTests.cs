@@ -79,39 +79,69 @@ public sealed class BreakoutTests(DaemonFixture fixture) : IDisposable
     }
 
     /// <summary>
-    /// CVE-2019-5736: the container overwrites the runtime binary through /proc/PID/exe of a runc process that entered
-    /// it (on exec). A patched runtime runs from a sealed memfd copy, so the write fails and the host binary is unchanged.
+    /// CVE-2019-5736: the container overwrites the runtime's binary through /proc/PID/exe of a process that is entering
+    /// it on exec (runc init, or berth-exec's child between its fork and its execve: in the container's pid namespace,
+    /// its exe still the helper's). Without CAP_SYS_PTRACE, non-dumpable keeps the container from opening that exe at
+    /// all; with it (<c>--cap-add SYS_PTRACE</c>, as with <c>--privileged</c>) only running from a sealed memfd copy
+    /// protects the host file: the container may open the copy, but no write reaches it, nor the binary on the host.
     /// </summary>
-    [Fact]
-    public async Task Cve_2019_5736_the_runtime_binary_cannot_be_overwritten_from_inside()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Cve_2019_5736_the_runtime_binary_cannot_be_overwritten_from_inside(bool ptrace)
     {
         string runc = RuncPaths.First(File.Exists);
-        byte[] before = await File.ReadAllBytesAsync(runc);
+        string berthExec = Path.Combine(Path.GetDirectoryName(Binaries.Current.Monitor)!, "berth-exec");
+        byte[] runcBefore = await File.ReadAllBytesAsync(runc);
+        byte[] berthExecBefore = await File.ReadAllBytesAsync(berthExec);
         string name = Names.Unique("exe");
+        const int rounds = 4;
         try
         {
-            // The exploit's shape: the container watches for a process whose exe is not its own busybox (runc init,
-            // entering on exec), holds its exe open, and writes through that fd once runc has exited and the file is
-            // no longer busy. Bounded to a few seconds.
-            await _docker.SucceedAsync("run", "-d", "--name", name, "busybox", "sh", "-c",
-                "end=$(( $(date +%s) + 8 )); while [ $(date +%s) -lt $end ]; do for p in /proc/[0-9]*; do " +
-                "l=$(readlink $p/exe 2>/dev/null); case \"$l\" in *busybox*|'') ;; *) echo saw $l; " +
-                "( exec 3<$p/exe && sleep 0.5 && echo pwned >/proc/self/fd/3 && echo WROTE $l ) 2>/dev/null & ;; esac; done; done; wait; echo done");
-            for (int i = 0; i < 10; i++)
+            // The exploit's shape, made deterministic: pids in the container's namespace are handed out in order and
+            // this loop forks nothing while it waits, so the next exec's first process gets the pid after the last
+            // fork. The loop opens that pid's exe the moment it exists (a shell builtin, a few microseconds a try),
+            // then, once the exec is over and the file no longer busy, writes through the descriptor it holds (unless
+            // it is the container's own busybox, which it may write: an overlay copy-up, its own business).
+            await _docker.SucceedAsync(["run", "-d", "--name", name, .. (string[])(ptrace ? ["--cap-add", "SYS_PTRACE"] : []), "busybox", "sh", "-c",
+                "exec 2>/dev/null; r=0; while [ $r -lt " + rounds + " ]; do r=$((r+1)); t=$(( $(sh -c 'echo $$') + 1 )); echo ready $r; " +
+                "i=0; until command exec 3</proc/$t/exe; do i=$((i+1)); [ $i -lt 1000000 ] || break; done; " +
+                "if [ $i -ge 1000000 ]; then echo missed; continue; fi; l=$(readlink /proc/self/fd/3); " +
+                "if [ /proc/self/fd/3 -ef /bin/busybox ]; then k=own; else k=foreign; fi; sleep 2; " +
+                "if [ $k = foreign ] && echo pwned >>/proc/self/fd/3; then echo \"WROTE $k $l\"; else echo \"caught $k $l\"; fi; exec 3<&-; done; echo done"]);
+            // A PATH of many missing directories before the real one keeps berth-exec's child searching it for a few
+            // milliseconds before its execve: the window the exploit needs, wide enough to be hit every time.
+            string widePath = string.Join(':', Enumerable.Repeat("/no", 30000)) + ":/bin";
+            for (int round = 1; round <= rounds; round++)
             {
-                await _docker.RunAsync("exec", name, "true");
+                await _docker.WaitForOutputAsync(o => o.Contains($"ready {round}\n", StringComparison.Ordinal), TimeSpan.FromSeconds(20), "logs", name);
+                // A second of life after its execve: without CAP_SYS_PTRACE the loop can open the exe only then (busybox).
+                await _docker.RunAsync("exec", "-e", "PATH=" + widePath, name, "sleep", "1");
             }
 
             await _docker.RunAsync("wait", name);
             CommandResult logs = await _docker.SucceedAsync("logs", name);
             Assert.DoesNotContain("WROTE", logs.Stdout, StringComparison.Ordinal);
             Assert.Contains("done", logs.Stdout, StringComparison.Ordinal);
+            // "foreign": an exe that is not the container's busybox (the helper's, caught before its child's execve).
+            bool foreign = logs.Stdout.Contains("caught foreign", StringComparison.Ordinal);
+            if (ptrace)
+            {
+                // The test must have reached the window, or it proves nothing.
+                Assert.True(foreign, logs.Stdout);
+            }
+            else
+            {
+                // Non-dumpable until its execve: the loop reached the process only once it ran busybox.
+                Assert.True(!foreign && logs.Stdout.Contains("caught own", StringComparison.Ordinal), logs.Stdout);
+            }
         }
         finally
         {
             await _docker.RemoveQuietlyAsync(name);
         }
 
-        Assert.Equal(before, await File.ReadAllBytesAsync(runc));
+        Assert.Equal(runcBefore, await File.ReadAllBytesAsync(runc));
+        Assert.Equal(berthExecBefore, await File.ReadAllBytesAsync(berthExec));
     }
 }

@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
 using Berth.IntegrationTests.Infrastructure;
 
 namespace Berth.IntegrationTests;
@@ -150,6 +153,156 @@ public sealed class NativeExecTests(DaemonFixture fixture)
             CommandResult top = await _docker.RunAsync("exec", name, "ps", "-o", "pid,comm");
             Assert.Contains("sleep", top.Stdout, StringComparison.Ordinal);
         });
+    }
+
+    /// <summary>
+    /// berth-exec stays on the host as the parent of what it runs; its child enters the container before its execve.
+    /// Both must run from a sealed memfd copy of berth-exec, never from the installed file (CVE-2019-5736 class: a
+    /// container process with CAP_SYS_PTRACE may open the exe of a process in its pid namespace); see BreakoutTests for
+    /// the attack from inside.
+    /// </summary>
+    [Fact]
+    public async Task Berth_exec_runs_from_a_sealed_memfd_that_no_write_reaches()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            string id = (await _docker.SucceedAsync("inspect", "-f", "{{.Id}}", name)).Stdout.Trim();
+            await _docker.SucceedAsync("exec", "-d", name, "sleep", "60");
+            int helper = await FindBerthExecAsync(id);
+
+            string exe = $"/proc/{helper}/exe";
+            string? target = new FileInfo(exe).LinkTarget;
+            Assert.True(target is not null && target.StartsWith("/memfd:", StringComparison.Ordinal), $"berth-exec runs from {target}");
+            // Offset 0 of an ELF file holds 0x7f: had the write gone through, it would have changed nothing.
+            bool wrote;
+            try
+            {
+                using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(exe, FileMode.Open, FileAccess.Write);
+                RandomAccess.Write(handle, [0x7f], 0);
+                wrote = true;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                wrote = false;
+            }
+
+            Assert.False(wrote, $"a write through {exe} ({target}) succeeded");
+        });
+    }
+
+    /// <summary>
+    /// The monitor spawns berth-exec from a sealed copy it makes; run any other way (by hand, as bench/exec-bench.sh
+    /// does), berth-exec makes that copy itself and re-executes from it before it joins anything.
+    /// </summary>
+    [Fact]
+    public async Task Berth_exec_run_from_its_file_copies_itself_into_a_sealed_memfd_first()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            string id = (await _docker.SucceedAsync("inspect", "-f", "{{.Id}}", name)).Stdout.Trim();
+            using var state = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(fixture.Daemon.RuntimeRoot, id, "state.json")));
+            string init = state.RootElement.GetProperty("init_process_pid").GetInt32().ToString(CultureInfo.InvariantCulture);
+            string start = state.RootElement.GetProperty("init_process_start").GetUInt64().ToString(CultureInfo.InvariantCulture);
+            string work = Directory.CreateTempSubdirectory("berth-exec-direct").FullName;
+            Process? helper = null;
+            try
+            {
+                string spec = Path.Combine(work, "spec");
+                await File.WriteAllTextAsync(spec, "arg sleep\0arg 30\0env PATH=/bin\0cwd /\0uid 0\0gid 0\0");
+                string berthExec = Path.Combine(Path.GetDirectoryName(Binaries.Current.Monitor)!, "berth-exec");
+                helper = Process.Start(berthExec, ["--spec", spec, "--pid", init, "--start", start, "--pid-file", Path.Combine(work, "pid"), "--log", Path.Combine(work, "log")])!;
+                // The pid file is written once the process runs: berth-exec is past its start-up by then.
+                var clock = Stopwatch.StartNew();
+                while (!File.Exists(Path.Combine(work, "pid")) || new FileInfo(Path.Combine(work, "pid")).Length == 0)
+                {
+                    Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10) && !helper.HasExited, "berth-exec did not start the process: " + (File.Exists(Path.Combine(work, "log")) ? File.ReadAllText(Path.Combine(work, "log")) : ""));
+                    await Task.Delay(20);
+                }
+
+                string? target = new FileInfo($"/proc/{helper.Id}/exe").LinkTarget;
+                Assert.True(target is not null && target.StartsWith("/memfd:berth-exec", StringComparison.Ordinal), $"berth-exec runs from {target}");
+                Assert.Equal("berth-exec\n", await File.ReadAllTextAsync($"/proc/{helper.Id}/comm"));
+            }
+            finally
+            {
+                helper?.Kill(entireProcessTree: true);
+                helper?.Dispose();
+                Directory.Delete(work, recursive: true);
+            }
+        });
+    }
+
+    /// <summary>
+    /// A container whose monitor was started by a Berth from before native exec (it writes no STATE/features, and
+    /// would look for NAME.exec.json only) must still exec, through runc exec; one whose monitor lists exec-spec uses
+    /// berth-exec. Which path ran shows in the state directory while the exec runs.
+    /// </summary>
+    [Fact]
+    public async Task A_monitor_that_predates_native_exec_gets_a_runtime_exec()
+    {
+        await WithContainerAsync([], "sleep 300", async name =>
+        {
+            string id = (await _docker.SucceedAsync("inspect", "-f", "{{.Id}}", name)).Stdout.Trim();
+            string state = Path.Combine(fixture.Daemon.ExecRoot, "c", id);
+            string features = Path.Combine(state, "features");
+            Assert.Equal("exec-spec\n", await File.ReadAllTextAsync(features));
+            Assert.Equal(".exec.spec", await ExecFileWhileRunningAsync(name, state));
+
+            File.Delete(features); // what a monitor from before the file leaves
+            Assert.Equal(".exec.json", await ExecFileWhileRunningAsync(name, state));
+            CommandResult result = await _docker.RunAsync("exec", name, "sh", "-c", "echo out; exit 4");
+            Assert.True(result.ExitCode == 4 && result.Stdout == "out\n", result.ToString());
+        });
+    }
+
+    /// <summary>Runs a 2 s exec in <paramref name="name"/> and returns which exec file berthd wrote for it (spec or process.json).</summary>
+    private async Task<string> ExecFileWhileRunningAsync(string name, string state)
+    {
+        Task<CommandResult> exec = _docker.RunAsync("exec", name, "sleep", "2");
+        string? seen = null;
+        while (seen is null && !exec.IsCompleted)
+        {
+            seen = Directory.EnumerateFiles(state).Select(Path.GetFileName).FirstOrDefault(f => f!.EndsWith(".exec.spec", StringComparison.Ordinal) || f.EndsWith(".exec.json", StringComparison.Ordinal));
+            await Task.Delay(20);
+        }
+
+        CommandResult result = await exec;
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return seen is null ? "none" : Path.GetExtension(Path.GetFileNameWithoutExtension(seen)) + Path.GetExtension(seen);
+    }
+
+    /// <summary>The host pid of the berth-exec serving an exec in container <paramref name="id"/> (its arguments name the container's state directory).</summary>
+    private static async Task<int> FindBerthExecAsync(string id)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            foreach (string directory in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(directory), out int pid))
+                {
+                    continue;
+                }
+
+                string[] args;
+                try
+                {
+                    args = (await File.ReadAllTextAsync(Path.Combine(directory, "cmdline"))).Split('\0');
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    continue;
+                }
+
+                if (args[0].EndsWith("/berth-exec", StringComparison.Ordinal) && args.Any(a => a.Contains(id, StringComparison.Ordinal)))
+                {
+                    return pid;
+                }
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"no berth-exec process for container {id}");
+            await Task.Delay(50);
+        }
     }
 
     private async Task WithContainerAsync(string[] options, string command, Func<string, Task> test)

@@ -40,6 +40,7 @@ public class NativeExecSpecTests
             Gid = 100,
             AdditionalGids = [10, 20],
             Terminal = true,
+            ConsoleSize = (33, 99),
             SeccompPath = "/run/x/seccomp.bpf",
         };
 
@@ -49,7 +50,7 @@ public class NativeExecSpecTests
             [
                 "arg sh", "arg -c", "arg echo a\nb", "env PATH=/bin", "env A=x y", "cwd /tmp", "uid 1000", "gid 100", "group 10", "group 20",
                 "capb a80425fb", "cape a80425fb", "capp a80425fb", "capi 0", "capa 0", "rlimit 7 1024 4096", "nnp 1", "oom 300",
-                "seccomp /run/x/seccomp.bpf", "terminal 1",
+                "seccomp /run/x/seccomp.bpf", "terminal 1", "winsize 33 99",
             ],
             records);
     }

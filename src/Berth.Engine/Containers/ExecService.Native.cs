@@ -12,12 +12,14 @@ public sealed partial class ExecService
     /// <summary>
     /// Whether an exec in <paramref name="record"/> goes through berth-exec: only for runc (another runtime's
     /// containers may not be namespaces and cgroups berth-exec knows how to join), when daemon.json's
-    /// <c>exec-path</c> is "native" (the default) and berth-exec is installed beside the monitor.
+    /// <c>exec-path</c> is "native" (the default), berth-exec is installed beside the monitor, and the container's
+    /// own monitor says it runs it (a monitor started before an upgrade only knows process.json: runc exec).
     /// </summary>
-    private bool UsesNativeExec(ContainerRecord record)
+    private bool UsesNativeExec(ContainerRecord record, string state)
     {
         string runtime = string.IsNullOrEmpty(record.HostConfig.Runtime) ? runtimeOptions.DefaultRuntime : record.HostConfig.Runtime;
-        return runtimeOptions.NativeExec && runtime == OciRuntimeEntry.Runc && File.Exists(runtimeOptions.ExecHelperPath);
+        return runtimeOptions.NativeExec && runtime == OciRuntimeEntry.Runc && File.Exists(runtimeOptions.ExecHelperPath)
+            && MonitorLauncher.MonitorSupports(state, MonitorLauncher.ExecSpecFeature);
     }
 
     /// <summary>berth-exec's spec for this exec, or null (then runc exec runs it) when the container's seccomp filter cannot be compiled here.</summary>
@@ -67,6 +69,9 @@ public sealed partial class ExecService
             // Docker gives an exec the groups of its user in the image's /etc/group plus the container's --group-add.
             AdditionalGids = ContainerUser.SupplementaryGroups(rootfs, user, uid, gid, record.HostConfig.GroupAdd),
             Terminal = request.Tty,
+            // Docker's CLI (API 1.42+) sends the client's size with the create: set before the process starts, so
+            // its first look at the terminal (stty size, a shell's prompt) does not race the monitor's resize.
+            ConsoleSize = request.ConsoleSize is [uint rows, uint columns] && rows > 0 && columns > 0 ? (rows, columns) : null,
             PrivilegedCapabilities = request.Privileged ? CapabilitySet.All(host) : null,
             SeccompPath = seccompPath,
         };

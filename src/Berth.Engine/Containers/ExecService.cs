@@ -119,7 +119,7 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
 
         string cwd = !string.IsNullOrEmpty(request.WorkingDir) ? request.WorkingDir
             : !string.IsNullOrEmpty(record.Config.WorkingDir) ? record.Config.WorkingDir : "/";
-        if (UsesNativeExec(record))
+        if (UsesNativeExec(record, state))
         {
             byte[]? spec = NativeSpec(record, rootfs, state, user, uid, gid, env, cwd, request);
             if (spec is not null)
