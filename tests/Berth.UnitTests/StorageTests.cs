@@ -509,6 +509,25 @@ public sealed class OverlaySnapshotterTests : IDisposable
     }
 
     [Fact]
+    public void SetAsideHidesTheSnapshotAtOnceAndLeavesItForTheCallerToDelete()
+    {
+        var snapshots = new OverlaySnapshotter(_dir.Path);
+        snapshots.Prepare("c1", [Chain("a")]);
+        File.WriteAllText(Path.Combine(snapshots.UpperDirectory("c1"), "written"), "x");
+
+        string? aside = snapshots.SetAside("c1");
+
+        Assert.NotNull(aside);
+        Assert.False(Directory.Exists(_dir.Combine("active", "c1")));
+        Assert.Equal("x", File.ReadAllText(Path.Combine(aside, "upper", "written")));
+        // Owned by no container: a restore after a crash deletes it as a stray snapshot.
+        Assert.Equal([".removed-c1"], snapshots.ActiveKeys());
+        Assert.Null(snapshots.SetAside("c1"));
+        snapshots.Remove(".removed-c1");
+        Assert.Empty(snapshots.ActiveKeys());
+    }
+
+    [Fact]
     public void CommitLayerMovesTheStagingDirectoryIntoPlace()
     {
         var snapshots = new OverlaySnapshotter(_dir.Path);

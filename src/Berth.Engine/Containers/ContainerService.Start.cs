@@ -303,6 +303,7 @@ public sealed partial class ContainerService
 
     private async Task OnExitedAsync(ContainerEntry entry, MonitorExit exit)
     {
+        long phase = System.Diagnostics.Stopwatch.GetTimestamp();
         await entry.Transition.WaitAsync().ConfigureAwait(false);
         bool autoRemove;
         PendingRestart? restart;
@@ -328,6 +329,7 @@ public sealed partial class ContainerService
             LogExited(record.Id, exit.ExitCode);
             EmitDie(record, record.State.StartedAt, exit.ExitCode, exit.OomKilled);
             autoRemove = record.HostConfig.AutoRemove;
+            LogExitPhase(record.Id, "recorded", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
         }
         finally
         {
@@ -345,6 +347,7 @@ public sealed partial class ContainerService
             try
             {
                 await RemoveAsync(entry.Record.Id, force: true, removeVolumes: true, CancellationToken.None).ConfigureAwait(false);
+                LogExitPhase(entry.Record.Id, "removed", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
             }
             catch (EngineException e) when (e.Kind == ErrorKind.NotFound)
             {

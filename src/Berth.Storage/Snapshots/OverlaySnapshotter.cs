@@ -140,5 +140,25 @@ public sealed class OverlaySnapshotter
         }
     }
 
+    /// <summary>
+    /// Removes an active snapshot from view at once, without deleting it: one rename to <c>active/.removed-KEY</c>, a key no
+    /// owner has. Returns that directory for the caller to delete when it suits (null when there was no snapshot); one
+    /// a crash leaves behind is listed by <see cref="ActiveKeys"/> as owned by nobody, so restore deletes it.
+    /// </summary>
+    public string? SetAside(string key)
+    {
+        string dir = Path.Combine(_active, key);
+        string aside = Path.Combine(_active, ".removed-" + key);
+        try
+        {
+            Directory.Move(dir, aside);
+            return aside;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
     public IEnumerable<string> ActiveKeys() => Directory.EnumerateDirectories(_active).Select(Path.GetFileName)!;
 }
