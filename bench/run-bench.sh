@@ -2,7 +2,9 @@
 # Times `run --rm busybox true` for Berth, Docker and bare runc side by side, in one run, and prints ratios;
 # then compares the per-container memory of berth-monitor with Docker's containerd shim.
 #   bench/run-bench.sh [RUNS]      (default 30 runs each, after 3 warm-ups)
-# Berth: the installed berthd (./install.sh), driven by `berth` and by the docker CLI.
+# Berth: the installed berthd (./install.sh), driven by `berth` and by the docker CLI; or BERTH_BIN_DIR=DIR (berthd,
+#        berth-monitor and berth published there, e.g. artifacts/test-bin) for a private berthd of that build started
+#        here on private roots (bench/lib.sh), to compare builds in the same conditions.
 # Docker: Debian's docker.io, started here on private roots when it is installed (apt-get install docker.io),
 #         with the same busybox imported, networking off on both sides (Berth has no bridge yet).
 # runc: `runc run` of a prepared bundle: the floor any engine built on runc can reach.
@@ -13,31 +15,38 @@ WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
 RESULTS=bench/results
 mkdir -p "$RESULTS"
 DOCKER_SOCK=$WORK/docker.sock
+BRIDGE=bbrb$$
+BERTH_EXEC=/tmp/brb$$   # short: berthd keeps monitor socket paths under it within a unix socket address
+BERTH=(berth)
+BERTH_SOCK=/run/berth/berth.sock
 
 source bench/lib.sh
 cleanup() {
   set +e
   bench_stop_dockerd
-  berth rm -f bench-mem >/dev/null 2>&1
+  "${BERTH[@]}" rm -f bench-mem >/dev/null 2>&1
+  bench_stop_berthd "$BRIDGE"
   runc delete -f bench-runc >/dev/null 2>&1
-  bench_unmount "$WORK"
-  rm -rf "$WORK"
+  bench_unmount "$WORK" "$BERTH_EXEC"
+  rm -rf "$WORK" "$BERTH_EXEC"
 }
 trap cleanup EXIT
 
 command -v hyperfine >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null; }
-if ! berth version >/dev/null 2>&1; then
+if [ -n "${BERTH_BIN_DIR:-}" ]; then
+  bench_start_berthd "$BERTH_BIN_DIR" "$BRIDGE" "$BERTH_EXEC" --log-level warn
+elif ! berth version >/dev/null 2>&1; then
   ./install.sh --no-run
 fi
-berth image inspect busybox >/dev/null 2>&1 || berth image bootstrap busybox
+"${BERTH[@]}" image inspect busybox >/dev/null 2>&1 || "${BERTH[@]}" image bootstrap busybox >/dev/null
 
 # A busybox rootfs for runc and for Docker's import.
 ROOTFS=$WORK/bundle/rootfs
 bench_busybox_rootfs "$ROOTFS"
 (cd "$WORK/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
 
-commands=(--command-name "berth run --rm" "berth run --rm --network none busybox true"
-          --command-name "docker CLI -> berthd" "DOCKER_HOST=unix:///run/berth/berth.sock docker run --rm --network none busybox true"
+commands=(--command-name "berth run --rm" "${BERTH[*]} run --rm --network none busybox true"
+          --command-name "docker CLI -> berthd" "DOCKER_HOST=unix://$BERTH_SOCK docker run --rm --network none busybox true"
           --command-name "runc run (bare)" "runc run --bundle $WORK/bundle bench-runc")
 
 if bench_start_dockerd; then
@@ -64,11 +73,11 @@ PY
 
 # Memory held per running container: berth-monitor against containerd-shim-runc-v2.
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-berth run -d --name bench-mem --network none busybox sleep 60 >/dev/null
+"${BERTH[@]}" run -d --name bench-mem --network none busybox sleep 60 >/dev/null
 sleep 0.2
-mon=$(pgrep -n -f "berth-monitor.*$(berth inspect -f '{{.Id}}' bench-mem)" || true)
+mon=$(pgrep -n -f "berth-monitor.*$("${BERTH[@]}" inspect -f '{{.Id}}' bench-mem)" || true)
 [ -n "$mon" ] && echo "berth-monitor RSS: $(rss_kb "$mon") kB"
-berth rm -f bench-mem >/dev/null
+"${BERTH[@]}" rm -f bench-mem >/dev/null
 if [ -n "$DOCKERD_PID" ]; then
   D run -d --name bench-mem --network none busybox sleep 60 >/dev/null
   sleep 0.2
