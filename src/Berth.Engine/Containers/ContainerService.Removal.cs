@@ -192,7 +192,8 @@ public sealed partial class ContainerService
     /// directories) is renamed aside by the snapshotter, its own directory (bundle, etc files, log) into
     /// <c>DATA/removing</c>. Deleting them in place took 12 to 24 ms of every <c>run --rm</c> on a busy disk (two dozen
     /// unlinks and rmdirs, each a journal update): as long as the container's whole run. What a crash leaves aside is
-    /// deleted at the next start (<see cref="RestoreAsync"/>); a directory that cannot be renamed is deleted in place.
+    /// deleted at the next start, first thing (<see cref="RestoreAsync"/>); a directory that cannot be renamed is deleted
+    /// in place.
     /// </summary>
     private void DeleteAfterReply(string id)
     {
@@ -256,6 +257,15 @@ public sealed partial class ContainerService
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             LogSetAsideDeletionFailed(RemovingDirectory, e);
+        }
+
+        try
+        {
+            _images.Snapshots.RemoveSetAside();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogSetAsideDeletionFailed("snapshots set aside", e);
         }
     }
 

@@ -212,6 +212,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
     /// </summary>
     public async Task RestoreAsync(CancellationToken cancellationToken)
     {
+        DeleteSetAside(); // first: the removals below set their own aside
         foreach (ContainerEntry entry in _containers.Values)
         {
             ContainerRecord record = entry.Record;
@@ -250,7 +251,6 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
         }
 
         _volumes.ReleaseStaleMounts();
-        DeleteSetAside();
         _images.Snapshots.RemoveIncompleteLayers();
         foreach (string key in _images.Snapshots.ActiveKeys().Where(k => !_containers.ContainsKey(k)).ToList())
         {

@@ -140,15 +140,17 @@ public sealed class OverlaySnapshotter
         }
     }
 
+    private const string SetAsidePrefix = ".removed-";
+
     /// <summary>
-    /// Removes an active snapshot from view at once, without deleting it: one rename to <c>active/.removed-KEY</c>, a key no
-    /// owner has. Returns that directory for the caller to delete when it suits (null when there was no snapshot); one
-    /// a crash leaves behind is listed by <see cref="ActiveKeys"/> as owned by nobody, so restore deletes it.
+    /// Removes an active snapshot from view at once, without deleting it: one rename to <c>active/.removed-KEY</c>, which
+    /// <see cref="ActiveKeys"/> does not list. Returns that directory for the caller to delete when it suits (null when
+    /// there was no snapshot); what a crash leaves behind goes with <see cref="RemoveSetAside"/>.
     /// </summary>
     public string? SetAside(string key)
     {
         string dir = Path.Combine(_active, key);
-        string aside = Path.Combine(_active, ".removed-" + key);
+        string aside = Path.Combine(_active, SetAsidePrefix + key);
         try
         {
             Directory.Move(dir, aside);
@@ -160,5 +162,15 @@ public sealed class OverlaySnapshotter
         }
     }
 
-    public IEnumerable<string> ActiveKeys() => Directory.EnumerateDirectories(_active).Select(Path.GetFileName)!;
+    /// <summary>Deletes every snapshot set aside and not deleted since (at start-up, before anything sets one aside).</summary>
+    public void RemoveSetAside()
+    {
+        foreach (string dir in Directory.EnumerateDirectories(_active, SetAsidePrefix + "*"))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    public IEnumerable<string> ActiveKeys() =>
+        Directory.EnumerateDirectories(_active).Select(Path.GetFileName).Where(k => !k!.StartsWith(SetAsidePrefix, StringComparison.Ordinal))!;
 }
