@@ -24,6 +24,9 @@ public static partial class Mount
         NativeError.Retry(() => SysMount(source, target, fileSystemType, flags, data), $"mount {target}");
     }
 
+    /// <summary>Whether a mount failed because the file system refused its data (EINVAL), e.g. an option the kernel does not know.</summary>
+    public static bool IsRefusedOption(NativeException exception) => exception.Errno == EINVAL;
+
     /// <summary>Unmounts <paramref name="target"/>; a target that is not mounted is not an error.</summary>
     public static void Detach(string target, bool lazy = false)
     {

@@ -82,4 +82,33 @@ public sealed class DockerRunTests(DaemonFixture fixture)
             await _docker.RemoveQuietlyAsync(name);
         }
     }
+
+    [Fact]
+    public async Task Run_with_rm_mounts_the_root_file_system_volatile_and_a_kept_container_not()
+    {
+        // The layer of an auto-remove container dies with it: its unmount must not sync the whole disk (issue 4).
+        string disposable = Names.Unique("rmvol"), kept = Names.Unique("keptvol");
+        try
+        {
+            CommandResult first = await _docker.RunAsync("run", "-d", "--rm", "--name", disposable, "busybox", "sleep", "30");
+            Assert.True(first.ExitCode == 0, first.ToString());
+            CommandResult second = await _docker.RunAsync("run", "-d", "--name", kept, "busybox", "sleep", "30");
+            Assert.True(second.ExitCode == 0, second.ToString());
+
+            Assert.Contains("volatile", RootfsMountOptions(first.Stdout.Trim()), StringComparison.Ordinal);
+            Assert.DoesNotContain("volatile", RootfsMountOptions(second.Stdout.Trim()), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await _docker.RemoveQuietlyAsync(disposable);
+            await _docker.RemoveQuietlyAsync(kept);
+        }
+    }
+
+    /// <summary>The super-block options of the overlay mounted as the container's root file system.</summary>
+    private static string RootfsMountOptions(string id)
+    {
+        string line = File.ReadLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4].EndsWith($"/{id}/bundle/rootfs", StringComparison.Ordinal));
+        return line[(line.IndexOf(" - ", StringComparison.Ordinal) + 3)..];
+    }
 }

@@ -249,6 +249,41 @@ public sealed class LiveRestoreTests(LiveRestoreDaemon fixture)
     }
 
     /// <summary>A failed test may leave the daemon down: the next test starts it again.</summary>
+    [Fact]
+    public async Task What_removals_set_aside_and_a_crash_left_behind_is_deleted_at_the_next_start()
+    {
+        await EnsureStartedAsync();
+        // What a removal renames aside before deleting it after its reply, as a SIGKILL between the two leaves it.
+        string own = Path.Combine(_daemon.DataRoot, "removing", new string('e', 64));
+        string snapshot = Path.Combine(_daemon.DataRoot, "overlay2", "active", ".removed-" + new string('e', 64));
+        try
+        {
+            await _daemon.KillAsync();
+            Directory.CreateDirectory(Path.Combine(own, "bundle", "rootfs"));
+            File.WriteAllText(Path.Combine(own, "hosts"), "127.0.0.1 localhost\n");
+            Directory.CreateDirectory(Path.Combine(snapshot, "upper", "etc"));
+            Directory.CreateDirectory(Path.Combine(snapshot, "work", "work"));
+
+            await _daemon.StartAsync();
+
+            Assert.False(Directory.Exists(own), $"{own} survived the restart");
+            Assert.False(Directory.Exists(snapshot), $"{snapshot} survived the restart");
+        }
+        finally
+        {
+            await EnsureStartedAsync();
+            if (Directory.Exists(own))
+            {
+                Directory.Delete(own, recursive: true);
+            }
+
+            if (Directory.Exists(snapshot))
+            {
+                Directory.Delete(snapshot, recursive: true);
+            }
+        }
+    }
+
     private async Task EnsureStartedAsync()
     {
         if (_daemon.Pid is null)

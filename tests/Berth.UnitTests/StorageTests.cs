@@ -1,4 +1,5 @@
 using System.Text;
+using Berth.Interop;
 using Berth.Primitives;
 using Berth.Storage.Content;
 using Berth.Storage.Filesystem;
@@ -176,6 +177,30 @@ public sealed class MetadataStoreTests : IDisposable
         command.CommandText = "PRAGMA journal_mode";
 
         Assert.Equal("wal", command.ExecuteScalar() as string);
+    }
+
+    [Fact]
+    public void EveryPooledConnectionCommitsWithoutAnFsyncPerWrite()
+    {
+        using var store = new MetadataStore(DbPath);
+        store.TryInsertContainer(new string('a', 64), "/one", "{}");
+        store.UpdateContainer(new string('a', 64), "{\"x\":1}");
+
+        // The store's own connection string reaches its pool; `synchronous` is per connection (FULL = 2 by default).
+        string pooled = new SqliteConnectionStringBuilder
+        {
+            DataSource = DbPath,
+            Pooling = true,
+            Cache = SqliteCacheMode.Private,
+            ForeignKeys = true,
+            DefaultTimeout = 30,
+        }.ToString();
+        using var connection = new SqliteConnection(pooled);
+        connection.Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "PRAGMA synchronous";
+
+        Assert.Equal(1L, command.ExecuteScalar()); // NORMAL
     }
 
     [Fact]
@@ -426,6 +451,50 @@ public sealed class OverlaySnapshotterTests : IDisposable
     }
 
     [Fact]
+    public void DisposableMountsAreVolatileAndOnlyThem()
+    {
+        var snapshots = new OverlaySnapshotter(_dir.Path);
+        Digest[] chain = [Chain("a")];
+        snapshots.Prepare("c1", chain);
+
+        Assert.Equal(OverlaySnapshotter.Volatile, snapshots.Mounts("c1", chain, disposable: true).Options[^1]);
+        Assert.DoesNotContain(OverlaySnapshotter.Volatile, snapshots.Mounts("c1", chain).Options);
+        Assert.Equal("bind", snapshots.Mounts("scratch", [], disposable: true).Type);
+    }
+
+    [Fact]
+    public void AVolatileMountSkipsTheSyncAndAllowRemountLetsTheSnapshotBeMountedAgain()
+    {
+        var snapshots = new OverlaySnapshotter(_dir.Path);
+        Digest[] chain = [Chain("a")];
+        Directory.CreateDirectory(snapshots.LayerDirectory(chain[0]));
+        snapshots.Prepare("c1", chain);
+        string merged = _dir.Combine("merged");
+        Directory.CreateDirectory(merged);
+
+        Mount.Attach("overlay", merged, "overlay", 0, snapshots.Mounts("c1", chain, disposable: true).Data);
+        try
+        {
+            // Shown as "volatile", or as "fsync=volatile" by newer kernels.
+            string line = File.ReadLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4] == merged);
+            Assert.Contains("volatile", line[line.IndexOf(" - ", StringComparison.Ordinal)..], StringComparison.Ordinal);
+        }
+        finally
+        {
+            Mount.Detach(merged);
+        }
+
+        // The kernel's mark of a volatile mount refuses any later mount until it is removed.
+        NativeException refused = Assert.Throws<NativeException>(() => Mount.Attach("overlay", merged, "overlay", 0, snapshots.Mounts("c1", chain).Data));
+        Assert.True(Mount.IsRefusedOption(refused));
+
+        snapshots.AllowRemount("c1");
+        snapshots.AllowRemount("c1"); // nothing to remove is fine
+        Mount.Attach("overlay", merged, "overlay", 0, snapshots.Mounts("c1", chain).Data);
+        Mount.Detach(merged);
+    }
+
+    [Fact]
     public void RemoveDeletesTheActiveSnapshot()
     {
         var snapshots = new OverlaySnapshotter(_dir.Path);
@@ -437,6 +506,28 @@ public sealed class OverlaySnapshotterTests : IDisposable
 
         Assert.False(Directory.Exists(_dir.Combine("active", "c1")));
         Assert.Empty(snapshots.ActiveKeys());
+    }
+
+    [Fact]
+    public void SetAsideHidesTheSnapshotAtOnceAndLeavesItForTheCallerToDelete()
+    {
+        var snapshots = new OverlaySnapshotter(_dir.Path);
+        snapshots.Prepare("c1", [Chain("a")]);
+        File.WriteAllText(Path.Combine(snapshots.UpperDirectory("c1"), "written"), "x");
+
+        string? aside = snapshots.SetAside("c1");
+
+        Assert.NotNull(aside);
+        Assert.False(Directory.Exists(_dir.Combine("active", "c1")));
+        Assert.Equal("x", File.ReadAllText(Path.Combine(aside, "upper", "written")));
+        Assert.Empty(snapshots.ActiveKeys());
+        Assert.Null(snapshots.SetAside("c1"));
+
+        // What a crash left set aside goes at the next start; other snapshots stay.
+        snapshots.Prepare("c2", [Chain("a")]);
+        snapshots.RemoveSetAside();
+        Assert.False(Directory.Exists(aside));
+        Assert.Equal(["c2"], snapshots.ActiveKeys());
     }
 
     [Fact]

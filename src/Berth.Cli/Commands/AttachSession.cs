@@ -23,23 +23,25 @@ internal sealed class AttachSession(CommandContext ctx, string id, bool tty, boo
         CancellationToken ct = ctx.Cancellation;
         await ctx.FlushAsync().ConfigureAwait(false);
 
-        HijackedConnection? connection = null;
-        if (stdin || stdout || stderr)
-        {
-            connection = await ctx.Client.AttachContainerAsync(
-                id, new AttachOptions { Stdin = stdin, Stdout = stdout, Stderr = stderr, DetachKeys = detachKeys }, ct).ConfigureAwait(false);
-            if (!stdin)
-            {
-                // Like docker's CLI: nothing to send, so say so at once (the daemon may hold the stream
-                // open until the client's side is done).
-                connection.CloseWrite();
-            }
-        }
-
         using CancellationTokenSource waitCancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // The wait is registered while the attach is made, on its own connection: the daemon needs both in place before
+        // the start, not one before the other, and one round trip less is a millisecond or more of every attached run.
+        Task<ContainerWait> waitTask = ctx.Client.BeginWaitContainerAsync(id, waitCondition, waitCancel.Token);
+        HijackedConnection? connection = null;
         try
         {
-            Task<ContainerWait> waitTask = ctx.Client.BeginWaitContainerAsync(id, waitCondition, waitCancel.Token);
+            if (stdin || stdout || stderr)
+            {
+                connection = await ctx.Client.AttachContainerAsync(
+                    id, new AttachOptions { Stdin = stdin, Stdout = stdout, Stderr = stderr, DetachKeys = detachKeys }, ct).ConfigureAwait(false);
+                if (!stdin)
+                {
+                    // Like docker's CLI: nothing to send, so say so at once (the daemon may hold the stream
+                    // open until the client's side is done).
+                    connection.CloseWrite();
+                }
+            }
+
             await Task.WhenAny(waitTask, Task.Delay(WaitRegistrationGrace, ct)).ConfigureAwait(false);
             if (waitTask.IsFaulted)
             {

@@ -69,9 +69,8 @@ public sealed partial class ContainerService
                 {
                     // As a start does; the exit or the removal unmounts it.
                     ImageView image = _images.Snapshot.TryGetValue(entry.Record.ImageId, out ImageView? view) ? view : throw EngineException.NotFound($"No such image: {entry.Record.ImageId}");
-                    var mount = _images.Snapshots.Mounts(entry.Record.Id, _images.LowerChain(image.Record));
                     Directory.CreateDirectory(rootfs);
-                    Mount.Attach(mount.Source, rootfs, mount.Type == "bind" ? null : mount.Type, mount.Type == "bind" ? Mount.MS_BIND : 0, mount.Type == "bind" ? null : mount.Data);
+                    MountRootfs(entry.Record, image, rootfs);
                     entry.RootfsMounted = true;
                 }
             }

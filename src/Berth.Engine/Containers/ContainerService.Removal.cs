@@ -129,6 +129,7 @@ public sealed partial class ContainerService
         }
 
         await entry.Transition.WaitAsync(cancellationToken).ConfigureAwait(false);
+        long phase = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             if (!_containers.ContainsKey(entry.Record.Id))
@@ -144,12 +145,14 @@ public sealed partial class ContainerService
                 await TearDownNetworkAsync(record.Id).ConfigureAwait(false);
             }
 
+            LogRemovalPhase(record.Id, "unmounted", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
             _metadata.DeleteContainer(record.Id);
             _containers.TryRemove(record.Id, out _);
             _runtime.Forget(record.Id);
             ReleaseMounts(record.Id, record.Mounts, removeVolumes);
-            _images.Snapshots.Remove(record.Id);
-            DeleteDirectory(Path.Combine(_options.ContainersDirectory, record.Id));
+            LogRemovalPhase(record.Id, "forgotten", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
+            DeleteAfterReply(record.Id);
+            LogRemovalPhase(record.Id, "set aside", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
             _ = RemoveStateDirectoryAsync(entry.RuntimeReleased, _options.ContainerStateDirectory(record.Id));
             foreach (TaskCompletionSource<Socket?> pending in TakePendingAttaches(entry))
             {
@@ -181,6 +184,88 @@ public sealed partial class ContainerService
         catch (TimeoutException)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Takes the container's files out of sight at once and deletes them after the reply: its snapshot (upper and work
+    /// directories) is renamed aside by the snapshotter, its own directory (bundle, etc files, log) into
+    /// <c>DATA/removing</c>. Deleting them in place took 12 to 24 ms of every <c>run --rm</c> on a busy disk (two dozen
+    /// unlinks and rmdirs, each a journal update): as long as the container's whole run. What a crash leaves aside is
+    /// deleted at the next start, first thing (<see cref="RestoreAsync"/>); a directory that cannot be renamed is deleted
+    /// in place.
+    /// </summary>
+    private void DeleteAfterReply(string id)
+    {
+        string own = Path.Combine(_options.ContainersDirectory, id);
+        string? snapshot;
+        try
+        {
+            snapshot = _images.Snapshots.SetAside(id);
+        }
+        catch (IOException)
+        {
+            snapshot = null;
+            _images.Snapshots.Remove(id); // cannot be renamed: deleted in place, the old way, and its error
+        }
+
+        string? ownAside = null;
+        if (Directory.Exists(own))
+        {
+            try
+            {
+                Directory.CreateDirectory(RemovingDirectory);
+                ownAside = Path.Combine(RemovingDirectory, id);
+                Directory.Move(own, ownAside);
+            }
+            catch (IOException)
+            {
+                ownAside = null;
+                DeleteDirectory(own); // another file system, or busy: the old way, and its error
+            }
+        }
+
+        if (snapshot is not null || ownAside is not null)
+        {
+            _ = Task.Run(() =>
+            {
+                foreach (string path in new[] { snapshot, ownAside }.OfType<string>())
+                {
+                    try
+                    {
+                        DeleteDirectory(path);
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        LogSetAsideDeletionFailed(path, e);
+                    }
+                }
+            });
+        }
+    }
+
+    /// <summary>Where removed containers' own directories wait to be deleted (on the data root's file system, for the rename).</summary>
+    private string RemovingDirectory => Path.Combine(_options.DataRoot, "removing");
+
+    /// <summary>Deletes what removals of a previous run set aside and could not delete before it ended.</summary>
+    private void DeleteSetAside()
+    {
+        try
+        {
+            DeleteDirectory(RemovingDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogSetAsideDeletionFailed(RemovingDirectory, e);
+        }
+
+        try
+        {
+            _images.Snapshots.RemoveSetAside();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogSetAsideDeletionFailed("snapshots set aside", e);
         }
     }
 

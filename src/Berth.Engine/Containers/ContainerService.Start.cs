@@ -7,6 +7,7 @@ using Berth.Interop;
 using Berth.Primitives;
 using Berth.Runtime;
 using Berth.Storage.Metadata;
+using Berth.Storage.Snapshots;
 using Microsoft.Extensions.Logging;
 
 namespace Berth.Engine.Containers;
@@ -68,10 +69,9 @@ public sealed partial class ContainerService
         // the same id must come after that.
         await entry.RuntimeReleased.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
         Directory.CreateDirectory(rootfs);
-        var mount = _images.Snapshots.Mounts(record.Id, _images.LowerChain(image.Record));
         if (!entry.RootfsMounted)
         {
-            Mount.Attach(mount.Source, rootfs, mount.Type == "bind" ? null : mount.Type, mount.Type == "bind" ? Mount.MS_BIND : 0, mount.Type == "bind" ? null : mount.Data);
+            MountRootfs(record, image, rootfs);
             entry.RootfsMounted = true;
         }
 
@@ -164,6 +164,32 @@ public sealed partial class ContainerService
             }
 
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Mounts the container's snapshot on <paramref name="rootfs"/>. An auto-remove container's layer dies with it, so it
+    /// is mounted volatile (its unmount then skips a sync of the whole file system); a kernel without that option
+    /// gets the ordinary mount.
+    /// </summary>
+    private void MountRootfs(ContainerRecord record, ImageView image, string rootfs)
+    {
+        bool disposable = record.HostConfig.AutoRemove;
+        MountDescription mount = _images.Snapshots.Mounts(record.Id, _images.LowerChain(image.Record), disposable);
+        if (mount.Type == "bind")
+        {
+            Mount.Attach(mount.Source, rootfs, null, Mount.MS_BIND, null);
+            return;
+        }
+
+        _images.Snapshots.AllowRemount(record.Id);
+        try
+        {
+            Mount.Attach(mount.Source, rootfs, mount.Type, 0, mount.Data);
+        }
+        catch (NativeException e) when (disposable && Mount.IsRefusedOption(e))
+        {
+            Mount.Attach(mount.Source, rootfs, mount.Type, 0, _images.Snapshots.Mounts(record.Id, _images.LowerChain(image.Record)).Data);
         }
     }
 
@@ -277,6 +303,7 @@ public sealed partial class ContainerService
 
     private async Task OnExitedAsync(ContainerEntry entry, MonitorExit exit)
     {
+        long phase = System.Diagnostics.Stopwatch.GetTimestamp();
         await entry.Transition.WaitAsync().ConfigureAwait(false);
         bool autoRemove;
         PendingRestart? restart;
@@ -302,6 +329,7 @@ public sealed partial class ContainerService
             LogExited(record.Id, exit.ExitCode);
             EmitDie(record, record.State.StartedAt, exit.ExitCode, exit.OomKilled);
             autoRemove = record.HostConfig.AutoRemove;
+            LogExitPhase(record.Id, "recorded", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
         }
         finally
         {
@@ -319,6 +347,7 @@ public sealed partial class ContainerService
             try
             {
                 await RemoveAsync(entry.Record.Id, force: true, removeVolumes: true, CancellationToken.None).ConfigureAwait(false);
+                LogExitPhase(entry.Record.Id, "removed", System.Diagnostics.Stopwatch.GetElapsedTime(phase).TotalMilliseconds);
             }
             catch (EngineException e) when (e.Kind == ErrorKind.NotFound)
             {

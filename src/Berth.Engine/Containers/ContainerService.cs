@@ -212,6 +212,7 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
     /// </summary>
     public async Task RestoreAsync(CancellationToken cancellationToken)
     {
+        DeleteSetAside(); // first: the removals below set their own aside
         foreach (ContainerEntry entry in _containers.Values)
         {
             ContainerRecord record = entry.Record;
@@ -329,6 +330,15 @@ public sealed partial class ContainerService : IContainerBackend, IDisposable
 
     [LoggerMessage(EventId = 107, Level = LogLevel.Debug, Message = "container {Id} start: {Phase} after {Milliseconds:F1} ms")]
     private partial void LogPhase(string id, string phase, double milliseconds);
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Debug, Message = "container {Id} exit: {Phase} after {Milliseconds:F1} ms")]
+    private partial void LogExitPhase(string id, string phase, double milliseconds);
+
+    [LoggerMessage(EventId = 111, Level = LogLevel.Debug, Message = "container {Id} removal: {Phase} after {Milliseconds:F1} ms")]
+    private partial void LogRemovalPhase(string id, string phase, double milliseconds);
+
+    [LoggerMessage(EventId = 112, Level = LogLevel.Warning, Message = "deleting {Path} of a removed container failed; the next start deletes it")]
+    private partial void LogSetAsideDeletionFailed(string path, Exception exception);
 
     [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "auto-removing container {Id} failed")]
     private partial void LogAutoRemoveFailed(string id, Exception exception);

@@ -84,7 +84,13 @@ public sealed class OverlaySnapshotter
     }
 
     /// <summary>The mount of an existing active snapshot.</summary>
-    public MountDescription Mounts(string key, IReadOnlyList<Digest> lowerChain)
+    /// <param name="disposable">
+    /// The snapshot's content is thrown away once it is unmounted (an auto-remove container's): mount it
+    /// <c>volatile</c> (Linux 5.10+), so that its unmount does not sync the whole file system under the upper
+    /// directory, which costs tens of milliseconds on a busy disk at the end of every <c>run --rm</c>. The price,
+    /// fsync inside the container not reaching the disk, buys nothing for a layer that cannot outlive the container.
+    /// </param>
+    public MountDescription Mounts(string key, IReadOnlyList<Digest> lowerChain, bool disposable = false)
     {
         string dir = Path.Combine(_active, key);
         if (lowerChain.Count == 0)
@@ -100,7 +106,27 @@ public sealed class OverlaySnapshotter
             $"upperdir={Path.Combine(dir, "upper")}",
             $"workdir={Path.Combine(dir, "work")}",
             "index=off",
+            .. (disposable ? (string[])[Volatile] : []),
         ]);
+    }
+
+    /// <summary>The overlay option of a <c>disposable</c> mount; a kernel before 5.10 refuses it (EINVAL).</summary>
+    public const string Volatile = "volatile";
+
+    /// <summary>
+    /// Lets a snapshot once mounted <c>volatile</c> be mounted again. Such a mount leaves
+    /// <c>work/work/incompat/volatile</c> behind, and the kernel refuses every later mount while it is there, because after
+    /// a crash of the host the upper directory may be incomplete. An auto-remove container found after a crash is removed,
+    /// not mounted again; one is mounted again only in rare cases (its removal failed, or berthd stopped during its
+    /// start), and its upper directory then holds what the file system under it kept, as any other container's does.
+    /// </summary>
+    public void AllowRemount(string key)
+    {
+        string marker = Path.Combine(_active, key, "work", "work", "incompat", Volatile);
+        if (Directory.Exists(marker))
+        {
+            Directory.Delete(marker, recursive: true);
+        }
     }
 
     public string UpperDirectory(string key) => Path.Combine(_active, key, "upper");
@@ -114,5 +140,37 @@ public sealed class OverlaySnapshotter
         }
     }
 
-    public IEnumerable<string> ActiveKeys() => Directory.EnumerateDirectories(_active).Select(Path.GetFileName)!;
+    private const string SetAsidePrefix = ".removed-";
+
+    /// <summary>
+    /// Removes an active snapshot from view at once, without deleting it: one rename to <c>active/.removed-KEY</c>, which
+    /// <see cref="ActiveKeys"/> does not list. Returns that directory for the caller to delete when it suits (null when
+    /// there was no snapshot); what a crash leaves behind goes with <see cref="RemoveSetAside"/>.
+    /// </summary>
+    public string? SetAside(string key)
+    {
+        string dir = Path.Combine(_active, key);
+        string aside = Path.Combine(_active, SetAsidePrefix + key);
+        try
+        {
+            Directory.Move(dir, aside);
+            return aside;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Deletes every snapshot set aside and not deleted since (at start-up, before anything sets one aside).</summary>
+    public void RemoveSetAside()
+    {
+        foreach (string dir in Directory.EnumerateDirectories(_active, SetAsidePrefix + "*"))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    public IEnumerable<string> ActiveKeys() =>
+        Directory.EnumerateDirectories(_active).Select(Path.GetFileName).Where(k => !k!.StartsWith(SetAsidePrefix, StringComparison.Ordinal))!;
 }
