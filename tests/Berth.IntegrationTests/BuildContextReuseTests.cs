@@ -7,18 +7,20 @@ namespace Berth.IntegrationTests;
 /// <summary>
 /// The builder keeps recent contexts' big files and compares a new context's bytes with them instead of writing and
 /// hashing them again (issue 8): reuse must never hide a change. Through the docker CLI, which sends the whole context
-/// with each build.
+/// with each build. A daemon of its own: its log counts only these builds, and its builder prune touches no other test's.
 /// </summary>
-public sealed class BuildContextReuseTests(DaemonFixture fixture)
+public sealed class BuildContextReuseTests
 {
-    private readonly DockerCli _docker = fixture.Docker;
-
-    private int ReusedInLog() =>
-        File.ReadAllLines(fixture.Daemon.LogPath).Count(l => l.Contains("(1 big files the same as a recent context's)", StringComparison.Ordinal));
-
     [Fact]
     public async Task A_changed_byte_in_a_big_file_of_the_same_size_and_time_misses_the_cache_and_reaches_the_image()
     {
+        await using BerthDaemon daemon = BerthDaemon.Create("ctxreuse");
+        await daemon.StartAsync();
+        await daemon.BootstrapAsync("busybox");
+        DockerCli docker = daemon.Docker;
+        int ReusedInLog() =>
+            File.ReadAllLines(daemon.LogPath).Count(l => l.Contains("(1 big files the same as a recent context's)", StringComparison.Ordinal));
+
         string tag = Names.Unique("ctxreuse");
         string work = Directory.CreateTempSubdirectory("bt-ctxreuse-").FullName;
         string big = Path.Combine(work, "big.bin");
@@ -36,36 +38,36 @@ public sealed class BuildContextReuseTests(DaemonFixture fixture)
         try
         {
             WriteBig(original);
-            string first = await BuildAsync(work, tag, expectCached: false);
+            string first = await BuildAsync(docker, work, tag, expectCached: false);
 
             int reusedBefore = ReusedInLog();
-            Assert.Equal(first, await BuildAsync(work, tag, expectCached: true));
+            Assert.Equal(first, await BuildAsync(docker, work, tag, expectCached: true));
             Assert.Equal(reusedBefore + 1, ReusedInLog());
-            Assert.NotEmpty(Directory.EnumerateFiles(Path.Combine(fixture.Daemon.DataRoot, "builder", "context-files")));
+            Assert.NotEmpty(Directory.EnumerateFiles(Path.Combine(daemon.DataRoot, "builder", "context-files")));
 
             WriteBig(changed);
-            string second = await BuildAsync(work, tag, expectCached: false);
+            string second = await BuildAsync(docker, work, tag, expectCached: false);
             Assert.NotEqual(first, second);
-            Assert.StartsWith(Convert.ToHexStringLower(SHA256.HashData(changed)), (await _docker.SucceedAsync("run", "--rm", tag)).Stdout, StringComparison.Ordinal);
+            Assert.StartsWith(Convert.ToHexStringLower(SHA256.HashData(changed)), (await docker.SucceedAsync("run", "--rm", tag)).Stdout, StringComparison.Ordinal);
 
             WriteBig(original);
-            Assert.Equal(first, await BuildAsync(work, tag, expectCached: true));
-            Assert.StartsWith(Convert.ToHexStringLower(SHA256.HashData(original)), (await _docker.SucceedAsync("run", "--rm", tag)).Stdout, StringComparison.Ordinal);
+            Assert.Equal(first, await BuildAsync(docker, work, tag, expectCached: true));
+            Assert.StartsWith(Convert.ToHexStringLower(SHA256.HashData(original)), (await docker.SucceedAsync("run", "--rm", tag)).Stdout, StringComparison.Ordinal);
 
-            await _docker.SucceedAsync("builder", "prune", "-f");
-            Assert.Empty(Directory.EnumerateFiles(Path.Combine(fixture.Daemon.DataRoot, "builder", "context-files")));
+            await docker.SucceedAsync("builder", "prune", "-f");
+            Assert.Empty(Directory.EnumerateFiles(Path.Combine(daemon.DataRoot, "builder", "context-files")));
         }
         finally
         {
-            await _docker.RunAsync("rmi", tag);
+            await docker.RunAsync("rmi", tag);
             Directory.Delete(work, recursive: true);
         }
     }
 
     /// <summary>Builds; checks the COPY step was (or was not) a cache hit; returns the image's short id.</summary>
-    private async Task<string> BuildAsync(string context, string tag, bool expectCached)
+    private static async Task<string> BuildAsync(DockerCli docker, string context, string tag, bool expectCached)
     {
-        CommandResult result = await _docker.SucceedAsync("build", "-t", tag, context);
+        CommandResult result = await docker.SucceedAsync("build", "-t", tag, context);
         string copyStep = result.Stdout[result.Stdout.IndexOf("COPY big.bin", StringComparison.Ordinal)..];
         copyStep = copyStep[..copyStep.IndexOf("Step 3/3", StringComparison.Ordinal)];
         Assert.True(expectCached == copyStep.Contains(" ---> Using cache", StringComparison.Ordinal), result.Stdout);
