@@ -96,10 +96,10 @@ internal sealed partial class BuildRun
             }
 
             using BlobLease lease = service.Images.Lease();
-            (LayerWriter.WrittenLayer layer, string upper) = await containers.WriteChangesAsLayerAsync(id, lease, cancellationToken).ConfigureAwait(false);
+            (LayerWriter.WrittenLayer layer, string upper) = await containers.WriteChangesAsLayerAsync(id, lease, _sourceDateEpoch, cancellationToken).ConfigureAwait(false);
             // The step's upper directory is the layer: it becomes the layer's snapshot as it is, not unpacked again from the tar.
             await service.Images.AdoptLayerAsync(image.ChainIds.Count > 0 ? image.ChainIds[^1] : null, layer.DiffId, upper, cancellationToken).ConfigureAwait(false);
-            ImageRecord committed = await ComposePinnedAsync(() => ImageComposer.ComposeAsync(service.Images, image, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken)).ConfigureAwait(false);
+            ImageRecord committed = await ComposePinnedAsync(() => ImageComposer.ComposeAsync(service.Images, image, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], Created, cancellationToken)).ConfigureAwait(false);
             await WriteAsync(state, $"Removing intermediate container {id[..12]}\n").ConfigureAwait(false);
             await FinishStepAsync(state, key, committed, cancellationToken).ConfigureAwait(false);
         }
@@ -228,12 +228,17 @@ internal sealed partial class BuildRun
                 }
             }
 
+            if (_sourceDateEpoch is { } epoch)
+            {
+                LayerTimes.Clamp(staging, epoch);
+            }
+
             using BlobLease lease = service.Images.Lease();
             LayerWriter.WrittenLayer layer = await LayerWriter.WriteAsync(service.Images, lease, (output, ct) => DirectoryTar.WriteAsync(staging, output, TarSource.Plain, ct), compress: false, cancellationToken).ConfigureAwait(false);
             ImageRecord? parent = state.Image;
             // The staged files are the layer: they become its unpacked directory as they are, not unpacked again from the tar.
             await service.Images.AdoptLayerAsync(parent is { ChainIds.Count: > 0 } ? parent.ChainIds[^1] : null, layer.DiffId, staging, cancellationToken).ConfigureAwait(false);
-            ImageRecord committed = await ComposePinnedAsync(() => ImageComposer.ComposeAsync(service.Images, parent, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken)).ConfigureAwait(false);
+            ImageRecord committed = await ComposePinnedAsync(() => ImageComposer.ComposeAsync(service.Images, parent, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], Created, cancellationToken)).ConfigureAwait(false);
             await FinishStepAsync(state, key, committed, cancellationToken).ConfigureAwait(false);
         }
         finally
