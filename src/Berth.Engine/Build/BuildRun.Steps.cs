@@ -130,11 +130,8 @@ internal sealed partial class BuildRun
         char escape = document.EscapeToken;
         Func<string, string?> lookup = name => Lookup(state, name);
         bool isAdd = instruction.Keyword == "ADD";
-        if (instruction.Heredocs.Count > 0)
-        {
-            throw new DockerfileException($"{instruction.Keyword} with a here-document is not supported yet");
-        }
-
+        // COPY <<EOF dest: each here-document is a file of its own (named by its delimiter) to copy from.
+        using HeredocFiles heredocs = HeredocFiles.Write(Path.GetDirectoryName(contextRoot)!, instruction.Heredocs, content => ShellWords.SubstituteOnly(content, lookup, escape));
         IReadOnlyList<string> words = instruction.Json is { } json ? [.. json.Select(j => ShellWords.SubstituteOnly(j, lookup, escape))] : ShellWords.Split(instruction.Arguments, lookup, escape);
         if (words.Count < 2)
         {
@@ -175,6 +172,12 @@ internal sealed partial class BuildRun
         var resolved = new List<(string Name, string Path)>();
         foreach (string source in sources)
         {
+            if (heredocs.Find(source) is { } heredoc)
+            {
+                resolved.Add(heredoc);
+                continue;
+            }
+
             IReadOnlyList<(string Name, string Path)> matches = CopySources.Resolve(root.Root, source);
             if (matches.Count == 0)
             {
