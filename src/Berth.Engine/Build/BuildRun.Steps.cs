@@ -153,6 +153,11 @@ internal sealed partial class BuildRun
             }
         }
 
+        if (isAdd && instruction.Flag("checksum") is not null)
+        {
+            throw new DockerfileException("checksum can't be specified for non-HTTP(S) sources"); // URLs were refused above
+        }
+
         string? from = instruction.Flag("from") is { } fromFlag ? ShellWords.Word(fromFlag, lookup, escape) : null;
         ImageRecord? fromImage = null;
         if (from is not null)
