@@ -24,6 +24,19 @@ public static partial class DockerfileParser
 
     private static readonly HashSet<string> HeredocForms = new(StringComparer.Ordinal) { "RUN", "COPY", "ADD" };
 
+    /// <summary>
+    /// The flags each instruction takes (the reference's, BuildKit's included): any other is an error, as Docker's
+    /// builders make it, rather than an option silently ignored.
+    /// </summary>
+    private static readonly Dictionary<string, HashSet<string>> KnownFlags = new(StringComparer.Ordinal)
+    {
+        ["FROM"] = new(StringComparer.OrdinalIgnoreCase) { "platform" },
+        ["RUN"] = new(StringComparer.OrdinalIgnoreCase) { "mount", "network", "security" },
+        ["COPY"] = new(StringComparer.OrdinalIgnoreCase) { "from", "chown", "chmod", "link", "parents", "exclude" },
+        ["ADD"] = new(StringComparer.OrdinalIgnoreCase) { "chown", "chmod", "link", "checksum", "keep-git-dir", "exclude", "unpack" },
+        ["HEALTHCHECK"] = new(StringComparer.OrdinalIgnoreCase) { "interval", "timeout", "start-period", "start-interval", "retries" },
+    };
+
     [GeneratedRegex(@"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.*?)\s*$")]
     private static partial Regex DirectivePattern();
 
@@ -173,6 +186,12 @@ public static partial class DockerfileParser
                 if (flag == "--")
                 {
                     break;
+                }
+
+                string name = flag[2..].Split('=', 2)[0];
+                if (!KnownFlags[keyword].Contains(name))
+                {
+                    throw DockerfileException.AtLine(line, $"unknown flag: {name}");
                 }
 
                 flags.Add(flag[2..]);

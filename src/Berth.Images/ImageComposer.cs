@@ -12,6 +12,18 @@ public static class ImageComposer
     /// Commits <paramref name="parent"/>'s layers plus <paramref name="layer"/> (null for a config-only change) with
     /// <paramref name="runtimeConfig"/> and one more history entry; tags it with <paramref name="references"/>.
     /// </summary>
+    public static Task<ImageRecord> ComposeAsync(
+        ImageStore images,
+        ImageRecord? parent,
+        LayerWriter.WrittenLayer? layer,
+        ImageRuntimeConfig runtimeConfig,
+        OciHistory history,
+        string? author,
+        IEnumerable<ImageReference> references,
+        CancellationToken cancellationToken) =>
+        ComposeAsync(images, parent, layer, runtimeConfig, history, author, references, DateTimeOffset.UtcNow, cancellationToken);
+
+    /// <summary>As the other overload, the image (and its new history entry, unless that has a time) created at <paramref name="created"/>.</summary>
     public static async Task<ImageRecord> ComposeAsync(
         ImageStore images,
         ImageRecord? parent,
@@ -20,6 +32,7 @@ public static class ImageComposer
         OciHistory history,
         string? author,
         IEnumerable<ImageReference> references,
+        DateTimeOffset created,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(images);
@@ -36,7 +49,7 @@ public static class ImageComposer
             parentLayers = System.Text.Json.JsonSerializer.Deserialize(manifestBytes, ImageJsonContext.Default.OciManifest)!.Layers;
         }
 
-        DateTimeOffset now = DateTimeOffset.UtcNow;
+        DateTimeOffset now = created;
         var config = new OciImageConfig
         {
             Created = now,

@@ -18,6 +18,7 @@ public sealed partial class ImageStore
         ArgumentNullException.ThrowIfNull(directory);
         Digest chainId = parentChainId is null ? diffId : ChainId(Digest.Parse(parentChainId), diffId);
         long size = RegularFileBytes(new DirectoryInfo(directory));
+        _snapshots.SyncStagedLayers(); // the step's files were written moments ago: on disk before the layer is recorded
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

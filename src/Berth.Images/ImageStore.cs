@@ -159,6 +159,11 @@ public sealed partial class ImageStore : IDisposable
                 }
             })).ConfigureAwait(false);
 
+            if (staged.Count > 0)
+            {
+                _snapshots.SyncStagedLayers(); // outside the lock too: on a busy disk it can take a while
+            }
+
             await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -174,7 +179,7 @@ public sealed partial class ImageStore : IDisposable
                     {
                         (string staging, long layerSize) = staged.TryGetValue(i, out var ready)
                             ? ready
-                            : await UnpackAsync(chainId, manifest.Layers[i], cancellationToken).ConfigureAwait(false);
+                            : await UnpackDurablyAsync(chainId, manifest.Layers[i], cancellationToken).ConfigureAwait(false);
                         _snapshots.CommitLayer(chainId, staging);
                         var layer = new LayerRecord { ChainId = chainId.ToString(), DiffId = diffId.ToString(), Parent = parent?.ToString(), Size = layerSize };
                         _metadata.PutLayer(chainId.ToString(), JsonSerializer.Serialize(layer, ImageJsonContext.Default.LayerRecord));
@@ -237,6 +242,14 @@ public sealed partial class ImageStore : IDisposable
             Directory.Delete(staging, recursive: true);
             throw;
         }
+    }
+
+    /// <summary>Unpacks a layer found missing under the lock (a collection removed it since it was staged) and syncs it.</summary>
+    private async Task<(string Directory, long Size)> UnpackDurablyAsync(Digest chainId, OciDescriptor layer, CancellationToken cancellationToken)
+    {
+        (string Directory, long Size) unpacked = await UnpackAsync(chainId, layer, cancellationToken).ConfigureAwait(false);
+        _snapshots.SyncStagedLayers();
+        return unpacked;
     }
 
     /// <summary>Points <paramref name="reference"/> at an image (moving it from any other image) and stamps LastTagTime.</summary>

@@ -73,13 +73,22 @@ public static class LayerApplier
                     break;
                 case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
                     RemoveExisting(target);
-                    await using (var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+                    if (extraction.FileWriter is { } writer)
                     {
-                        if (extraction.FileHashes is { } hashes)
+                        byte[] written = await writer.WriteAsync(string.Join('/', parts), target, entry, cancellationToken).ConfigureAwait(false);
+                        if (extraction.FileHashes is { } known)
                         {
-                            hashes[target] = await CopyHashingAsync(entry.DataStream, output, cancellationToken).ConfigureAwait(false);
+                            known[target] = written;
                         }
-                        else if (entry.DataStream is { } data)
+                    }
+                    else if (extraction.FileHashes is { } hashes)
+                    {
+                        hashes[target] = await WriteHashingAsync(entry.DataStream, target, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await using var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+                        if (entry.DataStream is { } data)
                         {
                             await data.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
                         }
@@ -169,11 +178,26 @@ public static class LayerApplier
         /// the builder checksums COPY sources from these instead of reading a 50 MB context a second time.
         /// </summary>
         public Dictionary<string, byte[]>? FileHashes { get; init; }
+
+        /// <summary>
+        /// When set, writes each regular file's content in place of the plain copy (and gives its SHA-256, kept in
+        /// <see cref="FileHashes"/> when that is set); owner, mode, time and attributes are applied after it as usual.
+        /// </summary>
+        public IRegularFileWriter? FileWriter { get; init; }
     }
 
-    /// <summary>Copies a file's data (none for an empty entry) and returns its SHA-256, in one pass.</summary>
-    private static async Task<byte[]> CopyHashingAsync(Stream? data, FileStream output, CancellationToken cancellationToken)
+    /// <summary>Writes the content of one regular file of an unpack, as something other than a plain copy.</summary>
+    public interface IRegularFileWriter
     {
+        /// <summary>Creates <paramref name="target"/> (nothing is there) with <paramref name="entry"/>'s data; returns its SHA-256.</summary>
+        /// <param name="name">The file's path inside the root, '/'-separated, as the archive names it.</param>
+        Task<byte[]> WriteAsync(string name, string target, TarEntry entry, CancellationToken cancellationToken);
+    }
+
+    /// <summary>Creates <paramref name="target"/> with <paramref name="data"/> (none for an empty file) and returns its SHA-256, in one pass.</summary>
+    public static async Task<byte[]> WriteHashingAsync(Stream? data, string target, CancellationToken cancellationToken)
+    {
+        await using var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
         using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         if (data is not null)
         {

@@ -157,11 +157,17 @@ internal static class BuildCommand
 
     private static async Task<int> SendAsync(CommandContext ctx, ParsedArgs p, Stream archive, string dockerfileName)
     {
+        Dictionary<string, string> buildArgs = Pairs(p.List("build-arg"), ctx);
+        if (ctx.Environment("SOURCE_DATE_EPOCH") is { Length: > 0 } epoch)
+        {
+            buildArgs.TryAdd("SOURCE_DATE_EPOCH", epoch); // as buildx passes it: a reproducible build from the environment
+        }
+
         var options = new BuildImageOptions
         {
             Tags = p.List("tag"),
             Dockerfile = dockerfileName,
-            BuildArgs = Pairs(p.List("build-arg"), ctx),
+            BuildArgs = buildArgs,
             Labels = Pairs(p.List("label"), ctx),
             NoCache = p.Bool("no-cache"),
             Target = p.String("target"),

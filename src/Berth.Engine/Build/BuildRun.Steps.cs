@@ -96,10 +96,10 @@ internal sealed partial class BuildRun
             }
 
             using BlobLease lease = service.Images.Lease();
-            (LayerWriter.WrittenLayer layer, string upper) = await containers.WriteChangesAsLayerAsync(id, lease, cancellationToken).ConfigureAwait(false);
+            (LayerWriter.WrittenLayer layer, string upper) = await containers.WriteChangesAsLayerAsync(id, lease, _sourceDateEpoch, cancellationToken).ConfigureAwait(false);
             // The step's upper directory is the layer: it becomes the layer's snapshot as it is, not unpacked again from the tar.
             await service.Images.AdoptLayerAsync(image.ChainIds.Count > 0 ? image.ChainIds[^1] : null, layer.DiffId, upper, cancellationToken).ConfigureAwait(false);
-            ImageRecord committed = await ComposePinnedAsync(() => ImageComposer.ComposeAsync(service.Images, image, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken)).ConfigureAwait(false);
+            ImageRecord committed = await ComposePinnedAsync(() => ImageComposer.ComposeAsync(service.Images, image, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], Created, cancellationToken)).ConfigureAwait(false);
             await WriteAsync(state, $"Removing intermediate container {id[..12]}\n").ConfigureAwait(false);
             await FinishStepAsync(state, key, committed, cancellationToken).ConfigureAwait(false);
         }
@@ -130,11 +130,8 @@ internal sealed partial class BuildRun
         char escape = document.EscapeToken;
         Func<string, string?> lookup = name => Lookup(state, name);
         bool isAdd = instruction.Keyword == "ADD";
-        if (instruction.Heredocs.Count > 0)
-        {
-            throw new DockerfileException($"{instruction.Keyword} with a here-document is not supported yet");
-        }
-
+        // COPY <<EOF dest: each here-document is a file of its own (named by its delimiter) to copy from.
+        using HeredocFiles heredocs = HeredocFiles.Write(Path.GetDirectoryName(contextRoot)!, instruction.Heredocs, content => ShellWords.SubstituteOnly(content, lookup, escape));
         IReadOnlyList<string> words = instruction.Json is { } json ? [.. json.Select(j => ShellWords.SubstituteOnly(j, lookup, escape))] : ShellWords.Split(instruction.Arguments, lookup, escape);
         if (words.Count < 2)
         {
@@ -156,6 +153,11 @@ internal sealed partial class BuildRun
             }
         }
 
+        if (isAdd && instruction.Flag("checksum") is not null)
+        {
+            throw new DockerfileException("checksum can't be specified for non-HTTP(S) sources"); // URLs were refused above
+        }
+
         string? from = instruction.Flag("from") is { } fromFlag ? ShellWords.Word(fromFlag, lookup, escape) : null;
         ImageRecord? fromImage = null;
         if (from is not null)
@@ -175,6 +177,12 @@ internal sealed partial class BuildRun
         var resolved = new List<(string Name, string Path)>();
         foreach (string source in sources)
         {
+            if (heredocs.Find(source) is { } heredoc)
+            {
+                resolved.Add(heredoc);
+                continue;
+            }
+
             IReadOnlyList<(string Name, string Path)> matches = CopySources.Resolve(root.Root, source);
             if (matches.Count == 0)
             {
@@ -228,12 +236,17 @@ internal sealed partial class BuildRun
                 }
             }
 
+            if (_sourceDateEpoch is { } epoch)
+            {
+                LayerTimes.Clamp(staging, epoch);
+            }
+
             using BlobLease lease = service.Images.Lease();
             LayerWriter.WrittenLayer layer = await LayerWriter.WriteAsync(service.Images, lease, (output, ct) => DirectoryTar.WriteAsync(staging, output, TarSource.Plain, ct), compress: false, cancellationToken).ConfigureAwait(false);
             ImageRecord? parent = state.Image;
             // The staged files are the layer: they become its unpacked directory as they are, not unpacked again from the tar.
             await service.Images.AdoptLayerAsync(parent is { ChainIds.Count: > 0 } ? parent.ChainIds[^1] : null, layer.DiffId, staging, cancellationToken).ConfigureAwait(false);
-            ImageRecord committed = await ComposePinnedAsync(() => ImageComposer.ComposeAsync(service.Images, parent, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken)).ConfigureAwait(false);
+            ImageRecord committed = await ComposePinnedAsync(() => ImageComposer.ComposeAsync(service.Images, parent, layer, state.Config, new OciHistory { CreatedBy = createdBy }, state.Author, [], Created, cancellationToken)).ConfigureAwait(false);
             await FinishStepAsync(state, key, committed, cancellationToken).ConfigureAwait(false);
         }
         finally

@@ -46,6 +46,19 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
 
     public int StepsCached => _stepsCached;
 
+    /// <summary>
+    /// The <c>SOURCE_DATE_EPOCH</c> build arg (seconds since 1970), as BuildKit takes it: every image of the build is
+    /// created then, and its layers' times are clamped to it, so the same Dockerfile and context give the same digest.
+    /// </summary>
+    private readonly DateTimeOffset? _sourceDateEpoch = request.BuildArgs.TryGetValue("SOURCE_DATE_EPOCH", out string? epoch) && !string.IsNullOrEmpty(epoch)
+        ? long.TryParse(epoch, NumberStyles.None, CultureInfo.InvariantCulture, out long seconds) && seconds <= 253402300799
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : throw new DockerfileException($"invalid SOURCE_DATE_EPOCH: {epoch} (seconds since 1970-01-01 UTC)")
+        : null;
+
+    /// <summary>When a step's image is created: the source date epoch, else now.</summary>
+    private DateTimeOffset Created => _sourceDateEpoch ?? DateTimeOffset.UtcNow;
+
     private static readonly IReadOnlySet<string> PredefinedArgs = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy",
@@ -317,9 +330,14 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
         }
     }
 
-    /// <summary>The build args in scope (declared in this stage and given a value): they key the cache, as Docker's do.</summary>
-    private static IEnumerable<KeyValuePair<string, string>> ArgsInScope(StageState state) =>
-        state.Args.Where(a => !PredefinedArgs.Contains(a.Key));
+    /// <summary>
+    /// The build args in scope (declared in this stage and given a value): they key the cache, as Docker's do. A source
+    /// date epoch keys every step, declared or not: a step made at another time (or now) is another image.
+    /// </summary>
+    private IEnumerable<KeyValuePair<string, string>> ArgsInScope(StageState state) =>
+        _sourceDateEpoch is { } epoch && !state.Args.ContainsKey("SOURCE_DATE_EPOCH")
+            ? [.. state.Args.Where(a => !PredefinedArgs.Contains(a.Key)), new("SOURCE_DATE_EPOCH", epoch.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture))]
+            : state.Args.Where(a => !PredefinedArgs.Contains(a.Key));
 
     /// <summary>A config-only step: an empty-layer history entry, or the cached image of an identical step.</summary>
     private async Task ConfigStepAsync(StageState state, ImageRuntimeConfig next, string description, CancellationToken cancellationToken)
@@ -332,7 +350,7 @@ internal sealed partial class BuildRun(BuildService service, BuildRequest reques
         }
 
         ImageRecord? parent = state.Image;
-        ImageRecord image = await ComposePinnedAsync(() => ImageComposer.ComposeAsync(service.Images, parent, null, next, new OciHistory { CreatedBy = createdBy }, state.Author, [], cancellationToken)).ConfigureAwait(false);
+        ImageRecord image = await ComposePinnedAsync(() => ImageComposer.ComposeAsync(service.Images, parent, null, next, new OciHistory { CreatedBy = createdBy }, state.Author, [], Created, cancellationToken)).ConfigureAwait(false);
         await FinishStepAsync(state, key, image, cancellationToken).ConfigureAwait(false);
     }
 

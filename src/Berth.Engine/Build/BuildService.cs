@@ -20,6 +20,10 @@ namespace Berth.Engine.Build;
 public sealed partial class BuildService(ImageStore images, ContainerService containers, BuildCache cache, EngineOptions options, ILogger<BuildService> logger) : IBuildBackend
 {
     private readonly CacheMountStore _cacheMounts = new(Path.Combine(options.DataRoot, "builder", "cache-mounts"));
+    private readonly ContextFileCache _contextFiles = new(Path.Combine(options.DataRoot, "builder", "context-files"), ContextFileBudget);
+
+    /// <summary>The most bytes of recent contexts' big files kept for the next build (<see cref="ContextFileCache"/>).</summary>
+    private const long ContextFileBudget = 1L << 30;
 
     public async Task<string?> BuildAsync(BuildRequest request, Stream context, Func<ProgressMessage, Task> emit, CancellationToken cancellationToken)
     {
@@ -34,9 +38,13 @@ public sealed partial class BuildService(ImageStore images, ContainerService con
         {
             // The context's files are hashed while they arrive, so COPY's checksums never read them again (the
             // context is private to this build and nothing writes to it: a hash stays true for the whole build).
+            // Big files a recent build had are compared with the kept copy instead (owners are root's, as the kept
+            // copies' are, so a linked copy is only ever given the owner, mode and time it has).
             var contextHashes = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            await LayerApplier.ApplyAsync(context, workspace, new LayerApplier.Extraction("/", Whiteouts: false, KeepOwnership: false, NoOverwriteDirNonDir: false) { FileHashes = contextHashes }, cancellationToken).ConfigureAwait(false);
-            LogContextReceived(contextHashes.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            ContextFileCache.Receiver receiver = _contextFiles.Receive();
+            await LayerApplier.ApplyAsync(context, workspace, new LayerApplier.Extraction("/", Whiteouts: false, KeepOwnership: false, NoOverwriteDirNonDir: false) { FileHashes = contextHashes, FileWriter = receiver }, cancellationToken).ConfigureAwait(false);
+            receiver.Keep(contextHashes);
+            LogContextReceived(contextHashes.Count, receiver.Reused, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             var references = new List<ImageReference>();
             foreach (string tag in request.Tags)
             {
@@ -100,8 +108,8 @@ public sealed partial class BuildService(ImageStore images, ContainerService con
     private partial void LogBuilt(string id, int run, int cached, double milliseconds);
 
     /// <summary>Where a build's time goes first: receiving, unpacking and hashing the context (the whole of a cached rebuild but the lookups).</summary>
-    [LoggerMessage(EventId = 803, Level = LogLevel.Information, Message = "build context: {Files} files received, unpacked and hashed in {Milliseconds:F1} ms")]
-    private partial void LogContextReceived(int files, double milliseconds);
+    [LoggerMessage(EventId = 803, Level = LogLevel.Information, Message = "build context: {Files} files received, unpacked and hashed in {Milliseconds:F1} ms ({Reused} big files the same as a recent context's)")]
+    private partial void LogContextReceived(int files, int reused, double milliseconds);
 
     /// <summary>Each step's time, for profiling builds (berthd --log-level debug).</summary>
     [LoggerMessage(EventId = 804, Level = LogLevel.Debug, Message = "build step {Keyword} (line {Line}) took {Milliseconds:F1} ms")]
@@ -131,6 +139,7 @@ public sealed partial class BuildService(ImageStore images, ContainerService con
     {
         cancellationToken.ThrowIfCancellationRequested();
         (IReadOnlyList<string> deleted, long bytes) = _cacheMounts.Prune();
+        bytes += _contextFiles.Clear();
         if (all)
         {
             cache.Clear();

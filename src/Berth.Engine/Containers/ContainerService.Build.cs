@@ -12,7 +12,8 @@ public sealed partial class ContainerService
     /// Returns the blob and the directory, which the caller may move into the layer store as the layer's snapshot
     /// (<see cref="ImageStore.AdoptLayerAsync"/>); left where it is, it goes with the container.
     /// </summary>
-    public async Task<(LayerWriter.WrittenLayer Layer, string Directory)> WriteChangesAsLayerAsync(string id, BlobLease lease, CancellationToken cancellationToken)
+    /// <param name="clampTimes">When set, times newer than this are set to it first (a reproducible build's SOURCE_DATE_EPOCH).</param>
+    public async Task<(LayerWriter.WrittenLayer Layer, string Directory)> WriteChangesAsLayerAsync(string id, BlobLease lease, DateTimeOffset? clampTimes, CancellationToken cancellationToken)
     {
         ContainerEntry entry = Lookup(id);
         await entry.Transition.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -36,6 +37,11 @@ public sealed partial class ContainerService
 
         string upper = _images.Snapshots.UpperDirectory(entry.Record.Id);
         UpperDirectoryLayer.Prepare(upper, path => IsMountpoint(upper, path));
+        if (clampTimes is { } limit)
+        {
+            LayerTimes.Clamp(upper, limit);
+        }
+
         LayerWriter.WrittenLayer layer = await LayerWriter.WriteAsync(_images, lease, (output, ct) => DirectoryTar.WriteAsync(upper, output, TarSource.OverlayUpper, ct), compress: false, cancellationToken).ConfigureAwait(false);
         return (layer, upper);
     }

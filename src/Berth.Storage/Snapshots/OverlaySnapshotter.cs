@@ -19,9 +19,13 @@ public sealed class OverlaySnapshotter
 {
     private readonly string _layers;
     private readonly string _active;
+    private readonly Action<string> _syncFileSystem;
 
-    public OverlaySnapshotter(string root)
+    /// <param name="root">The snapshotter's directory.</param>
+    /// <param name="syncFileSystem">Makes everything written on the filesystem of a path durable (syncfs(2); tests observe it).</param>
+    public OverlaySnapshotter(string root, Action<string>? syncFileSystem = null)
     {
+        _syncFileSystem = syncFileSystem ?? Interop.FileSync.FileSystem;
         _layers = Path.Combine(root, "layers");
         _active = Path.Combine(root, "active");
         Directory.CreateDirectory(_layers);
@@ -31,7 +35,10 @@ public sealed class OverlaySnapshotter
     /// <summary>The directory holding a layer's unpacked content.</summary>
     public string LayerDirectory(Digest chainId) => Path.Combine(_layers, chainId.Hex, "diff");
 
-    /// <summary>A fresh directory to unpack a layer into; <see cref="CommitLayer"/> moves it into place atomically.</summary>
+    /// <summary>
+    /// A fresh directory to unpack a layer into; <see cref="CommitLayer"/> moves it into place atomically, after
+    /// <see cref="SyncStagedLayers"/> has made what was written into it durable.
+    /// </summary>
     public string PrepareLayer(Digest chainId)
     {
         string staging = Path.Combine(_layers, chainId.Hex + ".tmp-" + Ids.NewId()[..8]);
@@ -39,9 +46,19 @@ public sealed class OverlaySnapshotter
         return staging;
     }
 
+    /// <summary>
+    /// Writes out everything unpacked or adopted into staging directories so far (one syncfs(2) of the layers'
+    /// filesystem for any number of them): called before <see cref="CommitLayer"/>, so the metadata that follows a commit
+    /// never names a layer whose files a power loss could leave empty or missing (ext4 allocates, and so writes, a new
+    /// file's data only seconds later; the directory fsync of the commit orders none of it).
+    /// </summary>
+    public void SyncStagedLayers() => _syncFileSystem(_layers);
+
+    /// <summary>Moves a staging directory (synced by <see cref="SyncStagedLayers"/>) into place as the layer's content, durably.</summary>
     public void CommitLayer(Digest chainId, string staging)
     {
         string final = Path.Combine(_layers, chainId.Hex);
+        bool created = !Directory.Exists(final);
         Directory.CreateDirectory(final);
         string diff = Path.Combine(final, "diff");
         if (Directory.Exists(diff))
@@ -52,6 +69,10 @@ public sealed class OverlaySnapshotter
 
         Directory.Move(staging, diff);
         Interop.FileSync.Directory(final);
+        if (created)
+        {
+            Interop.FileSync.Directory(_layers); // the layer's own directory entry, new with this commit
+        }
     }
 
     public bool LayerExists(Digest chainId) => Directory.Exists(LayerDirectory(chainId));
