@@ -140,9 +140,7 @@ public sealed class RegistryAuthTests(DaemonFixture fixture) : IAsyncLifetime
         // A daemon of its own: its certs.d is beside its daemon.json, where the test may write.
         BerthDaemon daemon = BerthDaemon.Create("registry-tls");
         _cleanup.Add(daemon);
-        string daemonJson = Path.Combine(daemon.Root, "daemon.json");
-        await File.WriteAllTextAsync(daemonJson, "{}");
-        daemon.ExtraArgs = ["--config-file", daemonJson];
+        await daemon.UseConfigFileAsync("{}");
         await daemon.StartAsync();
         await daemon.BootstrapAsync("busybox");
         string config = Path.Combine(_root, "tls-config");

@@ -18,10 +18,8 @@ public sealed class RegistryMirrorTests(DaemonFixture fixture) : IAsyncLifetime
     {
         _registry = await RegistryServer.StartAsync("127.0.0.1:0", Path.Combine(_root, "data"), CancellationToken.None);
         _daemon = BerthDaemon.Create("mirror");
-        string config = Path.Combine(_daemon.Root, "daemon.json");
         // Port 1 on loopback refuses at once: the dead mirror is tried, skipped, then the live one serves.
-        await File.WriteAllTextAsync(config, $"{{\"registry-mirrors\": [\"http://127.0.0.1:1\", \"{_registry.Address.TrimEnd('/')}\"]}}");
-        _daemon.ExtraArgs = ["--config-file", config];
+        await _daemon.UseConfigFileAsync($"{{\"registry-mirrors\": [\"http://127.0.0.1:1\", \"{_registry.Address.TrimEnd('/')}\"]}}");
         await _daemon.StartAsync();
     }
 

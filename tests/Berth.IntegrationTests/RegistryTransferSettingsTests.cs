@@ -37,9 +37,7 @@ public sealed class RegistryTransferSettingsTests(DaemonFixture fixture) : IAsyn
         }
 
         _daemon = BerthDaemon.Create("transfer-limits");
-        string config = Path.Combine(_daemon.Root, "daemon.json");
-        await File.WriteAllTextAsync(config, """{"max-concurrent-downloads": 1, "max-download-attempts": 1}""");
-        _daemon.ExtraArgs = ["--config-file", config];
+        await _daemon.UseConfigFileAsync("""{"max-concurrent-downloads": 1, "max-download-attempts": 1}""");
         await _daemon.StartAsync();
     }
 

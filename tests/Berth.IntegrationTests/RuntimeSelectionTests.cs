@@ -38,9 +38,8 @@ public sealed class RuntimeDaemon : IAsyncLifetime
         await File.WriteAllTextAsync(Wrapper,
             $"#!/bin/sh\ntag=plain\ncase \"$1\" in --tag=*) tag=${{1#--tag=}}; shift;; esac\necho \"$tag $*\" >> {InvocationLog}\nexec {runc} \"$@\"\n");
         File.SetUnixFileMode(Wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
-        string config = Path.Combine(_daemon.Root, "daemon.json");
-        await File.WriteAllTextAsync(config, "{\"runtimes\": {\"tagged\": {\"path\": \"" + Wrapper + "\", \"runtimeArgs\": [\"--tag=from-json\"]}}}");
-        _daemon.ExtraArgs = ["--config-file", config, "--add-runtime", "logged=" + Wrapper];
+        _daemon.ExtraArgs = ["--add-runtime", "logged=" + Wrapper];
+        await _daemon.UseConfigFileAsync("{\"runtimes\": {\"tagged\": {\"path\": \"" + Wrapper + "\", \"runtimeArgs\": [\"--tag=from-json\"]}}}");
         await _daemon.StartAsync();
         await _daemon.BootstrapAsync("busybox");
     }

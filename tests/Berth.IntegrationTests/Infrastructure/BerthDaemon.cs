@@ -87,6 +87,18 @@ public sealed class BerthDaemon : IAsyncDisposable
     /// <summary>More berthd flags for the next start (e.g. --config-file).</summary>
     public IReadOnlyList<string> ExtraArgs { get; set; } = [];
 
+    /// <summary>
+    /// Writes <paramref name="json"/> as ROOT/daemon.json and adds <c>--config-file</c> for it to <see cref="ExtraArgs"/>
+    /// (before the next start); returns the file's path (certs.d goes beside it).
+    /// </summary>
+    public async Task<string> UseConfigFileAsync(string json)
+    {
+        string path = Path.Combine(Root, "daemon.json");
+        await File.WriteAllTextAsync(path, json);
+        ExtraArgs = [.. ExtraArgs, "--config-file", path];
+        return path;
+    }
+
     /// <summary>Where disposing keeps berthd's log (beside the test assembly) once the temp root is gone.</summary>
     public string KeptLogPath => Path.Combine(AppContext.BaseDirectory, "berthd-logs", $"{_name}.log");
 
