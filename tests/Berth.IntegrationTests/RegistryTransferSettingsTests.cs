@@ -1,5 +1,4 @@
 using Berth.IntegrationTests.Infrastructure;
-using Berth.Registry;
 
 namespace Berth.IntegrationTests;
 
@@ -12,18 +11,14 @@ public sealed class RegistryTransferSettingsTests(DaemonFixture fixture) : IAsyn
 {
     private const int LayerBytes = 1_500_000;
     private static readonly TimeSpan PullTimeout = TimeSpan.FromMinutes(2);
-    private readonly string _root = Directory.CreateTempSubdirectory("berth-transfer-").FullName;
     private readonly string _repository = "transfer/" + Names.Unique("limits");
-    private RegistryServer.Running? _registry;
-    private BerthDaemon? _daemon;
-
-    private string RegistryHost => new Uri(_registry!.Address).Authority;
+    private DaemonBesideRegistry? _pair;
 
     public async Task InitializeAsync()
     {
-        _registry = await RegistryServer.StartAsync("127.0.0.1:0", Path.Combine(_root, "data"), CancellationToken.None);
+        _pair = await DaemonBesideRegistry.StartAsync("transfer-limits", _ => """{"max-concurrent-downloads": 1, "max-download-attempts": 1}""");
         // The shared daemon builds busybox plus two layers of random bytes (they do not compress) and publishes it.
-        string image = $"{RegistryHost}/{_repository}:v1";
+        string image = $"{_pair.RegistryHost}/{_repository}:v1";
         string dockerfile = $"FROM busybox\nRUN head -c {LayerBytes} /dev/urandom > /a\nRUN head -c {LayerBytes} /dev/urandom > /b\n";
         CommandResult build = await fixture.Docker.RunAsync(["build", "-q", "--network", "none", "-t", image, "-"], dockerfile, PullTimeout);
         Assert.True(build.ExitCode == 0, build.ToString());
@@ -35,32 +30,21 @@ public sealed class RegistryTransferSettingsTests(DaemonFixture fixture) : IAsyn
         {
             await fixture.Docker.RunAsync("rmi", image);
         }
-
-        _daemon = BerthDaemon.Create("transfer-limits");
-        await _daemon.UseConfigFileAsync("""{"max-concurrent-downloads": 1, "max-download-attempts": 1}""");
-        await _daemon.StartAsync();
     }
 
     public async Task DisposeAsync()
     {
-        if (_daemon is not null)
+        if (_pair is not null)
         {
-            await _daemon.DisposeAsync();
+            await _pair.DisposeAsync();
         }
-
-        if (_registry is not null)
-        {
-            await _registry.DisposeAsync();
-        }
-
-        Directory.Delete(_root, recursive: true);
     }
 
     [Fact]
     public async Task One_download_at_a_time_and_one_attempt_are_what_the_daemon_does()
     {
-        BerthDaemon daemon = _daemon!;
-        await using (var slow = new RegistryProxy(RegistryHost) { BytesPerSecond = 6_000_000 })
+        BerthDaemon daemon = _pair!.Daemon;
+        await using (var slow = new RegistryProxy(_pair.RegistryHost) { BytesPerSecond = 6_000_000 })
         {
             string image = $"{slow.Authority}/{_repository}:v1";
             CommandResult pull = await daemon.Docker.RunAsync(["pull", image], stdin: null, timeout: PullTimeout);
@@ -79,7 +63,7 @@ public sealed class RegistryTransferSettingsTests(DaemonFixture fixture) : IAsyn
             await daemon.Docker.SucceedAsync("image", "prune", "-a", "-f");
         }
 
-        await using (var failing = new RegistryProxy(RegistryHost) { FailFirstBlobGetWith = 503 })
+        await using (var failing = new RegistryProxy(_pair.RegistryHost) { FailFirstBlobGetWith = 503 })
         {
             string image = $"{failing.Authority}/{_repository}:v1";
             CommandResult pull = await daemon.Docker.RunAsync(["pull", image], stdin: null, timeout: PullTimeout);
