@@ -175,7 +175,8 @@ public sealed partial class ContainerService
     private void MountRootfs(ContainerRecord record, ImageView image, string rootfs)
     {
         bool disposable = record.HostConfig.AutoRemove;
-        MountDescription mount = _images.Snapshots.Mounts(record.Id, _images.LowerChain(image.Record), disposable);
+        IReadOnlyList<Digest> lowerChain = _images.LowerChain(image.Record);
+        MountDescription mount = _images.Snapshots.Mounts(record.Id, lowerChain, disposable);
         if (mount.Type == "bind")
         {
             Mount.Attach(mount.Source, rootfs, null, Mount.MS_BIND, null);
@@ -189,7 +190,7 @@ public sealed partial class ContainerService
         }
         catch (NativeException e) when (disposable && Mount.IsRefusedOption(e))
         {
-            Mount.Attach(mount.Source, rootfs, mount.Type, 0, _images.Snapshots.Mounts(record.Id, _images.LowerChain(image.Record)).Data);
+            Mount.Attach(mount.Source, rootfs, mount.Type, 0, _images.Snapshots.Mounts(record.Id, lowerChain).Data);
         }
     }
 
