@@ -18,7 +18,7 @@ public sealed partial class BerthClient
             query.Add("platform", platform);
         }
 
-        using HttpContent content = JsonBody(request, ApiJsonContext.Default.ContainerCreateRequest);
+        using HttpContent content = JsonBody(request, RequestJsonContext.Default.ContainerCreateRequest);
         using HttpResponseMessage response = await SendAsync(HttpMethod.Post, "/containers/create" + query, content, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         return await ReadJsonAsync(response, ApiJsonContext.Default.ContainerCreateResponse, cancellationToken).ConfigureAwait(false);
     }

@@ -9,7 +9,7 @@ public sealed partial class BerthClient
     public async Task<string> CreateExecAsync(string container, ExecCreateRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        using HttpContent content = JsonBody(request, ApiJsonContext.Default.ExecCreateRequest);
+        using HttpContent content = JsonBody(request, RequestJsonContext.Default.ExecCreateRequest);
         using HttpResponseMessage response = await SendAsync(HttpMethod.Post, $"/containers/{Escape(container)}/exec", content, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         return (await ReadJsonAsync(response, ApiJsonContext.Default.IdResponse, cancellationToken).ConfigureAwait(false)).Id;
     }
@@ -17,14 +17,14 @@ public sealed partial class BerthClient
     /// <summary>POST /exec/{id}/start with <c>Detach</c>: returns once the process runs.</summary>
     public async Task StartExecDetachedAsync(string execId, bool tty, CancellationToken cancellationToken)
     {
-        using HttpContent content = JsonBody(new ExecStartRequest { Detach = true, Tty = tty }, ApiJsonContext.Default.ExecStartRequest);
+        using HttpContent content = JsonBody(new ExecStartRequest { Detach = true, Tty = tty }, RequestJsonContext.Default.ExecStartRequest);
         using HttpResponseMessage response = await SendAsync(HttpMethod.Post, $"/exec/{Escape(execId)}/start", content, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>POST /exec/{id}/start on a hijacked connection (JSON body and <c>Upgrade: tcp</c>, as docker's CLI sends it).</summary>
     public Task<HijackedConnection> StartExecAsync(string execId, bool tty, CancellationToken cancellationToken)
     {
-        byte[] body = JsonSerializer.SerializeToUtf8Bytes(new ExecStartRequest { Tty = tty }, ApiJsonContext.Default.ExecStartRequest);
+        byte[] body = JsonSerializer.SerializeToUtf8Bytes(new ExecStartRequest { Tty = tty }, RequestJsonContext.Default.ExecStartRequest);
         return HijackAsync("POST", $"/exec/{Escape(execId)}/start", body, "application/json", cancellationToken);
     }
 
