@@ -32,12 +32,17 @@ public static unsafe partial class SeccompCompiler
     /// Writes the BPF program (an array of struct sock_filter) for <paramref name="defaultAction"/>, the architectures
     /// named as libseccomp names them ("x86_64", "x86", "x32"; the native one is always in) and the rules, to
     /// <paramref name="path"/>. Syscalls this libseccomp does not know are skipped, as runc skips them; a rule whose
-    /// action is the default one is redundant and skipped too.
+    /// action is the default one is redundant and skipped too. Like runc, unless the default action lets calls through,
+    /// a syscall numbered above every one the rules name (per architecture) fails with ENOSYS rather than the default
+    /// action: a program probing a syscall newer than the profile (glibc's fchmodat2, clone3 fallbacks) then falls back
+    /// as it would on an older kernel, in an exec'd process as in the container's own.
     /// </summary>
     public static void Compile(uint defaultAction, IEnumerable<string> architectures, IEnumerable<SeccompRule> rules, string path)
     {
         ArgumentNullException.ThrowIfNull(architectures);
         ArgumentNullException.ThrowIfNull(rules);
+        IReadOnlyList<SeccompRule> ruleList = [.. rules];
+        var tokens = new List<uint>();
         nint context = SeccompInit(defaultAction);
         if (context == 0)
         {
@@ -59,9 +64,12 @@ public static unsafe partial class SeccompCompiler
                 {
                     throw new NativeException($"seccomp_arch_add {architecture}", -result);
                 }
+
+                tokens.Add(token);
             }
 
-            foreach (SeccompRule rule in rules)
+            tokens.Add(SeccompArchNative());
+            foreach (SeccompRule rule in ruleList)
             {
                 if (rule.Action == defaultAction)
                 {
@@ -87,17 +95,49 @@ public static unsafe partial class SeccompCompiler
                 }
             }
 
-            using Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(path, FileMode.Create, FileAccess.Write);
-            int exported = SeccompExportBpf(context, (int)file.DangerousGetHandle());
-            if (exported != 0)
+            using (Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(path, FileMode.Create, FileAccess.Write))
             {
-                throw new NativeException("seccomp_export_bpf", -exported);
+                int exported = SeccompExportBpf(context, (int)file.DangerousGetHandle());
+                if (exported != 0)
+                {
+                    throw new NativeException("seccomp_export_bpf", -exported);
+                }
+            }
+
+            if (!LetsCallsThrough(defaultAction))
+            {
+                byte[] stub = SeccompEnosysStub.Build(LastSyscalls(tokens.Distinct(), ruleList));
+                File.WriteAllBytes(path, [.. stub, .. File.ReadAllBytes(path)]);
             }
         }
         finally
         {
             SeccompRelease(context);
         }
+    }
+
+    // runc's rule: no stub when unknown syscalls pass anyway (allow, log) or go to a tracer that handles them.
+    private static bool LetsCallsThrough(uint action) =>
+        action is ActAllow or ActLog || (action & 0xfff00000) == 0x7ff00000;
+
+    /// <summary>Per architecture (libseccomp token), the highest syscall number any rule names there.</summary>
+    private static Dictionary<uint, uint> LastSyscalls(IEnumerable<uint> tokens, IReadOnlyList<SeccompRule> rules)
+    {
+        var last = new Dictionary<uint, uint>();
+        foreach (uint token in tokens)
+        {
+            foreach (string name in rules.Select(r => r.Syscall).Distinct(StringComparer.Ordinal))
+            {
+                // Negative: unknown to libseccomp, or a pseudo-number for a syscall this architecture lacks.
+                int number = SeccompSyscallResolveNameArch(token, name);
+                if (number >= 0 && (!last.TryGetValue(token, out uint known) || (uint)number > known))
+                {
+                    last[token] = (uint)number;
+                }
+            }
+        }
+
+        return last;
     }
 
     [LibraryImport(Library, EntryPoint = "seccomp_init")]
@@ -108,6 +148,12 @@ public static unsafe partial class SeccompCompiler
 
     [LibraryImport(Library, EntryPoint = "seccomp_arch_resolve_name", StringMarshalling = StringMarshalling.Utf8)]
     private static partial uint SeccompArchResolveName(string name);
+
+    [LibraryImport(Library, EntryPoint = "seccomp_arch_native")]
+    private static partial uint SeccompArchNative();
+
+    [LibraryImport(Library, EntryPoint = "seccomp_syscall_resolve_name_arch", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int SeccompSyscallResolveNameArch(uint token, string name);
 
     [LibraryImport(Library, EntryPoint = "seccomp_arch_add")]
     private static partial int SeccompArchAdd(nint context, uint token);

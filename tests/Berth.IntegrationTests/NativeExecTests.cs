@@ -107,6 +107,51 @@ public sealed class NativeExecTests(DaemonFixture fixture)
         });
     }
 
+    // Calls each syscall number given and prints how it ended: 246 (kexec_load) is denied by the profile, 1000 and
+    // 0x1ff are newer than every syscall it names, 39 (getpid) is allowed.
+    private const string SyscallProbeSource = """
+        #include <errno.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) {
+            for (int i = 1; i < argc; i++) {
+                long number = strtol(argv[i], NULL, 0);
+                long result = syscall(number, 0, 0, 0, 0, 0, 0);
+                printf("%ld %s\n", number, result == -1 ? strerror(errno) : "ok");
+            }
+            return 0;
+        }
+        """;
+
+    [Fact]
+    public async Task A_syscall_newer_than_the_profile_fails_with_enosys_in_an_exec_as_in_the_container()
+    {
+        string directory = Directory.CreateTempSubdirectory("berth-sysprobe-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(directory, "probe.c"), SyscallProbeSource);
+            // clang is one of Berth's build dependencies (install.sh); a static binary runs in busybox.
+            CommandResult built = await ProcessRunner.RunAsync("clang", ["-static", "-O1", "-o", Path.Combine(directory, "probe"), Path.Combine(directory, "probe.c")]);
+            Assert.True(built.ExitCode == 0, built.ToString());
+            string[] numbers = ["246", "1000", "0x1ff", "39"];
+            await WithContainerAsync(["-v", directory + ":/probe:ro"], "/probe/probe " + string.Join(' ', numbers) + " > /tmp/main; sleep 300", async name =>
+            {
+                CommandResult main = await _docker.WaitForOutputAsync(o => o.EndsWith("39 ok\n", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "exec", name, "cat", "/tmp/main");
+                CommandResult exec = await _docker.RunAsync(["exec", name, "/probe/probe", .. numbers]);
+
+                Assert.Equal("246 Operation not permitted\n1000 Function not implemented\n511 Function not implemented\n39 ok\n", main.Stdout);
+                Assert.True(exec.ExitCode == 0, exec.ToString());
+                Assert.Equal(main.Stdout, exec.Stdout);
+            });
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task An_exec_has_only_stdio_open_with_and_without_a_terminal()
     {
