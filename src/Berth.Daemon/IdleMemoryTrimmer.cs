@@ -42,7 +42,8 @@ internal sealed partial class IdleMemoryTrimmer(ILogger<IdleMemoryTrimmer> logge
                     Berth.Interop.NativeHeap.Trim();
                     trimmedAt = GC.GetTotalAllocatedBytes();
                     previous = trimmedAt;
-                    LogTrimmed(before >> 10, Environment.WorkingSet >> 10);
+                    GCMemoryInfo heap = GC.GetGCMemoryInfo(GCKind.Any);
+                    LogTrimmed(before >> 10, Environment.WorkingSet >> 10, heap.HeapSizeBytes >> 10, heap.TotalCommittedBytes >> 10);
                 }
             }
         }
@@ -51,6 +52,6 @@ internal sealed partial class IdleMemoryTrimmer(ILogger<IdleMemoryTrimmer> logge
         }
     }
 
-    [LoggerMessage(EventId = 900, Level = LogLevel.Debug, Message = "idle: memory trimmed, RSS {BeforeKb} KB -> {AfterKb} KB")]
-    private partial void LogTrimmed(long beforeKb, long afterKb);
+    [LoggerMessage(EventId = 900, Level = LogLevel.Debug, Message = "idle: memory trimmed, RSS {BeforeKb} KB -> {AfterKb} KB (GC heap {HeapKb} KB, committed {CommittedKb} KB)")]
+    private partial void LogTrimmed(long beforeKb, long afterKb, long heapKb, long committedKb);
 }
