@@ -4,7 +4,8 @@
 #   - `exec CONTAINER true`, median of 30                   (target: <= 0.6x Docker's)
 #   - memory added per running container with 50 running:  PSS of every process the engine starts per container
 #     (berth-monitor vs containerd-shim-runc-v2)           (target: <= 0.33x Docker's)
-#   - idle daemon RSS: berthd vs dockerd + containerd, 10 s after the last request (target: <= 0.33x)
+#   - idle daemon RSS: berthd vs dockerd + containerd, 10 s after the last request (target: <= 0.33x), before the
+#     work below and again after it
 #   - a container printing 100 MB in 101-byte lines: attached `run` MB/s (target >= 2x Docker's) and `logs`
 #     reading it all back MB/s (target >= 5x Docker's)
 #   bench/container-bench.sh [COUNT]     (default 50 containers)
@@ -106,6 +107,15 @@ if [ -n "$DOCKERD_PID" ]; then
   R[docker_logs]=$(median "${docker_logs[@]}")
 fi
 
+# Idle memory again, now that both engines have done the same work (50 containers started and removed, execs, 100 MB
+# through attach and logs): the first figure compares a berthd that may have run for hours with a dockerd started
+# minutes ago; this one compares them at the same point.
+sleep 10
+R[berthd_rss_after]=$(rss_kb "$BERTHD_PID")
+if [ -n "$DOCKERD_PID" ]; then
+  R[dockerd_rss_after]=$(( $(rss_kb "$DOCKERD_PID") + $(rss_kb "$(pgrep -n -f "containerd --config $WORK")") ))
+fi
+
 python3 - "$RESULTS/exec.json" "$COUNT" <<PY
 import json, sys
 r = {k: float(v) for k, v in [$(for k in "${!R[@]}"; do printf '("%s", "%s"),' "$k" "${R[$k]}"; done)]}
@@ -119,6 +129,7 @@ print(f"\n{n} sequential run -d: berth {r['berth_run_d']:.2f} s" + (f", docker {
 print(f"exec true median: berth {execs['berth exec']:.1f} ms" + (f", docker {execs['docker exec']:.1f} ms  ratio {execs['berth exec'] / execs['docker exec']:.2f} (target <= 0.6)" if 'docker exec' in execs else ""))
 print(f"PSS per container ({n} running): berth-monitor {r['berth_pss']:.0f} kB" + (f", containerd-shim {r['docker_pss']:.0f} kB" if 'docker_pss' in r else "") + ratio('berth_pss', 'docker_pss', 0.33))
 print(f"idle daemon RSS: berthd {r['berthd_rss'] / 1024:.1f} MB" + (f", dockerd+containerd {r['dockerd_rss'] / 1024:.1f} MB" if 'dockerd_rss' in r else "") + ratio('berthd_rss', 'dockerd_rss', 0.33))
+print(f"idle daemon RSS after the same work: berthd {r['berthd_rss_after'] / 1024:.1f} MB" + (f", dockerd+containerd {r['dockerd_rss_after'] / 1024:.1f} MB" if 'dockerd_rss_after' in r else "") + ratio('berthd_rss_after', 'dockerd_rss_after', 0.33))
 print(f"(attached run and logs: median of $ROUNDS rounds)")
 print(f"attached run of 100 MB: berth {mb / r['berth_attach']:.1f} MB/s" + (f", docker {mb / r['docker_attach']:.1f} MB/s  ratio {r['docker_attach'] / r['berth_attach']:.2f} (target >= 2)" if 'docker_attach' in r else ""))
 print(f"logs of 100 MB: berth {mb / r['berth_logs']:.1f} MB/s" + (f", docker {mb / r['docker_logs']:.1f} MB/s  ratio {r['docker_logs'] / r['berth_logs']:.2f} (target >= 5)" if 'docker_logs' in r else ""))
