@@ -47,6 +47,7 @@ fi
 now() { date +%s.%N; }
 pss_kb() { awk '/^Pss:/ {s += $2} END {print s + 0}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+dockerd_rss_kb() { echo $(( $(rss_kb "$DOCKERD_PID") + $(rss_kb "$(pgrep -n -f "containerd --config $WORK")") )); }
 sum_pss() { local total=0; for p in "$@"; do total=$((total + $(pss_kb "$p"))); done; echo $total; }
 
 declare -A R
@@ -55,7 +56,7 @@ declare -A R
 sleep 10
 R[berthd_rss]=$(rss_kb "$BERTHD_PID")
 if [ -n "$DOCKERD_PID" ]; then
-  R[dockerd_rss]=$(( $(rss_kb "$DOCKERD_PID") + $(rss_kb "$(pgrep -n -f "containerd --config $WORK")") ))
+  R[dockerd_rss]=$(dockerd_rss_kb)
 fi
 
 echo "== $COUNT sequential run -d"
@@ -113,7 +114,7 @@ fi
 sleep 10
 R[berthd_rss_after]=$(rss_kb "$BERTHD_PID")
 if [ -n "$DOCKERD_PID" ]; then
-  R[dockerd_rss_after]=$(( $(rss_kb "$DOCKERD_PID") + $(rss_kb "$(pgrep -n -f "containerd --config $WORK")") ))
+  R[dockerd_rss_after]=$(dockerd_rss_kb)
 fi
 
 python3 - "$RESULTS/exec.json" "$COUNT" <<PY

@@ -42,8 +42,11 @@ internal sealed partial class IdleMemoryTrimmer(ILogger<IdleMemoryTrimmer> logge
                     Berth.Interop.NativeHeap.Trim();
                     trimmedAt = GC.GetTotalAllocatedBytes();
                     previous = trimmedAt;
-                    GCMemoryInfo heap = GC.GetGCMemoryInfo(GCKind.Any);
-                    LogTrimmed(before >> 10, Environment.WorkingSet >> 10, heap.HeapSizeBytes >> 10, heap.TotalCommittedBytes >> 10);
+                    if (logger.IsEnabled(LogLevel.Debug))
+                    {
+                        GCMemoryInfo heap = GC.GetGCMemoryInfo(GCKind.Any);
+                        LogTrimmed(before >> 10, Environment.WorkingSet >> 10, heap.HeapSizeBytes >> 10, heap.TotalCommittedBytes >> 10);
+                    }
                 }
             }
         }

@@ -118,7 +118,7 @@ public static unsafe partial class SeccompCompiler
 
     // runc's rule: no stub when unknown syscalls pass anyway (allow, log) or go to a tracer that handles them.
     private static bool LetsCallsThrough(uint action) =>
-        action is ActAllow or ActLog || (action & 0xfff00000) == 0x7ff00000;
+        action is ActAllow or ActLog || (action & 0xffff0000) == ActTrace(0);
 
     /// <summary>Per architecture (libseccomp token), the highest syscall number any rule names there.</summary>
     private static Dictionary<uint, uint> LastSyscalls(IEnumerable<uint> tokens, IReadOnlyList<SeccompRule> rules)
