@@ -34,6 +34,11 @@ public sealed partial class NetworkService
         string id = Ids.NewId();
         NetworkIpamConfig? ipam = request.IPAM?.Config?.FirstOrDefault(c => !IsIpv6Config(c));
         (string subnetV6, string gatewayV6) = Ipv6Settings(request, driver);
+
+        // A subnet this daemon chooses is claimed host-wide until the bridge has its address (see SubnetClaim).
+        using IDisposable? claim = driver == "bridge" && string.IsNullOrEmpty(ipam?.Subnet)
+            ? await SubnetClaim.AcquireAsync(cancellationToken).ConfigureAwait(false)
+            : null;
         NetworkRecord network;
         lock (_gate)
         {
@@ -102,7 +107,8 @@ public sealed partial class NetworkService
             else
             {
                 EnsureBridge(network);
-                    await _firewall.AddAsync(NetworkTag(network), NetworkRules(network), cancellationToken).ConfigureAwait(false);
+                claim?.Dispose(); // the bridge's route is there: other choices see it
+                await _firewall.AddAsync(NetworkTag(network), NetworkRules(network), cancellationToken).ConfigureAwait(false);
                 await AddIpv6RulesAsync(network, cancellationToken).ConfigureAwait(false);
             }
         }

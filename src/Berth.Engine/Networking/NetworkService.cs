@@ -69,40 +69,58 @@ public sealed partial class NetworkService : IDisposable
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(NamespaceDirectory);
+        bool firstStart;
         lock (_gate)
         {
-            if (!_networks.Values.Any(n => n.Name == "bridge"))
+            firstStart = !_networks.Values.Any(n => n.Name == "bridge");
+        }
+
+        // The default bridge's subnet is chosen once, on the first start: under the host-wide claim, released once the
+        // bridge has its address (the route other daemons' choices read).
+        using (IDisposable? claim = firstStart ? await SubnetClaim.AcquireAsync(cancellationToken).ConfigureAwait(false) : null)
+        {
+            NetworkRecord? created = null;
+            lock (_gate)
             {
-                Ipv4Net subnet = ChooseSubnet();
-                Save(new NetworkRecord
+                if (!_networks.Values.Any(n => n.Name == "bridge"))
                 {
-                    Id = Ids.NewId(),
-                    Name = "bridge",
-                    Driver = "bridge",
-                    Created = DateTimeOffset.UtcNow,
-                    Subnet = subnet.ToString(),
-                    Gateway = Ipv4Net.FromUInt(subnet.Network + 1).ToString(),
-                    BridgeName = _options.DefaultBridgeName,
-                    IsDefault = true,
-                    InterContainerTraffic = _options.InterContainerCommunication,
-                    Options = new Dictionary<string, string>
+                    Ipv4Net subnet = ChooseSubnet();
+                    created = new NetworkRecord
                     {
-                        ["com.docker.network.bridge.default_bridge"] = "true",
-                        ["com.docker.network.bridge.enable_icc"] = _options.InterContainerCommunication ? "true" : "false",
-                        ["com.docker.network.bridge.enable_ip_masquerade"] = "true",
-                        ["com.docker.network.bridge.host_binding_ipv4"] = "0.0.0.0",
-                        ["com.docker.network.bridge.name"] = _options.DefaultBridgeName,
-                        ["com.docker.network.driver.mtu"] = "1500",
-                    },
-                }, insert: true);
+                        Id = Ids.NewId(),
+                        Name = "bridge",
+                        Driver = "bridge",
+                        Created = DateTimeOffset.UtcNow,
+                        Subnet = subnet.ToString(),
+                        Gateway = Ipv4Net.FromUInt(subnet.Network + 1).ToString(),
+                        BridgeName = _options.DefaultBridgeName,
+                        IsDefault = true,
+                        InterContainerTraffic = _options.InterContainerCommunication,
+                        Options = new Dictionary<string, string>
+                        {
+                            ["com.docker.network.bridge.default_bridge"] = "true",
+                            ["com.docker.network.bridge.enable_icc"] = _options.InterContainerCommunication ? "true" : "false",
+                            ["com.docker.network.bridge.enable_ip_masquerade"] = "true",
+                            ["com.docker.network.bridge.host_binding_ipv4"] = "0.0.0.0",
+                            ["com.docker.network.bridge.name"] = _options.DefaultBridgeName,
+                            ["com.docker.network.driver.mtu"] = "1500",
+                        },
+                    };
+                    Save(created, insert: true);
+                }
+
+                foreach ((string name, string driver) in new[] { ("host", "host"), ("none", "null") })
+                {
+                    if (!_networks.Values.Any(n => n.Name == name))
+                    {
+                        Save(new NetworkRecord { Id = Ids.NewId(), Name = name, Driver = driver, Created = DateTimeOffset.UtcNow }, insert: true);
+                    }
+                }
             }
 
-            foreach ((string name, string driver) in new[] { ("host", "host"), ("none", "null") })
+            if (created is not null)
             {
-                if (!_networks.Values.Any(n => n.Name == name))
-                {
-                    Save(new NetworkRecord { Id = Ids.NewId(), Name = name, Driver = driver, Created = DateTimeOffset.UtcNow }, insert: true);
-                }
+                EnsureBridge(created);
             }
         }
 
