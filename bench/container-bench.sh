@@ -4,8 +4,8 @@
 #   - `exec CONTAINER true`, median of 30                   (target: <= 0.6x Docker's)
 #   - memory added per running container with 50 running:  PSS of every process the engine starts per container
 #     (berth-monitor vs containerd-shim-runc-v2)           (target: <= 0.33x Docker's)
-#   - idle daemon RSS: berthd vs dockerd + containerd, 10 s after the last request (target: <= 0.33x), before the
-#     work below and again after it
+#   - idle daemon RSS: berthd vs dockerd + containerd, IDLE_WAIT s (default 40) after the last request (target:
+#     <= 0.33x), before the work below and again after it
 #   - a container printing 100 MB in 101-byte lines: attached `run` MB/s (target >= 2x Docker's) and `logs`
 #     reading it all back MB/s (target >= 5x Docker's)
 #   bench/container-bench.sh [COUNT]     (default 50 containers)
@@ -15,6 +15,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${1:-50}
+# Idle means left alone this long: past berthd's first follow-up trim (the array pool lets go of a thread's cached
+# buffers only 30 s after a collection first saw them) and long enough for Go's scavenger on Docker's side.
+IDLE_WAIT=${IDLE_WAIT:-40}
 WORK=$(mktemp -d /tmp/berth-cbench.XXXXXX)
 RESULTS=bench/results
 mkdir -p "$RESULTS"
@@ -51,9 +54,9 @@ dockerd_rss_kb() { echo $(( $(rss_kb "$DOCKERD_PID") + $(rss_kb "$(pgrep -n -f "
 sum_pss() { local total=0; for p in "$@"; do total=$((total + $(pss_kb "$p"))); done; echo $total; }
 
 declare -A R
-# Idle daemon memory before anything runs: after 10 s without a request (the bootstrap and the save/load above are
-# bursts), the time both take to give a burst's memory back (berthd's idle trimmer, Go's scavenger).
-sleep 10
+# Idle daemon memory before anything runs: IDLE_WAIT s without a request (the bootstrap and the save/load above are
+# bursts), for both to give a burst's memory back (berthd's idle trimmer, Go's scavenger).
+sleep "$IDLE_WAIT"
 R[berthd_rss]=$(rss_kb "$BERTHD_PID")
 if [ -n "$DOCKERD_PID" ]; then
   R[dockerd_rss]=$(dockerd_rss_kb)
@@ -111,7 +114,7 @@ fi
 # Idle memory again, now that both engines have done the same work (50 containers started and removed, execs, 100 MB
 # through attach and logs): the first figure compares a berthd that may have run for hours with a dockerd started
 # minutes ago; this one compares them at the same point.
-sleep 10
+sleep "$IDLE_WAIT"
 R[berthd_rss_after]=$(rss_kb "$BERTHD_PID")
 if [ -n "$DOCKERD_PID" ]; then
   R[dockerd_rss_after]=$(dockerd_rss_kb)

@@ -9,6 +9,11 @@ namespace Berth.Daemon;
 /// <see cref="Quiet"/>, berthd runs one aggressive, compacting collection, which decommits the free space, and then
 /// trims the native heap the same way. An idle daemon pays one full collection per burst; a busy one never (it is
 /// not idle).
+/// That first collection cannot take back what the shared array pool keeps: the pool drops a thread's cached array
+/// only at the second collection at least 30 s after it first saw it there, and its per-core arrays one per
+/// collection once they are a minute old, and an idle daemon collects nothing by itself. So a few follow-up
+/// collections come while berthd stays quiet (<see cref="FollowUps"/>, <see cref="FollowUpEvery"/> apart): measured,
+/// 2.4 MB of a 6.4 MB heap after a hundred containers with published ports and execs.
 /// </summary>
 internal sealed partial class IdleMemoryTrimmer(ILogger<IdleMemoryTrimmer> logger) : BackgroundService
 {
@@ -20,12 +25,18 @@ internal sealed partial class IdleMemoryTrimmer(ILogger<IdleMemoryTrimmer> logge
     private const long Burst = 2L << 20;
     private const long Trickle = 1L << 20;
 
+    // Past the pool's 30 s for thread-cached arrays on the first follow-up; a minute and a half of them in all.
+    private static readonly TimeSpan FollowUpEvery = TimeSpan.FromSeconds(32);
+    private const int FollowUps = 3;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Start-up (restore, listeners, first requests) counts as a burst: a daemon that is started and left alone
         // settles too.
         long trimmedAt = 0;
         long previous = GC.GetTotalAllocatedBytes();
+        int followUpsLeft = 0;
+        long nextFollowUp = 0;
         using var timer = new PeriodicTimer(Quiet);
         try
         {
@@ -34,24 +45,45 @@ internal sealed partial class IdleMemoryTrimmer(ILogger<IdleMemoryTrimmer> logge
                 long now = GC.GetTotalAllocatedBytes();
                 bool quiet = now - previous < Trickle;
                 previous = now;
-                if (quiet && now - trimmedAt >= Burst)
+                if (!quiet)
                 {
-                    long before = Environment.WorkingSet;
-                    GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
-                    GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-                    Berth.Interop.NativeHeap.Trim();
-                    trimmedAt = GC.GetTotalAllocatedBytes();
-                    previous = trimmedAt;
-                    if (logger.IsEnabled(LogLevel.Debug))
-                    {
-                        GCMemoryInfo heap = GC.GetGCMemoryInfo(GCKind.Any);
-                        LogTrimmed(before >> 10, Environment.WorkingSet >> 10, heap.HeapSizeBytes >> 10, heap.TotalCommittedBytes >> 10);
-                    }
+                    continue;
                 }
+
+                if (now - trimmedAt >= Burst)
+                {
+                    followUpsLeft = FollowUps;
+                }
+                else if (followUpsLeft == 0 || Environment.TickCount64 < nextFollowUp)
+                {
+                    continue;
+                }
+                else
+                {
+                    followUpsLeft--;
+                }
+
+                Trim();
+                nextFollowUp = Environment.TickCount64 + (long)FollowUpEvery.TotalMilliseconds;
+                trimmedAt = GC.GetTotalAllocatedBytes();
+                previous = trimmedAt;
             }
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    private void Trim()
+    {
+        long before = logger.IsEnabled(LogLevel.Debug) ? Environment.WorkingSet : 0;
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        Berth.Interop.NativeHeap.Trim();
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            GCMemoryInfo heap = GC.GetGCMemoryInfo(GCKind.Any);
+            LogTrimmed(before >> 10, Environment.WorkingSet >> 10, heap.HeapSizeBytes >> 10, heap.TotalCommittedBytes >> 10);
         }
     }
 

@@ -158,6 +158,33 @@ public sealed class DockerExecTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task An_ended_exec_stays_inspectable_until_its_container_is_removed()
+    {
+        string name = Names.Unique("exec-forgotten");
+        try
+        {
+            await _docker.SucceedAsync("run", "-d", "--name", name, "busybox", "sleep", "300");
+            using HttpResponseMessage created = await _api.PostAsync($"/v1.50/containers/{name}/exec", EngineApi.Json("""{"Cmd":["true"]}"""));
+            string execId = (await created.ReadJsonAsync()).GetProperty("Id").GetString()!;
+            using (HttpResponseMessage started = await _api.PostAsync($"/v1.50/exec/{execId}/start", EngineApi.Json("""{"Detach":false}""")))
+            {
+                _ = await started.Content.ReadAsByteArrayAsync();
+            }
+
+            using HttpResponseMessage ended = await _api.GetAsync($"/v1.50/exec/{execId}/json");
+            Assert.Equal(0, (await ended.ReadJsonAsync()).GetProperty("ExitCode").GetInt32());
+
+            await _docker.SucceedAsync("rm", "-f", name);
+            using HttpResponseMessage forgotten = await _api.GetAsync($"/v1.50/exec/{execId}/json");
+            Assert.Equal($"No such exec instance: {execId}", await forgotten.AssertErrorAsync(HttpStatusCode.NotFound));
+        }
+        finally
+        {
+            await _docker.RemoveQuietlyAsync(name);
+        }
+    }
+
+    [Fact]
     public async Task Exec_api_answers_409_for_a_stopped_container_and_404_for_a_missing_exec()
     {
         string name = Names.Unique("exec-api-stopped");

@@ -67,6 +67,10 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
 
         string id = Ids.NewId();
         _execs[id] = new ExecEntry(id, record.Id, request);
+
+        // An exec stays inspectable after it ends, until its container is removed (Docker's lifetime): then it goes
+        // too, so a daemon serving execs for weeks does not keep every one it ever ran.
+        _ = entry.Removed.Task.ContinueWith(_ => _execs.TryRemove(id, out ExecEntry? _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         containers.Emit(record, ContainerService.ExecAction("exec_create", request.Cmd), ("execID", id));
         return new IdResponse { Id = id };
     }
