@@ -33,40 +33,17 @@ internal sealed partial class IdleMemoryTrimmer(ILogger<IdleMemoryTrimmer> logge
     {
         // Start-up (restore, listeners, first requests) counts as a burst: a daemon that is started and left alone
         // settles too.
-        long trimmedAt = 0;
-        long previous = GC.GetTotalAllocatedBytes();
-        int followUpsLeft = 0;
-        long nextFollowUp = 0;
+        var schedule = new TrimSchedule(Burst, Trickle, FollowUpEvery, FollowUps, GC.GetTotalAllocatedBytes());
         using var timer = new PeriodicTimer(Quiet);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                long now = GC.GetTotalAllocatedBytes();
-                bool quiet = now - previous < Trickle;
-                previous = now;
-                if (!quiet)
+                if (schedule.Tick(GC.GetTotalAllocatedBytes(), Environment.TickCount64))
                 {
-                    continue;
+                    Trim();
+                    schedule.Collected(GC.GetTotalAllocatedBytes());
                 }
-
-                if (now - trimmedAt >= Burst)
-                {
-                    followUpsLeft = FollowUps;
-                }
-                else if (followUpsLeft == 0 || Environment.TickCount64 < nextFollowUp)
-                {
-                    continue;
-                }
-                else
-                {
-                    followUpsLeft--;
-                }
-
-                Trim();
-                nextFollowUp = Environment.TickCount64 + (long)FollowUpEvery.TotalMilliseconds;
-                trimmedAt = GC.GetTotalAllocatedBytes();
-                previous = trimmedAt;
             }
         }
         catch (OperationCanceledException)
