@@ -13,6 +13,26 @@ public static partial class ProcessControl
     /// <summary>Makes this process adopt orphaned descendants (the container's init after runc exits).</summary>
     public static void BecomeSubreaper() => NativeError.Check(SysPrctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)");
 
+    /// <summary>
+    /// Gives <paramref name="signal"/> its default disposition back when this process started with it ignored
+    /// (<c>nohup</c> ignores SIGHUP for what it starts, a non-interactive shell SIGINT for its background jobs), so
+    /// that a handler registered afterwards gets it: .NET leaves a signal that was ignored at registration ignored,
+    /// where Go's signal.Notify (dockerd) takes SIGHUP and SIGINT back. Returns whether it was ignored.
+    /// </summary>
+    public static unsafe bool StopIgnoring(int signal)
+    {
+        SignalAction current = default;
+        NativeError.Check(SysSigAction(signal, null, &current), "sigaction");
+        if (current.Handler != SIG_IGN)
+        {
+            return false;
+        }
+
+        SignalAction standard = default; // SIG_DFL, no flags, empty mask
+        NativeError.Check(SysSigAction(signal, &standard, null), "sigaction");
+        return true;
+    }
+
     /// <summary>Sends <paramref name="signal"/> to <paramref name="pid"/>; false when the process is gone.</summary>
     public static bool Kill(int pid, int signal)
     {
@@ -82,7 +102,6 @@ public static partial class ProcessControl
         }
     }
 
-
     [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
     private static partial int SysPrctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
 
@@ -97,6 +116,21 @@ public static partial class ProcessControl
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int SysClose(int fd);
+
+    [LibraryImport("libc", EntryPoint = "sigaction", SetLastError = true)]
+    private static unsafe partial int SysSigAction(int signal, SignalAction* action, SignalAction* previous);
+
+    private const nint SIG_IGN = 1;
+
+    /// <summary>glibc's struct sigaction on x86_64: handler, a 1024-bit mask, flags, restorer.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private unsafe struct SignalAction
+    {
+        public nint Handler;
+        public fixed ulong Mask[16];
+        public int Flags;
+        public nint Restorer;
+    }
 }
 
 /// <summary>A decoded wait(2) status.</summary>

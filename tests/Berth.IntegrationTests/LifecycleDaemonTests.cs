@@ -30,6 +30,7 @@ public sealed class LifecycleDaemon : IAsyncLifetime
         ConfigFile = Path.Combine(_daemon.Root, "daemon.json");
         File.WriteAllText(ConfigFile, "{\"labels\": [\"tier=before\"], \"registry-mirrors\": [\"https://mirror.example\"], \"live-restore\": true, " + ContainerDefaults + "}");
         _daemon.ExtraArgs = ["--config-file", ConfigFile];
+        _daemon.StartedLikeNohup = true; // the SIGHUP test then also proves berthd takes back a signal it started with ignored
         await _daemon.StartAsync();
         await _daemon.BootstrapAsync("busybox");
     }

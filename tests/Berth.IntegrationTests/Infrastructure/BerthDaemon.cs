@@ -87,6 +87,9 @@ public sealed class BerthDaemon : IAsyncDisposable
     /// <summary>More berthd flags for the next start (e.g. --config-file).</summary>
     public IReadOnlyList<string> ExtraArgs { get; set; } = [];
 
+    /// <summary>Start berthd with SIGHUP and SIGINT ignored, as <c>nohup berthd &amp;</c> from a script does.</summary>
+    public bool StartedLikeNohup { get; set; }
+
     /// <summary>
     /// Writes <paramref name="json"/> as ROOT/daemon.json and adds <c>--config-file</c> for it to <see cref="ExtraArgs"/>
     /// (before the next start); returns the file's path (certs.d goes beside it).
@@ -131,7 +134,7 @@ public sealed class BerthDaemon : IAsyncDisposable
         var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         // exec: the pid we hold is berthd's. Its output goes to a file, so nothing (no monitor, no runc) can hold a pipe of ours.
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("exec \"$@\" </dev/null >>\"$BERTH_TEST_LOG\" 2>&1");
+        info.ArgumentList.Add((StartedLikeNohup ? "trap '' HUP INT; " : "") + "exec \"$@\" </dev/null >>\"$BERTH_TEST_LOG\" 2>&1");
         info.ArgumentList.Add("sh");
         string[] args =
         [
