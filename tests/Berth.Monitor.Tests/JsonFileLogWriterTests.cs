@@ -98,6 +98,48 @@ public sealed class JsonFileLogWriterTests : IDisposable
         Assert.False(File.Exists(_path));
     }
 
+    [Fact]
+    public void Every_line_is_written_byte_for_byte_as_the_json_writer_writes_it()
+    {
+        // Each ASCII byte inside a line (but the newline, which ends it), quotes, backslashes, HTML characters, DEL, CR, UTF-8, an empty line, a line
+        // without its newline: the plain-ASCII shortcut and the writer must not be told apart in the file.
+        List<byte[]> lines = [.. Enumerable.Range(0, 0x80).Where(b => b != '\n').Select(b => (byte[])[(byte)'a', (byte)b, (byte)'z', (byte)'\n'])];
+        string[] others = ["plain line of text\n", "\n", "say \"hi\" \\ there\n", "<a href='x'>&amp;</a> +\n", "crlf\r\n", "déjà vu\n", "tab\there\n", "no newline"];
+        lines.AddRange(others.Select(System.Text.Encoding.UTF8.GetBytes));
+        using (var log = JsonFileLogWriter.Open(_path))
+        {
+            foreach (byte[] line in lines)
+            {
+                log.Write(2, line, Time);
+                log.Write(1, line, Time);
+            }
+        }
+
+        byte[] timestamp = new byte[MonitorJson.TimestampLength];
+        MonitorJson.FormatTimestamp(Time, timestamp);
+        var expected = new System.Text.StringBuilder();
+        string[] streams = ["stderr", "stdout"];
+        foreach (byte[] line in lines)
+        {
+            foreach (string stream in streams)
+            {
+                var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+                using (var writer = new Utf8JsonWriter(buffer, MonitorJson.WriterOptions))
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("log", line);
+                    writer.WriteString("stream", stream);
+                    writer.WriteString("time", timestamp);
+                    writer.WriteEndObject();
+                }
+
+                expected.Append(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan)).Append('\n');
+            }
+        }
+
+        Assert.Equal(expected.ToString(), File.ReadAllText(_path));
+    }
+
     private List<(string?, string?)> Entries() =>
         [.. File.ReadAllLines(_path).Select(line =>
         {
