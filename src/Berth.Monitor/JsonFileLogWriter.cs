@@ -19,14 +19,15 @@ internal sealed class JsonFileLogWriter : IDisposable
 
     // What the writer leaves as it is: printable ASCII but the quote and the backslash. A line of only these (and its
     // newline) is copied between fixed pieces, byte for byte what the writer makes of it without its per-entry cost.
-    private static readonly SearchValues<byte> Plain = SearchValues.Create(
-        [.. Enumerable.Range(0x20, 0x7f - 0x20).Where(b => b is not '"' and not '\\').Select(b => (byte)b)]);
+    private static readonly SearchValues<byte> Plain = SearchValues.Create(" !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~"u8);
 
     private static ReadOnlySpan<byte> PlainStart => "{\"log\":\""u8;
 
     private static ReadOnlySpan<byte> EscapedNewline => "\\n"u8;
 
-    private static readonly byte[][] PlainStreams = [[], .. new[] { "stdout", "stderr" }.Select(name => System.Text.Encoding.UTF8.GetBytes($"\",\"stream\":\"{name}\",\"time\":\""))];
+    private static ReadOnlySpan<byte> PlainStdout => "\",\"stream\":\"stdout\",\"time\":\""u8;
+
+    private static ReadOnlySpan<byte> PlainStderr => "\",\"stream\":\"stderr\",\"time\":\""u8;
 
     private static ReadOnlySpan<byte> PlainEnd => "\"}\n"u8;
 
@@ -161,7 +162,7 @@ internal sealed class JsonFileLogWriter : IDisposable
             return false;
         }
 
-        ReadOnlySpan<byte> streamPart = PlainStreams[stream];
+        ReadOnlySpan<byte> streamPart = stream == 2 ? PlainStderr : PlainStdout;
         int length = PlainStart.Length + body.Length + (newline ? EscapedNewline.Length : 0) + streamPart.Length + timestamp.Length + PlainEnd.Length;
         Span<byte> entry = _lines.GetSpan(length);
         int at = Put(entry, 0, PlainStart);
