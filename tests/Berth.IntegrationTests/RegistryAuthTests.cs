@@ -167,13 +167,26 @@ public sealed class RegistryAuthTests(DaemonFixture fixture) : IAsyncLifetime
     }
 
     /// <summary>An address of this host that is not loopback (loopback registries are plain HTTP, as Docker's).</summary>
-    private static IPAddress HostAddress() =>
-        NetworkInterface.GetAllNetworkInterfaces()
-            .Where(i => i.OperationalStatus == OperationalStatus.Up && i.NetworkInterfaceType != NetworkInterfaceType.Loopback)
-            .SelectMany(i => i.GetIPProperties().UnicastAddresses)
-            .Select(a => a.Address)
-            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
-            ?? throw new InvalidOperationException("this host has no non-loopback IPv4 address to serve TLS on");
+    private static IPAddress HostAddress()
+    {
+        // .NET's interface listing can throw "An invalid IP address was specified" while other tests create and delete
+        // veths (an address read as the kernel drops it, seen once in a full run): it is read again, a few times at most.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return NetworkInterface.GetAllNetworkInterfaces()
+                    .Where(i => i.OperationalStatus == OperationalStatus.Up && i.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+                    .SelectMany(i => i.GetIPProperties().UnicastAddresses)
+                    .Select(a => a.Address)
+                    .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+                    ?? throw new InvalidOperationException("this host has no non-loopback IPv4 address to serve TLS on");
+            }
+            catch (ArgumentException) when (attempt < 5)
+            {
+            }
+        }
+    }
 
     /// <summary>A CA, and a server certificate it signed for <paramref name="address"/>: PEM files under the test root.</summary>
     private (string Cert, string Key, string Ca) MakeCertificates(IPAddress address)
