@@ -6,8 +6,8 @@ namespace Berth.IntegrationTests;
 /// <summary>
 /// Subnets chosen by daemons on one host never overlap, even when the daemons start together and create networks
 /// together: each chooses against the host's routes, so a choice must not be read before the last one's bridge has
-/// its address. Two bridges with one subnet make the host route both bridges' containers to one of them (seen as a
-/// published port that accepted a connection and never answered, while the test suite's daemons started together).
+/// its address. Two bridges with one subnet make the host route both bridges' containers to one of them (the likely
+/// cause, not proven, of a published port that once accepted a connection and never answered in a full test run).
 /// </summary>
 public sealed class NetworkSubnetClaimTests
 {
