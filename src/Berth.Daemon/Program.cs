@@ -12,8 +12,8 @@ using Berth.Storage.Snapshots;
 
 // `nohup berthd &` starts it with SIGHUP ignored, a script's `berthd &` with SIGINT ignored: take both back before
 // anything registers for them, so a reload (SIGHUP) and an interrupt (SIGINT) work as they do for dockerd.
-Berth.Interop.ProcessControl.StopIgnoring(1); // SIGHUP
-Berth.Interop.ProcessControl.StopIgnoring(2); // SIGINT
+Berth.Interop.ProcessControl.StopIgnoring(Signals.SIGHUP);
+Berth.Interop.ProcessControl.StopIgnoring(Signals.SIGINT);
 
 DaemonOptions options;
 try

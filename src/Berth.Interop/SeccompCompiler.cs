@@ -124,9 +124,10 @@ public static unsafe partial class SeccompCompiler
     private static Dictionary<uint, uint> LastSyscalls(IEnumerable<uint> tokens, IReadOnlyList<SeccompRule> rules)
     {
         var last = new Dictionary<uint, uint>();
+        string[] names = [.. rules.Select(r => r.Syscall).Distinct(StringComparer.Ordinal)];
         foreach (uint token in tokens)
         {
-            foreach (string name in rules.Select(r => r.Syscall).Distinct(StringComparer.Ordinal))
+            foreach (string name in names)
             {
                 // Negative: unknown to libseccomp, or a pseudo-number for a syscall this architecture lacks.
                 int number = SeccompSyscallResolveNameArch(token, name);

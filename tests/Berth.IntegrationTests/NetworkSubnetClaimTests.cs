@@ -49,16 +49,8 @@ public sealed class NetworkSubnetClaimTests
 
     private static bool Overlap(string a, string b)
     {
-        (uint first, int firstBits) = Parse(a);
-        (uint second, int secondBits) = Parse(b);
-        uint mask = Math.Min(firstBits, secondBits) == 0 ? 0 : uint.MaxValue << (32 - Math.Min(firstBits, secondBits));
-        return (first & mask) == (second & mask);
-    }
-
-    private static (uint Network, int Bits) Parse(string cidr)
-    {
-        string[] parts = cidr.Split('/');
-        byte[] bytes = IPAddress.Parse(parts[0]).GetAddressBytes();
-        return ((uint)(bytes[0] << 24 | bytes[1] << 16 | bytes[2] << 8 | bytes[3]), int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+        IPNetwork first = IPNetwork.Parse(a);
+        IPNetwork second = IPNetwork.Parse(b);
+        return first.Contains(second.BaseAddress) || second.Contains(first.BaseAddress);
     }
 }

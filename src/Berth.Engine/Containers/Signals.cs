@@ -5,6 +5,8 @@ namespace Berth.Engine.Containers;
 /// <summary>Signal names and numbers as Docker accepts them: <c>KILL</c>, <c>SIGKILL</c> or <c>9</c>.</summary>
 public static class Signals
 {
+    public const int SIGHUP = 1;
+    public const int SIGINT = 2;
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
 
