@@ -1,3 +1,5 @@
+using System.IO.Compression;
+
 namespace Berth.Runtime;
 
 /// <summary>Facts about the host read once at start: cgroup layout, limits, kernel.</summary>
@@ -12,6 +14,14 @@ public sealed record HostFacts
     public ulong NoFileHardLimit { get; init; }
 
     public string KernelVersion { get; init; } = "";
+
+    /// <summary>
+    /// The kernel runs x32-ABI syscalls: false only when its build configuration says it was built without them.
+    /// Read on first use (a container's seccomp profile), not at start: /proc/config.gz is a gzip to inflate.
+    /// </summary>
+    public bool X32Abi { get => x32Abi.Value; init => x32Abi = new(() => value); }
+
+    private Lazy<bool> x32Abi = new(KernelBuiltWithX32Abi);
 
     public string OperatingSystem { get; init; } = "";
 
@@ -60,6 +70,55 @@ public sealed record HostFacts
             HardLimits = ReadHardLimits(),
             BoundingCapabilities = ReadBoundingCapabilities(),
         };
+    }
+
+    /// <summary>
+    /// CONFIG_X86_X32_ABI (CONFIG_X86_X32 before 5.18) from /proc/config.gz or /boot/config-RELEASE; true when neither
+    /// is readable or neither says, so only a kernel known to lack the ABI loses it.
+    /// </summary>
+    internal static bool KernelBuiltWithX32Abi()
+    {
+        try
+        {
+            if (File.Exists("/proc/config.gz"))
+            {
+                using var config = new StreamReader(new GZipStream(File.OpenRead("/proc/config.gz"), CompressionMode.Decompress));
+                return ConfigEnablesX32Abi(config) ?? true;
+            }
+
+            string boot = "/boot/config-" + ReadTrimmed("/proc/sys/kernel/osrelease");
+            if (File.Exists(boot))
+            {
+                using var config = new StreamReader(boot);
+                return ConfigEnablesX32Abi(config) ?? true;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            // Unreadable: keep the ABI, as when there is no configuration at all.
+        }
+
+        return true;
+    }
+
+    /// <summary>What a kernel build configuration says of the x32 ABI: enabled, not set, or nothing.</summary>
+    public static bool? ConfigEnablesX32Abi(TextReader config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        while (config.ReadLine() is { } line)
+        {
+            if (line is "CONFIG_X86_X32_ABI=y" or "CONFIG_X86_X32=y")
+            {
+                return true;
+            }
+
+            if (line is "# CONFIG_X86_X32_ABI is not set" or "# CONFIG_X86_X32 is not set")
+            {
+                return false;
+            }
+        }
+
+        return null;
     }
 
     private static ulong? ReadBoundingCapabilities()

@@ -195,8 +195,8 @@ public static class OciSpecBuilder
 
         IReadOnlyList<string> capabilities = security.Capabilities;
         OciSeccomp? seccomp = security.Privileged || security.SeccompProfile == "unconfined" ? null
-            : security.SeccompProfile is null ? SeccompProfile.ForDefault(capabilities, host.KernelVersion)
-            : SeccompProfile.FromJson(security.SeccompProfile, capabilities, host.KernelVersion);
+            : security.SeccompProfile is null ? SeccompProfile.ForDefault(capabilities, host)
+            : SeccompProfile.FromJson(security.SeccompProfile, capabilities, host);
         return new OciSpec
         {
             Process = new OciProcess

@@ -73,7 +73,7 @@ public class NativeExecSpecTests
     {
         using var directory = new TempDirectory();
         string path = directory.Combine("seccomp.bpf");
-        OciSeccomp profile = SeccompProfile.ForDefault(OciSpecBuilder.DefaultCapabilities, "6.1.0");
+        OciSeccomp profile = SeccompProfile.ForDefault(OciSpecBuilder.DefaultCapabilities, new HostFacts { KernelVersion = "6.1.0" });
 
         NativeExecSpec.EnsureSeccompCompiled(profile, path);
         byte[] program = File.ReadAllBytes(path);

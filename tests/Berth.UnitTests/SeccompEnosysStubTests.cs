@@ -13,6 +13,7 @@ public sealed class SeccompEnosysStubTests
 {
     private const uint Allow = 0x7fff0000;
     private const uint Eperm = 0x00050001;
+    private const uint KillThread = 0; // SECCOMP_RET_KILL_THREAD, libseccomp's default for an unlisted architecture
     private const uint ArchI386 = 0x40000003;
     private const uint ArchAarch64 = 0xc00000b7;
 
@@ -21,7 +22,7 @@ public sealed class SeccompEnosysStubTests
     {
         using var directory = new TempDirectory();
         string path = directory.Combine("seccomp.bpf");
-        NativeExecSpec.EnsureSeccompCompiled(SeccompProfile.ForDefault(OciSpecBuilder.DefaultCapabilities, "6.1.0"), path);
+        NativeExecSpec.EnsureSeccompCompiled(SeccompProfile.ForDefault(OciSpecBuilder.DefaultCapabilities, new HostFacts { KernelVersion = "6.1.0", X32Abi = true }), path);
         uint[][] stubbed = Decode(File.ReadAllBytes(path));
         // The stub ends at its one `ret ENOSYS`; libseccomp's filter follows unchanged.
         int end = Array.FindIndex(stubbed, i => i[0] == 0x06 && i[3] == SeccompEnosysStub.ReturnEnosys);
@@ -48,6 +49,20 @@ public sealed class SeccompEnosysStubTests
                 Assert.True(expected == Run(stubbed, arch, bit | number), $"arch {arch:x8} syscall {bit | number:x}");
             }
         }
+    }
+
+    [Fact]
+    public void WithoutTheX32AbiAnX32CallIsKilledAsAnUnlistedArchitecture()
+    {
+        using var directory = new TempDirectory();
+        string path = directory.Combine("seccomp.bpf");
+        NativeExecSpec.EnsureSeccompCompiled(SeccompProfile.ForDefault(OciSpecBuilder.DefaultCapabilities, new HostFacts { KernelVersion = "6.1.0", X32Abi = false }), path);
+        uint[][] stubbed = Decode(File.ReadAllBytes(path));
+
+        Assert.Equal(Allow, Run(stubbed, SeccompEnosysStub.ArchX86_64, 0));
+        Assert.Equal(Allow, Run(stubbed, ArchI386, 3));
+        Assert.Equal(KillThread, Run(stubbed, SeccompEnosysStub.ArchX86_64, SeccompEnosysStub.X32SyscallBit | 0));
+        Assert.Equal(KillThread, Run(stubbed, SeccompEnosysStub.ArchX86_64, SeccompEnosysStub.X32SyscallBit | 1000));
     }
 
     [Fact]

@@ -53,7 +53,7 @@ public class SeccompProfileTests
     [Fact]
     public void The_default_profile_denies_with_eperm_and_allows_the_common_calls()
     {
-        OciSeccomp profile = SeccompProfile.ForDefault(OciSpecBuilder.DefaultCapabilities, "6.1.0");
+        OciSeccomp profile = SeccompProfile.ForDefault(OciSpecBuilder.DefaultCapabilities, new HostFacts { KernelVersion = "6.1.0", X32Abi = true });
 
         Assert.Equal("SCMP_ACT_ERRNO", profile.DefaultAction);
         Assert.Equal(1u, profile.DefaultErrnoRet);
@@ -68,14 +68,31 @@ public class SeccompProfileTests
     }
 
     [Fact]
+    public void A_kernel_built_without_the_x32_abi_gets_no_x32_rules_unless_a_profile_names_it()
+    {
+        Assert.Equal(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"], SeccompProfile.ForDefault(OciSpecBuilder.DefaultCapabilities, new HostFacts { KernelVersion = "6.1.0", X32Abi = false }).Architectures);
+        OciSeccomp named = SeccompProfile.FromJson("""{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X32"],"syscalls":[]}""", OciSpecBuilder.DefaultCapabilities, new HostFacts { KernelVersion = "6.1.0", X32Abi = false });
+        Assert.Equal(["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"], named.Architectures);
+    }
+
+    [Theory]
+    [InlineData("CONFIG_SECCOMP=y\nCONFIG_X86_X32_ABI=y\n", true)]
+    [InlineData("CONFIG_SECCOMP=y\n# CONFIG_X86_X32_ABI is not set\n", false)]
+    [InlineData("CONFIG_X86_X32=y\n", true)]
+    [InlineData("# CONFIG_X86_X32 is not set\n", false)]
+    [InlineData("CONFIG_X86_X32_ABI_EXTRA=y\nCONFIG_SECCOMP=y\n", null)]
+    public void The_kernel_configuration_says_whether_x32_runs(string config, bool? expected) =>
+        Assert.Equal(expected, HostFacts.ConfigEnablesX32Abi(new StringReader(config)));
+
+    [Fact]
     public void Clone_is_filtered_by_flags_without_sys_admin_and_free_with_it()
     {
-        OciSeccomp confined = SeccompProfile.ForDefault(OciSpecBuilder.DefaultCapabilities, "6.1.0");
+        OciSeccomp confined = SeccompProfile.ForDefault(OciSpecBuilder.DefaultCapabilities, new HostFacts { KernelVersion = "6.1.0" });
         OciSyscall clone = Assert.Single(confined.Syscalls!, s => s.Names.SequenceEqual(["clone"]));
         Assert.Equal(new OciSyscallArg { Index = 0, Value = 0x7E020000, ValueTwo = 0, Op = "SCMP_CMP_MASKED_EQ" }, Assert.Single(clone.Args!));
         Assert.Equal(38u, Assert.Single(confined.Syscalls!, s => s.Names.SequenceEqual(["clone3"])).ErrnoRet);
 
-        OciSeccomp admin = SeccompProfile.ForDefault([.. OciSpecBuilder.DefaultCapabilities, "CAP_SYS_ADMIN"], "6.1.0");
+        OciSeccomp admin = SeccompProfile.ForDefault([.. OciSpecBuilder.DefaultCapabilities, "CAP_SYS_ADMIN"], new HostFacts { KernelVersion = "6.1.0" });
         Assert.Contains(admin.Syscalls!, s => s.Names.Contains("mount") && s.Args is null);
         Assert.DoesNotContain(admin.Syscalls!, s => s.Names.SequenceEqual(["clone3"]) && s.Action == "SCMP_ACT_ERRNO");
     }
@@ -85,18 +102,18 @@ public class SeccompProfileTests
     {
         Assert.True(SeccompProfile.KernelBelow("4.4.0-210-generic", "4.8"));
         Assert.False(SeccompProfile.KernelBelow("6.1.0-13-amd64", "4.8"));
-        OciSeccomp old = SeccompProfile.ForDefault(OciSpecBuilder.DefaultCapabilities, "4.4.0");
+        OciSeccomp old = SeccompProfile.ForDefault(OciSpecBuilder.DefaultCapabilities, new HostFacts { KernelVersion = "4.4.0" });
         Assert.Null(RuleFor(old, "ptrace"));
     }
 
     [Fact]
     public void A_users_profile_is_read_and_a_broken_one_refused()
     {
-        OciSeccomp custom = SeccompProfile.FromJson("""{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}""", OciSpecBuilder.DefaultCapabilities, "6.1.0");
+        OciSeccomp custom = SeccompProfile.FromJson("""{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}""", OciSpecBuilder.DefaultCapabilities, new HostFacts { KernelVersion = "6.1.0" });
         Assert.Equal("SCMP_ACT_ALLOW", custom.DefaultAction);
         Assert.Equal("SCMP_ACT_ERRNO", Assert.Single(custom.Syscalls!).Action);
-        Assert.Throws<FormatException>(() => SeccompProfile.FromJson("{not json", OciSpecBuilder.DefaultCapabilities, "6.1.0"));
-        Assert.Throws<FormatException>(() => SeccompProfile.FromJson("{}", OciSpecBuilder.DefaultCapabilities, "6.1.0"));
+        Assert.Throws<FormatException>(() => SeccompProfile.FromJson("{not json", OciSpecBuilder.DefaultCapabilities, new HostFacts { KernelVersion = "6.1.0" }));
+        Assert.Throws<FormatException>(() => SeccompProfile.FromJson("{}", OciSpecBuilder.DefaultCapabilities, new HostFacts { KernelVersion = "6.1.0" }));
     }
 }
 

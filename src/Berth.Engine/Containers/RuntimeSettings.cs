@@ -107,7 +107,7 @@ public static class RuntimeSettings
         {
             try
             {
-                _ = SeccompProfile.FromJson(profile, OciSpecBuilder.DefaultCapabilities, host.KernelVersion);
+                _ = SeccompProfile.FromJson(profile, OciSpecBuilder.DefaultCapabilities, host);
             }
             catch (FormatException e)
             {
