@@ -20,7 +20,9 @@ public sealed class NativeException : Exception
 /// <summary>The one place where errno becomes an exception, and where EINTR is retried.</summary>
 internal static class NativeError
 {
+    internal const int EPERM = 1;
     internal const int EINTR = 4;
+    internal const int EACCES = 13;
     internal const int EEXIST = 17;
     internal const int EINVAL = 22;
 

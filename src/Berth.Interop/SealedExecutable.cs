@@ -66,6 +66,23 @@ public static partial class SealedExecutable
         }
     }
 
+    /// <summary>
+    /// Whether this process may run a memfd (what <see cref="Create"/> makes): false only when vm.memfd_noexec is 2 in
+    /// its pid namespace, which refuses every executable memfd (Linux 6.3+). A kernel that predates the sysctl refuses
+    /// the MFD_EXEC flag instead, and runs any memfd.
+    /// </summary>
+    public static bool CanRunCopies()
+    {
+        int fd = SysMemfdCreate("berth-probe", MFD_CLOEXEC | MFD_EXEC);
+        if (fd >= 0)
+        {
+            new SafeFileHandle(fd, ownsHandle: true).Dispose();
+            return true;
+        }
+
+        return Marshal.GetLastPInvokeError() is not (NativeError.EACCES or NativeError.EPERM);
+    }
+
     [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SysMemfdCreate(string name, uint flags);
 

@@ -350,6 +350,33 @@ public sealed class NativeExecTests(DaemonFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task Where_memfds_may_not_run_an_exec_goes_through_runc_exec()
+    {
+        // berth-exec runs from a sealed memfd copy; vm.memfd_noexec=2 (Linux 6.3+, per pid namespace) forbids running
+        // one. A berthd in a pid namespace of its own with that setting: its execs must still work (through runc).
+        Assert.True(File.Exists("/proc/sys/vm/memfd_noexec"), "this kernel has no vm.memfd_noexec (Linux 6.3+)");
+        await using BerthDaemon daemon = BerthDaemon.Create("memfdnoexec");
+        daemon.Launcher = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"];
+        daemon.ShellPrelude = "echo 2 > /proc/sys/vm/memfd_noexec";
+        await daemon.StartAsync();
+        await daemon.BootstrapAsync("busybox");
+        string name = Names.Unique("noexec");
+        try
+        {
+            await daemon.Docker.SucceedAsync("run", "-d", "--name", name, "--network", "none", "busybox", "sleep", "300");
+            CommandResult exec = await daemon.Docker.RunAsync("exec", name, "sh", "-c", "echo hi; grep -c '^Seccomp:.2' /proc/self/status");
+
+            Assert.True(exec.ExitCode == 0, exec + "\n" + daemon.LogTail());
+            Assert.Equal("hi\n1\n", exec.Stdout);
+            Assert.Contains("vm.memfd_noexec=2 forbids running a memfd", await File.ReadAllTextAsync(daemon.LogPath), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await daemon.Docker.RemoveQuietlyAsync(name);
+        }
+    }
+
     private async Task WithContainerAsync(string[] options, string command, Func<string, Task> test)
     {
         string name = Names.Unique("nexec");

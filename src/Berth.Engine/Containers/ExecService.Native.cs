@@ -19,8 +19,35 @@ public sealed partial class ExecService
     {
         string runtime = string.IsNullOrEmpty(record.HostConfig.Runtime) ? runtimeOptions.DefaultRuntime : record.HostConfig.Runtime;
         return runtimeOptions.NativeExec && runtime == OciRuntimeEntry.Runc && File.Exists(runtimeOptions.ExecHelperPath)
-            && MonitorLauncher.MonitorSupports(state, MonitorLauncher.ExecSpecFeature);
+            && MonitorLauncher.MonitorSupports(state, MonitorLauncher.ExecSpecFeature) && MemfdsRun();
     }
+
+    /// <summary>
+    /// berth-exec runs from a sealed memfd copy (CVE-2019-5736 class): where vm.memfd_noexec=2 forbids running one,
+    /// execs go through runc exec, which binds its own binary read-only instead. Asked of the kernel once, here (the
+    /// monitors share berthd's pid namespace, whose setting it is).
+    /// </summary>
+    private bool MemfdsRun()
+    {
+        if (_memfdsRun is { } known)
+        {
+            return known;
+        }
+
+        bool run = SealedExecutable.CanRunCopies();
+        if (!run)
+        {
+            LogMemfdNoExec();
+        }
+
+        _memfdsRun = run;
+        return run;
+    }
+
+    private bool? _memfdsRun;
+
+    [LoggerMessage(EventId = 123, Level = LogLevel.Warning, Message = "vm.memfd_noexec=2 forbids running a memfd: execs go through the runtime's exec instead of berth-exec")]
+    private partial void LogMemfdNoExec();
 
     /// <summary>berth-exec's spec for this exec, or null (then runc exec runs it) when the container's seccomp filter cannot be compiled here.</summary>
     private byte[]? NativeSpec(ContainerRecord record, string rootfs, string state, string user, uint uid, uint gid, List<string> env, string cwd, ExecCreateRequest request)

@@ -91,6 +91,15 @@ public sealed class BerthDaemon : IAsyncDisposable
     public bool StartedLikeNohup { get; set; }
 
     /// <summary>
+    /// A command berthd's shell is started through (e.g. <c>unshare --pid --fork --mount-proc</c>: berthd then runs in
+    /// namespaces of its own). The pid held is then the launcher's, which must take berthd with it when killed.
+    /// </summary>
+    public IReadOnlyList<string> Launcher { get; set; } = [];
+
+    /// <summary>Shell commands run just before berthd, in the launcher's namespaces (e.g. setting a sysctl there).</summary>
+    public string ShellPrelude { get; set; } = "";
+
+    /// <summary>
     /// Writes <paramref name="json"/> as ROOT/daemon.json and adds <c>--config-file</c> for it to <see cref="ExtraArgs"/>
     /// (before the next start); returns the file's path (certs.d goes beside it).
     /// </summary>
@@ -131,10 +140,16 @@ public sealed class BerthDaemon : IAsyncDisposable
         }
 
         Binaries binaries = Binaries.Current;
-        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-        // exec: the pid we hold is berthd's. Its output goes to a file, so nothing (no monitor, no runc) can hold a pipe of ours.
+        var info = new ProcessStartInfo(Launcher.Count > 0 ? Launcher[0] : "/bin/sh") { UseShellExecute = false };
+        foreach (string arg in Launcher.Count > 0 ? [.. Launcher.Skip(1), "/bin/sh"] : Array.Empty<string>())
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        // exec: the pid we hold is berthd's (or its launcher's). Its output goes to a file, so nothing (no monitor, no runc) can hold a pipe of ours.
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add((StartedLikeNohup ? "trap '' HUP INT; " : "") + "exec \"$@\" </dev/null >>\"$BERTH_TEST_LOG\" 2>&1");
+        info.ArgumentList.Add((StartedLikeNohup ? "trap '' HUP INT; " : "") + (ShellPrelude.Length > 0 ? ShellPrelude + " && " : "")
+            + "exec \"$@\" </dev/null >>\"$BERTH_TEST_LOG\" 2>&1");
         info.ArgumentList.Add("sh");
         string[] args =
         [
