@@ -9,9 +9,12 @@
 #   - a container printing 100 MB in 101-byte lines: attached `run` MB/s (target >= 2x Docker's) and `logs`
 #     reading it all back MB/s (target >= 5x Docker's)
 #   bench/container-bench.sh [COUNT]     (default 50 containers)
-# Berth: the installed berthd (./install.sh), or another one: BERTH_HOST=unix:///path.sock BERTHD_PID=PID, and
-# BERTH_CLI=/path/to/berth for a CLI other than the one on PATH. Docker: Debian's docker.io started here on private roots with the same
-# busybox imported; networking off on both sides so only the container machinery is compared.
+# Berth: a private berthd of the installed build (./install.sh), or of BERTH_BIN_DIR=DIR (berthd, berth-monitor and
+# berth published there), started here on private roots as the dockerd is, so both begin in the same state (the
+# installed daemon may have served anything for hours, and code it ran stays mapped); or a running one:
+# BERTH_HOST=unix:///path.sock BERTHD_PID=PID, and BERTH_CLI=/path/to/berth for a CLI other than the one on PATH.
+# Docker: Debian's docker.io started here on private roots with the same busybox imported; networking off on both
+# sides so only the container machinery is compared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${1:-50}
@@ -23,23 +26,33 @@ RESULTS=bench/results
 mkdir -p "$RESULTS"
 DOCKER_SOCK=$WORK/docker.sock
 PREFIX=cbench$$
+BRIDGE=bbcb$$
+BERTH_EXEC=/tmp/bcb$$   # short: berthd keeps monitor socket paths under it within a unix socket address
 
 source bench/lib.sh
 cleanup() {
   set +e
   berth ps -aq --filter "name=$PREFIX" | xargs -r berth rm -f >/dev/null 2>&1
   bench_stop_dockerd
-  bench_unmount "$WORK"
-  rm -rf "$WORK"
+  bench_stop_berthd "$BRIDGE"
+  bench_unmount "$WORK" "$BERTH_EXEC"
+  rm -rf "$WORK" "$BERTH_EXEC"
 }
 trap cleanup EXIT
 
 command -v hyperfine >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null; }
+if [ -z "${BERTH_HOST:-}" ]; then
+  if [ -z "${BERTH_BIN_DIR:-}" ]; then
+    command -v berthd >/dev/null || ./install.sh --no-run
+    BERTH_BIN_DIR=$(dirname "$(readlink -f "$(command -v berthd)")")
+  fi
+  bench_start_berthd "$BERTH_BIN_DIR" "$BRIDGE" "$BERTH_EXEC" --log-level warn
+  export BERTH_HOST=unix://$BERTH_SOCK
+  BERTH_CLI=${BERTH_CLI:-$(realpath "$BERTH_BIN_DIR")/berth}
+  BERTHD_PID=$PRIVATE_BERTHD_PID
+fi
 BERTH_CLI=${BERTH_CLI:-$(command -v berth || echo /usr/local/bin/berth)}
 berth() { "$BERTH_CLI" "$@"; }
-if [ -z "${BERTH_HOST:-}" ]; then
-  berth version >/dev/null 2>&1 || ./install.sh --no-run
-fi
 BERTHD_PID=${BERTHD_PID:-$(cat /run/berth/berthd.pid)}
 berth image inspect busybox >/dev/null 2>&1 || berth image bootstrap busybox
 
@@ -112,8 +125,7 @@ if [ -n "$DOCKERD_PID" ]; then
 fi
 
 # Idle memory again, now that both engines have done the same work (50 containers started and removed, execs, 100 MB
-# through attach and logs): the first figure compares a berthd that may have run for hours with a dockerd started
-# minutes ago; this one compares them at the same point.
+# through attach and logs).
 sleep "$IDLE_WAIT"
 R[berthd_rss_after]=$(rss_kb "$BERTHD_PID")
 if [ -n "$DOCKERD_PID" ]; then
