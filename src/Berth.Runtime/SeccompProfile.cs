@@ -127,9 +127,9 @@ public static class SeccompProfile
 
     /// <summary>
     /// The native architecture and its sub-architectures from the profile's map, without x32 on a kernel built without
-    /// the x32 ABI: libseccomp's rules for it cost runc 10 ms of a 48 ms create here, and every x32
-    /// syscall there ends in ENOSYS at best. The one difference a container can see: a raw x32 syscall number, which
-    /// such a kernel cannot run, now kills the caller (libseccomp's bad-architecture action) instead of failing.
+    /// the x32 ABI: libseccomp's rules for it cost runc 10 ms of a 48 ms create here, and every x32 syscall there ends
+    /// in ENOSYS at best. The one difference a container can see: a raw x32 syscall number, which such a kernel cannot
+    /// run, now kills the caller (libseccomp's bad-architecture action) instead of failing.
     /// </summary>
     private static IReadOnlyList<string>? Architectures(IReadOnlyList<DockerSeccompArch>? archMap, string native, HostFacts host)
     {

@@ -22,6 +22,8 @@ public sealed partial class ExecService
             && MonitorLauncher.MonitorSupports(state, MonitorLauncher.ExecSpecFeature) && MemfdsRun();
     }
 
+    private bool? _memfdsRun;
+
     /// <summary>
     /// berth-exec runs from a sealed memfd copy (CVE-2019-5736 class): where vm.memfd_noexec=2 forbids running one,
     /// execs go through runc exec, which binds its own binary read-only instead. Asked of the kernel once, here (the
@@ -43,8 +45,6 @@ public sealed partial class ExecService
         _memfdsRun = run;
         return run;
     }
-
-    private bool? _memfdsRun;
 
     [LoggerMessage(EventId = 123, Level = LogLevel.Warning, Message = "vm.memfd_noexec=2 forbids running a memfd: execs go through the runtime's exec instead of berth-exec")]
     private partial void LogMemfdNoExec();
