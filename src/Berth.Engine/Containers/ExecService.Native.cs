@@ -22,7 +22,7 @@ public sealed partial class ExecService
             && MonitorLauncher.MonitorSupports(state, MonitorLauncher.ExecSpecFeature) && MemfdsRun();
     }
 
-    private bool? _memfdsRun;
+    private int _memfdsRun; // 0 not asked yet, 1 they run, -1 they may not (an int: read and written whole across threads)
 
     /// <summary>
     /// berth-exec runs from a sealed memfd copy (CVE-2019-5736 class): where vm.memfd_noexec=2 forbids running one,
@@ -31,9 +31,10 @@ public sealed partial class ExecService
     /// </summary>
     private bool MemfdsRun()
     {
-        if (_memfdsRun is { } known)
+        int known = Volatile.Read(ref _memfdsRun);
+        if (known != 0)
         {
-            return known;
+            return known > 0;
         }
 
         bool run = SealedExecutable.CanRunCopies();
@@ -42,7 +43,7 @@ public sealed partial class ExecService
             LogMemfdNoExec();
         }
 
-        _memfdsRun = run;
+        Volatile.Write(ref _memfdsRun, run ? 1 : -1);
         return run;
     }
 
