@@ -141,11 +141,12 @@ public sealed class NativeExecTests(DaemonFixture fixture)
     {
         // Berth leaves x32 out of the seccomp profile on a kernel built without the x32 ABI (runc's create is 10 ms
         // shorter): an x32 call there is an unlisted architecture's, killed (SIGSYS, 159), where Docker's filter lets it
-        // fail in the kernel. A kernel with the ABI keeps Docker's behaviour: x32 getpid succeeds.
+        // fail in the kernel. A kernel built with the ABI keeps Docker's profile: x32 getpid is allowed, and succeeds or
+        // (Debian's kernels, unless booted with syscall.x32=y) fails with ENOSYS.
         CommandResult config = await ProcessRunner.RunAsync("sh", ["-c", "zcat /proc/config.gz 2>/dev/null || cat /boot/config-$(uname -r)"]);
         Assert.True(config.ExitCode == 0, "no kernel build configuration to read\n" + config);
         bool x32 = config.Stdout.Split('\n').Any(l => l is "CONFIG_X86_X32_ABI=y" or "CONFIG_X86_X32=y");
-        string expected = x32 ? "1073741863 ok\nexit 0\n" : "exit 159\n";
+        string expected = x32 ? "^1073741863 (ok|Function not implemented)\nexit 0\n$" : "^exit 159\n$";
         string directory = await BuildSyscallProbeAsync();
         try
         {
@@ -155,9 +156,9 @@ public sealed class NativeExecTests(DaemonFixture fixture)
                 CommandResult main = await _docker.WaitForOutputAsync(o => o.Contains("exit ", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "exec", name, "cat", "/tmp/main");
                 CommandResult exec = await _docker.RunAsync("exec", name, "sh", "-c", Probe);
 
-                Assert.Equal(expected, main.Stdout);
+                Assert.Matches(expected, main.Stdout);
                 Assert.True(exec.ExitCode == 0, exec.ToString());
-                Assert.Equal(expected, exec.Stdout);
+                Assert.Matches(expected, exec.Stdout);
             });
         }
         finally
