@@ -71,7 +71,7 @@ bench_stop_berthd() {
     rules=$(iptables-save -t "$table" | grep -- "\"berth:$bridge:" | sed 's/^-A/-D/' || true)
     [ -n "$rules" ] && { printf '*%s\n%s\nCOMMIT\n' "$table" "$rules" | iptables-restore --noflush --wait || true; }
   done
-  [ -d "/sys/class/net/$bridge" ] && ip link del "$bridge" 2>/dev/null || true
+  [ -d "/sys/class/net/$bridge" ] && ip link del dev "$bridge" 2>/dev/null || true
 }
 
 # Unmounts everything mounted below the given directories, deepest first.

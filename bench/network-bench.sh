@@ -60,7 +60,7 @@ cleanup() {
   bench_stop_berthd btbench0
   bench_stop_dockerd
   remove_docker_iptables
-  ip link del "$DBRIDGE" 2>/dev/null
+  ip link del dev "$DBRIDGE" 2>/dev/null
   bench_unmount "$WORK"
   rm -rf "$WORK"
 }

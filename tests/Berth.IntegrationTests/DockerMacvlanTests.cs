@@ -58,7 +58,7 @@ public sealed class DockerMacvlanTests(DaemonFixture fixture)
         {
             await _docker.RemoveQuietlyAsync(c1, c2);
             await _docker.RunAsync("network", "rm", net);
-            await ProcessRunner.RunAsync("ip", ["link", "del", parent]);
+            await ProcessRunner.RunAsync("ip", ["link", "del", "dev", parent]);
         }
     }
 
@@ -85,7 +85,7 @@ public sealed class DockerMacvlanTests(DaemonFixture fixture)
         {
             await _docker.RemoveQuietlyAsync(c1, c2);
             await _docker.RunAsync("network", "rm", net);
-            await ProcessRunner.RunAsync("ip", ["link", "del", parent]);
+            await ProcessRunner.RunAsync("ip", ["link", "del", "dev", parent]);
         }
     }
 

@@ -126,7 +126,7 @@ public sealed partial class DockerNetworkTests
         {
             await _docker.RemoveQuietlyAsync(c1, c2);
             await _docker.RunAsync("network", "rm", net);
-            await ProcessRunner.RunAsync("ip", ["link", "del", hostEnd]);
+            await ProcessRunner.RunAsync("ip", ["link", "del", "dev", hostEnd]);
             await ProcessRunner.RunAsync("ip", ["netns", "del", ns]);
         }
     }

@@ -62,7 +62,7 @@ public sealed partial class DockerNetworkTests
             await _docker.RemoveQuietlyAsync(a1, a2, b1, web);
             await _docker.RunAsync("network", "rm", netA);
             await _docker.RunAsync("network", "rm", netB);
-            await ProcessRunner.RunAsync("ip", ["link", "del", hostEnd]);
+            await ProcessRunner.RunAsync("ip", ["link", "del", "dev", hostEnd]);
             await ProcessRunner.RunAsync("ip", ["netns", "del", ns]);
         }
     }

@@ -215,7 +215,7 @@ public sealed partial class DockerNetworkTests(DaemonFixture fixture)
         }
         finally
         {
-            await ProcessRunner.RunAsync("ip", ["link", "del", hostEnd]);
+            await ProcessRunner.RunAsync("ip", ["link", "del", "dev", hostEnd]);
             await ProcessRunner.RunAsync("ip", ["netns", "del", ns]);
         }
     }

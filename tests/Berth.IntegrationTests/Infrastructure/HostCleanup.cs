@@ -56,7 +56,7 @@ public static class HostCleanup
 
         foreach (string link in links.Where(l => Directory.Exists("/sys/class/net/" + l)))
         {
-            CommandResult deleted = await ProcessRunner.RunAsync("ip", ["link", "del", link], timeout: TimeSpan.FromSeconds(15));
+            CommandResult deleted = await ProcessRunner.RunAsync("ip", ["link", "del", "dev", link], timeout: TimeSpan.FromSeconds(15));
             log($"cleanup: deleted link {link}: {deleted.ExitCode}");
         }
     }
