@@ -44,6 +44,12 @@ public sealed class StatsTests(DaemonFixture fixture)
         }
     }
 
+    private async Task<JsonElement> OneShotStatsAsync(string name)
+    {
+        using HttpResponseMessage response = await fixture.Api.GetAsync($"/containers/{name}/stats?stream=false&one-shot=true");
+        return await response.ReadJsonAsync();
+    }
+
     [Fact]
     public async Task One_shot_stats_have_dockers_fields_and_a_stopped_container_reads_zero()
     {
@@ -51,9 +57,16 @@ public sealed class StatsTests(DaemonFixture fixture)
         try
         {
             await _docker.SucceedAsync("run", "-d", "--name", name, "--memory", "32m", "--pids-limit", "50", "busybox", "sleep", "300");
-            using (HttpResponseMessage response = await fixture.Api.GetAsync($"/containers/{name}/stats?stream=false&one-shot=true"))
             {
-                JsonElement stats = await response.ReadJsonAsync();
+                // A start returns once runc's init has passed its exec fifo; until its execve of `sleep` (well under a
+                // millisecond later) its Go threads are the cgroup's tasks too (3 seen once in CI): read again, bounded.
+                JsonElement stats = await OneShotStatsAsync(name);
+                for (int attempt = 0; attempt < 50 && stats.GetProperty("pids_stats").GetProperty("current").GetInt32() != 1; attempt++)
+                {
+                    await Task.Delay(20);
+                    stats = await OneShotStatsAsync(name);
+                }
+
                 Assert.Equal("/" + name, stats.GetProperty("name").GetString());
                 Assert.Equal(32L * 1024 * 1024, stats.GetProperty("memory_stats").GetProperty("limit").GetInt64());
                 Assert.True(stats.GetProperty("memory_stats").GetProperty("usage").GetInt64() > 0);
