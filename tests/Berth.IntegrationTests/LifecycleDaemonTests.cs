@@ -30,7 +30,8 @@ public sealed class LifecycleDaemon : IAsyncLifetime
         ConfigFile = Path.Combine(_daemon.Root, "daemon.json");
         File.WriteAllText(ConfigFile, "{\"labels\": [\"tier=before\"], \"registry-mirrors\": [\"https://mirror.example\"], \"live-restore\": true, " + ContainerDefaults + "}");
         _daemon.ExtraArgs = ["--config-file", ConfigFile];
-        _daemon.StartedLikeNohup = true; // the SIGHUP test then also proves berthd takes back a signal it started with ignored
+        // Started as `nohup berthd &` starts it: the SIGHUP test then also proves berthd takes back a signal it started with ignored.
+        _daemon.ShellPrelude = "trap '' HUP INT";
         await _daemon.StartAsync();
         await _daemon.BootstrapAsync("busybox");
     }

@@ -17,13 +17,19 @@ public sealed class SeccompEnosysStubTests
     private const uint ArchI386 = 0x40000003;
     private const uint ArchAarch64 = 0xc00000b7;
 
-    [Fact]
-    public void SyscallsNewerThanTheProfileGetEnosysAndTheRestTheFiltersAnswer()
+    /// <summary>Docker's default profile as berth-exec loads it (stub and filter), on a kernel with or without the x32 ABI.</summary>
+    private static uint[][] CompiledDefaultProfile(bool x32Abi)
     {
         using var directory = new TempDirectory();
         string path = directory.Combine("seccomp.bpf");
-        NativeExecSpec.EnsureSeccompCompiled(SeccompProfile.ForDefault(OciSpecBuilder.DefaultCapabilities, new HostFacts { KernelVersion = "6.1.0", X32Abi = true }), path);
-        uint[][] stubbed = Decode(File.ReadAllBytes(path));
+        NativeExecSpec.EnsureSeccompCompiled(SeccompProfile.ForDefault(OciSpecBuilder.DefaultCapabilities, new HostFacts { KernelVersion = "6.1.0", X32Abi = x32Abi }), path);
+        return Decode(File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void SyscallsNewerThanTheProfileGetEnosysAndTheRestTheFiltersAnswer()
+    {
+        uint[][] stubbed = CompiledDefaultProfile(x32Abi: true);
         // The stub ends at its one `ret ENOSYS`; libseccomp's filter follows unchanged.
         int end = Array.FindIndex(stubbed, i => i[0] == 0x06 && i[3] == SeccompEnosysStub.ReturnEnosys);
         Assert.InRange(end, 1, 20);
@@ -54,10 +60,7 @@ public sealed class SeccompEnosysStubTests
     [Fact]
     public void WithoutTheX32AbiAnX32CallIsKilledAsAnUnlistedArchitecture()
     {
-        using var directory = new TempDirectory();
-        string path = directory.Combine("seccomp.bpf");
-        NativeExecSpec.EnsureSeccompCompiled(SeccompProfile.ForDefault(OciSpecBuilder.DefaultCapabilities, new HostFacts { KernelVersion = "6.1.0", X32Abi = false }), path);
-        uint[][] stubbed = Decode(File.ReadAllBytes(path));
+        uint[][] stubbed = CompiledDefaultProfile(x32Abi: false);
 
         Assert.Equal(Allow, Run(stubbed, SeccompEnosysStub.ArchX86_64, 0));
         Assert.Equal(Allow, Run(stubbed, ArchI386, 3));

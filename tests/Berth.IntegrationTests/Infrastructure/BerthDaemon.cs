@@ -87,16 +87,16 @@ public sealed class BerthDaemon : IAsyncDisposable
     /// <summary>More berthd flags for the next start (e.g. --config-file).</summary>
     public IReadOnlyList<string> ExtraArgs { get; set; } = [];
 
-    /// <summary>Start berthd with SIGHUP and SIGINT ignored, as <c>nohup berthd &amp;</c> from a script does.</summary>
-    public bool StartedLikeNohup { get; set; }
-
     /// <summary>
     /// A command berthd's shell is started through (e.g. <c>unshare --pid --fork --mount-proc</c>: berthd then runs in
     /// namespaces of its own). The pid held is then the launcher's, which must take berthd with it when killed.
     /// </summary>
     public IReadOnlyList<string> Launcher { get; set; } = [];
 
-    /// <summary>Shell commands run just before berthd, in the launcher's namespaces (e.g. setting a sysctl there).</summary>
+    /// <summary>
+    /// Shell commands run just before berthd, in the launcher's namespaces if any (e.g. setting a sysctl there, or
+    /// <c>trap '' HUP INT</c> to start it with those ignored, as <c>nohup berthd &amp;</c> from a script does).
+    /// </summary>
     public string ShellPrelude { get; set; } = "";
 
     /// <summary>
@@ -141,15 +141,19 @@ public sealed class BerthDaemon : IAsyncDisposable
 
         Binaries binaries = Binaries.Current;
         var info = new ProcessStartInfo(Launcher.Count > 0 ? Launcher[0] : "/bin/sh") { UseShellExecute = false };
-        foreach (string arg in Launcher.Count > 0 ? [.. Launcher.Skip(1), "/bin/sh"] : Array.Empty<string>())
+        if (Launcher.Count > 0)
         {
-            info.ArgumentList.Add(arg);
+            foreach (string arg in Launcher.Skip(1))
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            info.ArgumentList.Add("/bin/sh");
         }
 
         // exec: the pid we hold is berthd's (or its launcher's). Its output goes to a file, so nothing (no monitor, no runc) can hold a pipe of ours.
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add((StartedLikeNohup ? "trap '' HUP INT; " : "") + (ShellPrelude.Length > 0 ? ShellPrelude + " && " : "")
-            + "exec \"$@\" </dev/null >>\"$BERTH_TEST_LOG\" 2>&1");
+        info.ArgumentList.Add((ShellPrelude.Length > 0 ? ShellPrelude + " && " : "") + "exec \"$@\" </dev/null >>\"$BERTH_TEST_LOG\" 2>&1");
         info.ArgumentList.Add("sh");
         string[] args =
         [
