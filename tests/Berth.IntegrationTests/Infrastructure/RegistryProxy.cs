@@ -123,8 +123,7 @@ public sealed class RegistryProxy : LoopbackServer
 
                 long? cutAt = blob && CutBlobAfterBytes is { } cut && FirstTime(_cut, record.Path) ? cut : null;
 
-                await PipeBodyAsync(upstream, client, body, record, cutAt, blob ? BytesPerSecond : 0);
-                record.Finished = DateTime.UtcNow;
+                record.Finished = await PipeBodyAsync(upstream, client, body, record, cutAt, blob ? BytesPerSecond : 0);
                 client.Shutdown(SocketShutdown.Both);
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or ObjectDisposedException)
@@ -142,11 +141,17 @@ public sealed class RegistryProxy : LoopbackServer
         }
     }
 
-    private async Task PipeBodyAsync(Socket upstream, Socket client, byte[] first, ProxiedRequest record, long? cutAt, long bytesPerSecond)
+    /// <summary>
+    /// Passes the body on and answers when its last byte was handed to the client: the client may have it all (it knows
+    /// the length) and ask for the next blob while upstream has yet to close, so the end is that send, not upstream's EOF.
+    /// The pace is kept before each send, never after the last one.
+    /// </summary>
+    private async Task<DateTime> PipeBodyAsync(Socket upstream, Socket client, byte[] first, ProxiedRequest record, long? cutAt, long bytesPerSecond)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         byte[] buffer = new byte[1 << 16];
         ReadOnlyMemory<byte> chunk = first;
+        DateTime lastSent = DateTime.UtcNow;
         while (true)
         {
             if (chunk.Length == 0)
@@ -154,23 +159,12 @@ public sealed class RegistryProxy : LoopbackServer
                 int read = await upstream.ReceiveAsync(buffer, SocketFlags.None, Stopping);
                 if (read == 0)
                 {
-                    return;
+                    return lastSent;
                 }
 
                 chunk = buffer.AsMemory(0, read);
             }
 
-            if (cutAt is { } limit && record.BodyBytes + chunk.Length >= limit)
-            {
-                // The cut: exactly `limit` bytes reach the client, then the connection ends (FIN, so none is lost).
-                await client.SendAsync(chunk[..(int)(limit - record.BodyBytes)], SocketFlags.None, Stopping);
-                record.BodyBytes = limit;
-                return;
-            }
-
-            await client.SendAsync(chunk, SocketFlags.None, Stopping);
-            record.BodyBytes += chunk.Length;
-            chunk = ReadOnlyMemory<byte>.Empty;
             if (bytesPerSecond > 0)
             {
                 TimeSpan due = TimeSpan.FromSeconds((double)record.BodyBytes / bytesPerSecond);
@@ -179,6 +173,19 @@ public sealed class RegistryProxy : LoopbackServer
                     await Task.Delay(due - clock.Elapsed, Stopping);
                 }
             }
+
+            if (cutAt is { } limit && record.BodyBytes + chunk.Length >= limit)
+            {
+                // The cut: exactly `limit` bytes reach the client, then the connection ends (FIN, so none is lost).
+                await client.SendAsync(chunk[..(int)(limit - record.BodyBytes)], SocketFlags.None, Stopping);
+                record.BodyBytes = limit;
+                return DateTime.UtcNow;
+            }
+
+            await client.SendAsync(chunk, SocketFlags.None, Stopping);
+            lastSent = DateTime.UtcNow;
+            record.BodyBytes += chunk.Length;
+            chunk = ReadOnlyMemory<byte>.Empty;
         }
     }
 
