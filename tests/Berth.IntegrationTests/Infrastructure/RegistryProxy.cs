@@ -167,10 +167,10 @@ public sealed class RegistryProxy : LoopbackServer
 
             if (bytesPerSecond > 0)
             {
-                TimeSpan due = TimeSpan.FromSeconds((double)record.BodyBytes / bytesPerSecond);
-                if (due > clock.Elapsed)
+                TimeSpan wait = TimeSpan.FromSeconds((double)record.BodyBytes / bytesPerSecond) - clock.Elapsed;
+                if (wait > TimeSpan.Zero)
                 {
-                    await Task.Delay(due - clock.Elapsed, Stopping);
+                    await Task.Delay(wait, Stopping);
                 }
             }
 
