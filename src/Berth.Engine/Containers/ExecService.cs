@@ -288,8 +288,24 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
         };
     }
 
-    private ExecEntry Lookup(string execId) =>
-        _execs.TryGetValue(execId, out ExecEntry? exec) ? exec : throw EngineException.NotFound($"No such exec instance: {execId}");
+    /// <summary>
+    /// The exec, while its container exists: the removal's signal drops it from the table on a pool thread, after
+    /// the remove may have answered, so a lookup right after a remove checks the container itself.
+    /// </summary>
+    private ExecEntry Lookup(string execId)
+    {
+        if (_execs.TryGetValue(execId, out ExecEntry? exec))
+        {
+            if (containers.Find(exec.ContainerId) is not null)
+            {
+                return exec;
+            }
+
+            _execs.TryRemove(execId, out _);
+        }
+
+        throw EngineException.NotFound($"No such exec instance: {execId}");
+    }
 
     /// <summary>Docker's exit codes for an exec the runtime could not start: 127 not found, 126 not executable.</summary>
     public static int ExitCodeOf(MonitorExecExit? exit)
