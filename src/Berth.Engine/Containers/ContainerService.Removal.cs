@@ -64,6 +64,7 @@ public sealed partial class ContainerService
 
         int number = Signals.Parse(signal, Signals.SIGKILL);
         bool paused = entry.Record.State.Status == ContainerStatus.Paused;
+        Task<int> exited = entry.NextExit.Task;
         if (paused && number != Signals.SIGKILL)
         {
             await KillPausedAsync(entry, number, all: false, cancellationToken).ConfigureAwait(false); // refuses, as Docker does
@@ -82,10 +83,37 @@ public sealed partial class ContainerService
         if (paused)
         {
             await KillPausedAsync(entry, number, all: false, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await _runtime.KillAsync(entry.Record.Id, number, all: false, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (number == Signals.SIGKILL)
+        {
+            await AwaitKilledAsync(entry, exited, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Docker's kill with SIGKILL answers once the container has stopped (other signals answer when sent): whoever
+    /// asks next sees it exited, and nothing the daemon does for the running container (a health probe) follows the
+    /// kill. A container still running 10 s on has every process killed and 2 s more, then the kill fails.
+    /// </summary>
+    private async Task AwaitKilledAsync(ContainerEntry entry, Task<int> exited, CancellationToken cancellationToken)
+    {
+        if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(10), cancellationToken)).ConfigureAwait(false) == exited)
+        {
             return;
         }
 
-        await _runtime.KillAsync(entry.Record.Id, number, all: false, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
+        if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(2), cancellationToken)).ConfigureAwait(false) != exited)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new EngineException(ErrorKind.Internal, $"tried to kill container {entry.Record.Id}, but did not receive an exit event");
+        }
     }
 
     public async Task RemoveAsync(string nameOrId, bool force, bool removeVolumes, CancellationToken cancellationToken)

@@ -97,6 +97,9 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
             throw EngineException.Conflict($"container {record.Id} is not running");
         }
 
+        // Docker's moment for exec_start: the container was running, the process is yet to be launched. Said after
+        // the launch, it could come after a kill that had already answered (a health probe begun just before it).
+        containers.Emit(record, ContainerService.ExecAction("exec_start", exec.Request.Cmd!), ("execID", exec.Id));
         string state = options.ContainerStateDirectory(record.Id);
         string rootfs = Path.Combine(options.ContainersDirectory, record.Id, "bundle", "rootfs");
         ExecCreateRequest request = exec.Request;
@@ -166,7 +169,6 @@ public sealed partial class ExecService(ContainerService containers, EngineOptio
 
         exec.Running = true;
         LogStarted(exec.Id, record.Id);
-        containers.Emit(record, ContainerService.ExecAction("exec_start", request.Cmd!), ("execID", exec.Id));
         if (request.Tty && request.ConsoleSize is [uint height, uint width] && height > 0 && width > 0)
         {
             // Docker's CLI (API 1.42+) gives the initial size with the create; the monitor keeps it until the terminal exists.
