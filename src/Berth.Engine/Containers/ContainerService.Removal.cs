@@ -102,16 +102,22 @@ public sealed partial class ContainerService
     /// </summary>
     private async Task AwaitKilledAsync(ContainerEntry entry, Task<int> exited, CancellationToken cancellationToken)
     {
-        if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(10), cancellationToken)).ConfigureAwait(false) == exited)
+        try
         {
+            await exited.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
             return;
         }
-
-        cancellationToken.ThrowIfCancellationRequested();
-        await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
-        if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(2), cancellationToken)).ConfigureAwait(false) != exited)
+        catch (TimeoutException)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await exited.WaitAsync(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
             throw new EngineException(ErrorKind.Internal, $"tried to kill container {entry.Record.Id}, but did not receive an exit event");
         }
     }
