@@ -119,11 +119,12 @@ public sealed class RegistryProxy : LoopbackServer
                 (string responseHead, byte[] body) = await ReadHeadAsync(upstream);
                 string[] status = responseHead.Split(' ', 3);
                 record.Status = status.Length > 1 && int.TryParse(status[1], out int code) ? code : 0;
+                DateTime headSendBegan = DateTime.UtcNow;
                 await client.SendAsync(Encoding.ASCII.GetBytes(responseHead), SocketFlags.None, Stopping);
 
                 long? cutAt = blob && CutBlobAfterBytes is { } cut && FirstTime(_cut, record.Path) ? cut : null;
 
-                record.Finished = await PipeBodyAsync(upstream, client, body, record, cutAt, blob ? BytesPerSecond : 0);
+                record.Finished = await PipeBodyAsync(upstream, client, body, record, cutAt, blob ? BytesPerSecond : 0, headSendBegan);
                 client.Shutdown(SocketShutdown.Both);
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or ObjectDisposedException)
@@ -142,16 +143,17 @@ public sealed class RegistryProxy : LoopbackServer
     }
 
     /// <summary>
-    /// Passes the body on and answers when its last byte was handed to the client: the client may have it all (it knows
-    /// the length) and ask for the next blob while upstream has yet to close, so the end is that send, not upstream's EOF.
+    /// Passes the body on and answers when the send of its last bytes began: the client may have them all (it knows the
+    /// length) and ask for the next blob while upstream has yet to close, or while this thread, preempted, has yet to
+    /// read the clock after the send; a stamp taken before that send is earlier than anything the client does with it.
     /// The pace is kept before each send, never after the last one.
     /// </summary>
-    private async Task<DateTime> PipeBodyAsync(Socket upstream, Socket client, byte[] first, ProxiedRequest record, long? cutAt, long bytesPerSecond)
+    private async Task<DateTime> PipeBodyAsync(Socket upstream, Socket client, byte[] first, ProxiedRequest record, long? cutAt, long bytesPerSecond, DateTime headSendBegan)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         byte[] buffer = new byte[1 << 16];
         ReadOnlyMemory<byte> chunk = first;
-        DateTime lastSent = DateTime.UtcNow;
+        DateTime lastSendBegan = headSendBegan; // an empty body: the head was the last of it
         while (true)
         {
             if (chunk.Length == 0)
@@ -159,7 +161,7 @@ public sealed class RegistryProxy : LoopbackServer
                 int read = await upstream.ReceiveAsync(buffer, SocketFlags.None, Stopping);
                 if (read == 0)
                 {
-                    return lastSent;
+                    return lastSendBegan;
                 }
 
                 chunk = buffer.AsMemory(0, read);
@@ -174,16 +176,16 @@ public sealed class RegistryProxy : LoopbackServer
                 }
             }
 
+            lastSendBegan = DateTime.UtcNow;
             if (cutAt is { } limit && record.BodyBytes + chunk.Length >= limit)
             {
                 // The cut: exactly `limit` bytes reach the client, then the connection ends (FIN, so none is lost).
                 await client.SendAsync(chunk[..(int)(limit - record.BodyBytes)], SocketFlags.None, Stopping);
                 record.BodyBytes = limit;
-                return DateTime.UtcNow;
+                return lastSendBegan;
             }
 
             await client.SendAsync(chunk, SocketFlags.None, Stopping);
-            lastSent = DateTime.UtcNow;
             record.BodyBytes += chunk.Length;
             chunk = ReadOnlyMemory<byte>.Empty;
         }
