@@ -58,10 +58,13 @@ public sealed class ContainerControlTests(DaemonFixture fixture)
     }, "sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/counter; usleep 20000; done");
 
     /// <summary>The counter file through the container's rootfs on the host (readable while the container is frozen).</summary>
-    private async Task<string> CounterPathAsync(string name)
+    private async Task<string> CounterPathAsync(string name) => Path.Combine(await RootfsAsync(name), "tmp", "counter");
+
+    /// <summary>The container's root filesystem as the host sees it.</summary>
+    private async Task<string> RootfsAsync(string name)
     {
         string id = (await _docker.SucceedAsync("inspect", "-f", "{{.Id}}", name)).Stdout.Trim();
-        return Path.Combine(fixture.Daemon.DataRoot, "containers", id, "bundle", "rootfs", "tmp", "counter");
+        return Path.Combine(fixture.Daemon.DataRoot, "containers", id, "bundle", "rootfs");
     }
 
     [Fact]
@@ -100,7 +103,16 @@ public sealed class ContainerControlTests(DaemonFixture fixture)
             // Docker's kill with SIGKILL waits for the exit: the very next request sees the container exited. The 400
             // sleepers make the exit slow (the kernel kills and reaps them all before PID 1's exit is reported), so a
             // kill that answered when the signal was sent would be seen running; requests are in-process for the same reason.
-            await _docker.WaitForOutputAsync(o => o.Split('\n').Length > 400, TimeSpan.FromSeconds(20), "top", name);
+            // The shell marks the end of its forks in a file, read through the rootfs on the host: polling `top` (the
+            // CLI and a host-wide ps every 100 ms) took more than 20 s to see the 400 once in CI.
+            string ready = Path.Combine(await RootfsAsync(name), "tmp", "forked");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!File.Exists(ready))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "the 400 sleepers were not started within 60 s");
+                await Task.Delay(20);
+            }
+
             using (HttpResponseMessage kill = await fixture.Api.PostAsync($"/v1.50/containers/{name}/kill", content: null))
             {
                 Assert.Equal(System.Net.HttpStatusCode.NoContent, kill.StatusCode);
@@ -110,7 +122,7 @@ public sealed class ContainerControlTests(DaemonFixture fixture)
             System.Text.Json.JsonElement state = (await inspect.ReadJsonAsync()).GetProperty("State");
             Assert.Equal("exited 137 False", $"{state.GetProperty("Status").GetString()} {state.GetProperty("ExitCode").GetInt32()} {state.GetProperty("Running").GetBoolean()}");
         },
-        "sh", "-c", "for i in $(seq 400); do sleep 1000 & done; wait");
+        "sh", "-c", "for i in $(seq 400); do sleep 1000 & done; touch /tmp/forked; wait");
 
     [Fact]
     public Task Rename_changes_the_name_and_refuses_one_in_use() => WithContainerAsync(async name =>

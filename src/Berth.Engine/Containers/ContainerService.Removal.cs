@@ -36,7 +36,7 @@ public sealed partial class ContainerService
             // A frozen process cannot handle the stop signal: Docker's stop of a paused container kills it.
             Emit(entry.Record, "kill", ("signal", SignalText(Signals.SIGKILL)));
             await KillPausedAsync(entry, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
-            await exited.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await AwaitKilledAsync(entry, exited, cancellationToken).ConfigureAwait(false);
             Emit(entry.Record, "stop");
             return true;
         }
@@ -47,7 +47,7 @@ public sealed partial class ContainerService
         {
             Emit(entry.Record, "kill", ("signal", SignalText(Signals.SIGKILL)));
             await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
-            await exited.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await AwaitKilledAsync(entry, exited, cancellationToken).ConfigureAwait(false); // Docker's stop falls back to its kill
         }
 
         Emit(entry.Record, "stop");
