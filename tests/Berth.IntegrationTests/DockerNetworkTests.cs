@@ -161,6 +161,17 @@ public sealed partial class DockerNetworkTests(DaemonFixture fixture)
             string table = (await _docker.SucceedAsync("ps", "--filter", "name=" + web, "--format", "{{.Ports}}")).Stdout;
             Assert.Contains($"0.0.0.0:{fixedPort}->80/tcp", table, StringComparison.Ordinal);
 
+            // The port is held (a host server cannot bind it, SO_REUSEADDR or not), yet nothing on the host listens on
+            // it: a connection that reached the host past the DNAT is refused, not left unanswered in a backlog.
+            using (var rival = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+            {
+                rival.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                SocketException taken = Assert.Throws<SocketException>(() => rival.Bind(new IPEndPoint(IPAddress.Loopback, fixedPort)));
+                Assert.Equal(SocketError.AddressAlreadyInUse, taken.SocketErrorCode);
+            }
+
+            Assert.DoesNotContain(fixedPort, HostListeningTcpPorts());
+
             CommandResult conflict = await _docker.RunAsync("run", "-d", "--name", clash, "-p", $"{fixedPort}:80", "busybox", "sleep", "30");
             Assert.True(conflict.ExitCode != 0, conflict.ToString());
             Assert.Contains($"Bind for 0.0.0.0:{fixedPort} failed: port is already allocated", conflict.Stderr, StringComparison.Ordinal);
@@ -374,6 +385,24 @@ public sealed partial class DockerNetworkTests(DaemonFixture fixture)
     {
         CommandResult result = await ProcessRunner.RunAsync("ip", args);
         Assert.True(result.ExitCode == 0, result.ToString());
+    }
+
+    private static readonly string[] TcpTables = ["/proc/net/tcp", "/proc/net/tcp6"];
+
+    /// <summary>The TCP ports something listens on in the host's network namespace (IPv4 and IPv6), from /proc/net/tcp*.</summary>
+    private static HashSet<int> HostListeningTcpPorts()
+    {
+        var ports = new HashSet<int>();
+        foreach (string table in TcpTables.Where(File.Exists))
+        {
+            // "  sl  local_address rem_address   st ...": the local address ends in :PORT (hex); state 0A is LISTEN.
+            foreach (string[] fields in File.ReadLines(table).Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(f => f.Length > 3 && f[3] == "0A"))
+            {
+                ports.Add(int.Parse(fields[1][(fields[1].LastIndexOf(':') + 1)..], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        return ports;
     }
 
     /// <summary>The host's address on its default route's interface (reached from "another host" through DNAT in OUTPUT).</summary>

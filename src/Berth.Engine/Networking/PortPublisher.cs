@@ -112,15 +112,13 @@ internal sealed class PortPublisher(Firewall firewall, string tagScope) : IDispo
                     socket.DualMode = false; // :: only: 0.0.0.0 has its own reservation
                 }
 
-                // No SO_REUSEADDR, and a TCP reservation listens: then every other bind of the port fails, as it would
-                // against Docker's proxy. Nothing is ever accepted: DNAT takes the packets before local delivery.
-                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, false);
+                // Held without SO_REUSEADDR, the port refuses every other bind (SO_REUSEADDR or SO_REUSEPORT on the
+                // other side too), as it would against Docker's proxy. .NET sets SO_REUSEADDR on every TCP socket as it
+                // binds, so it is cleared after the bind (a later bind is checked against the option as it is then).
+                // A TCP reservation never listens: DNAT takes the packets before local delivery, and a connection that
+                // reached the host anyway is refused instead of being accepted into a backlog nobody serves.
                 socket.Bind(new IPEndPoint(ip, port));
-                if (!udp)
-                {
-                    socket.Listen(1);
-                }
-
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, false);
                 return (socket, ((IPEndPoint)socket.LocalEndPoint!).Port);
             }
             catch (SocketException e)
