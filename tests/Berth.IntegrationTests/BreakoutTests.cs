@@ -114,7 +114,7 @@ public sealed class BreakoutTests(DaemonFixture fixture) : IDisposable
             string widePath = string.Join(':', Enumerable.Repeat("/no", 30000)) + ":/bin";
             for (int round = 1; round <= rounds; round++)
             {
-                await _docker.WaitForOutputAsync(o => o.Contains($"ready {round}\n", StringComparison.Ordinal), TimeSpan.FromSeconds(20), "logs", name);
+                await _docker.WaitForOutputAsync(o => o.Contains($"ready {round}\n", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "logs", name);
                 // A second of life after its execve: without CAP_SYS_PTRACE the loop can open the exe only then (busybox).
                 await _docker.RunAsync("exec", "-e", "PATH=" + widePath, name, "sleep", "1");
             }

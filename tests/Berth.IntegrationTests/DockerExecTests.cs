@@ -102,7 +102,7 @@ public sealed class DockerExecTests(DaemonFixture fixture)
             Assert.True(detached.ExitCode == 0, detached.ToString());
             Assert.Equal("", detached.Stdout);
 
-            await _docker.WaitForOutputAsync(o => o == "done\n", TimeSpan.FromSeconds(10), "exec", name, "cat", "/tmp/detached");
+            await _docker.WaitForOutputAsync(o => o == "done\n", TimeSpan.FromSeconds(30), "exec", name, "cat", "/tmp/detached");
         });
     }
 

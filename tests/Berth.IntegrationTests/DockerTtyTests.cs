@@ -71,7 +71,7 @@ public sealed class DockerTtyTests(DaemonFixture fixture)
             Assert.Equal(HttpStatusCode.OK, resize.StatusCode);
 
             // docker logs of a TTY container reads a raw stream: no frame headers in the text.
-            CommandResult logs = await _docker.WaitForOutputAsync(o => o.Contains("41 123\r\n", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "logs", name);
+            CommandResult logs = await _docker.WaitForOutputAsync(o => o.Contains("41 123\r\n", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "logs", name);
             Assert.DoesNotContain('\0', logs.Stdout);
             Assert.Equal("", logs.Stderr);
         }

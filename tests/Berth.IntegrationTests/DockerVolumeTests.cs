@@ -189,7 +189,7 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
             Assert.Contains(volume, (await _docker.SucceedAsync("volume", "ls", "-q")).Stdout, StringComparison.Ordinal);
             await _docker.SucceedAsync("stop", "-t", "0", name);
             // The auto-removal finishes after stop returns; wait for it, bounded.
-            await _docker.WaitForOutputAsync(o => !o.Contains(volume, StringComparison.Ordinal), TimeSpan.FromSeconds(10), "volume", "ls", "-q");
+            await _docker.WaitForOutputAsync(o => !o.Contains(volume, StringComparison.Ordinal), TimeSpan.FromSeconds(30), "volume", "ls", "-q");
         }
         finally
         {
@@ -305,11 +305,11 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
             await File.WriteAllTextAsync(Path.Combine(host, "from-host"), "host\n");
             await cli.SucceedAsync("run", "-d", "--name", name, "-v", host + ":/shared", "busybox", "sh", "-c",
                 "cat /shared/from-host; echo container > /shared/from-container; while [ ! -f /shared/late ]; do sleep 0.1; done; cat /shared/late; exec sleep 30");
-            await cli.WaitForOutputAsync(o => o.Contains("host", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "logs", name);
+            await cli.WaitForOutputAsync(o => o.Contains("host", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "logs", name);
             await WaitForFileAsync(Path.Combine(host, "from-container"));
             Assert.Equal("container\n", await File.ReadAllTextAsync(Path.Combine(host, "from-container")));
             await File.WriteAllTextAsync(Path.Combine(host, "late"), "late\n");
-            await cli.WaitForOutputAsync(o => o.Contains("late", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "logs", name);
+            await cli.WaitForOutputAsync(o => o.Contains("late", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "logs", name);
             CommandResult mounts = await cli.SucceedAsync("inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Source}} {{.Destination}} {{.RW}} {{.Propagation}}{{end}}", name);
             Assert.Equal($"bind {host} /shared true rprivate", mounts.Stdout.Trim());
 
@@ -351,14 +351,14 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
         {
             await cli.SucceedAsync("run", "-d", "--name", name, "--tmpfs", "/scratch:size=1m", "--mount", "type=tmpfs,target=/other,tmpfs-size=2m",
                 "busybox", "sh", "-c", "ls /scratch | wc -l; grep -E ' /(scratch|other) ' /proc/mounts; echo x > /scratch/f; exec sleep 60");
-            CommandResult logs = await cli.WaitForOutputAsync(o => o.Contains(" /other ", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "logs", name);
+            CommandResult logs = await cli.WaitForOutputAsync(o => o.Contains(" /other ", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "logs", name);
             Assert.Matches(@"(?m)^tmpfs /scratch tmpfs rw,nosuid,nodev,noexec.*size=1024k", logs.Stdout);
             Assert.Matches(@"(?m)^tmpfs /other tmpfs rw,nosuid,nodev,noexec.*size=2048k", logs.Stdout);
             Assert.StartsWith("0\n", logs.Stdout, StringComparison.Ordinal);
 
             await cli.SucceedAsync("stop", "-t", "0", name);
             await cli.SucceedAsync("start", name);
-            CommandResult again = await cli.WaitForOutputAsync(o => o.Split('\n').Count(l => l.StartsWith("tmpfs /other", StringComparison.Ordinal)) == 2, TimeSpan.FromSeconds(10), "logs", name);
+            CommandResult again = await cli.WaitForOutputAsync(o => o.Split('\n').Count(l => l.StartsWith("tmpfs /other", StringComparison.Ordinal)) == 2, TimeSpan.FromSeconds(30), "logs", name);
             Assert.Equal(2, again.Stdout.Split('\n').Count(l => l == "0"));
             // --tmpfs mounts are not listed in Mounts, --mount type=tmpfs is (as Docker shows them).
             CommandResult mounts = await cli.SucceedAsync("inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Destination}};{{end}}", name);

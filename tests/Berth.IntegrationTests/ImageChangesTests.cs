@@ -70,7 +70,7 @@ public sealed class ImageChangesTests(DaemonFixture fixture)
         try
         {
             await _docker.SucceedAsync("run", "-d", "--name", name, "busybox", "sh", "-c", "echo live > /state; sleep 300");
-            await _docker.WaitForOutputAsync(o => o.Contains("/state", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "diff", name);
+            await _docker.WaitForOutputAsync(o => o.Contains("/state", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "diff", name);
             CommandResult commit = await BerthAsync(null, "commit", name, image);
             Assert.True(commit.ExitCode == 0, commit.ToString());
             Assert.Equal("running\n", (await _docker.SucceedAsync("inspect", "-f", "{{.State.Status}}", name)).Stdout);

@@ -37,7 +37,7 @@ public sealed class NativeExecTests(DaemonFixture fixture)
         string[] options = runOptions.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         await WithContainerAsync(options, "(" + Probe + ") > /tmp/main; sleep 300", async name =>
         {
-            CommandResult main = await _docker.WaitForOutputAsync(o => o.EndsWith("END\n", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "exec", name, "cat", "/tmp/main");
+            CommandResult main = await _docker.WaitForOutputAsync(o => o.EndsWith("END\n", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "exec", name, "cat", "/tmp/main");
             CommandResult exec = await _docker.RunAsync("exec", name, "sh", "-c", Probe);
 
             Assert.True(exec.ExitCode == 0, exec.ToString());
@@ -153,7 +153,7 @@ public sealed class NativeExecTests(DaemonFixture fixture)
             const string Probe = "/probe/probe 0x40000027; echo exit $?";
             await WithContainerAsync(["-v", directory + ":/probe:ro"], "(" + Probe + ") > /tmp/main; sleep 300", async name =>
             {
-                CommandResult main = await _docker.WaitForOutputAsync(o => o.Contains("exit ", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "exec", name, "cat", "/tmp/main");
+                CommandResult main = await _docker.WaitForOutputAsync(o => o.Contains("exit ", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "exec", name, "cat", "/tmp/main");
                 CommandResult exec = await _docker.RunAsync("exec", name, "sh", "-c", Probe);
 
                 Assert.Matches(expected, main.Stdout);
@@ -176,7 +176,7 @@ public sealed class NativeExecTests(DaemonFixture fixture)
             string[] numbers = ["246", "1000", "0x1ff", "39"];
             await WithContainerAsync(["-v", directory + ":/probe:ro"], "/probe/probe " + string.Join(' ', numbers) + " > /tmp/main; sleep 300", async name =>
             {
-                CommandResult main = await _docker.WaitForOutputAsync(o => o.EndsWith("39 ok\n", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "exec", name, "cat", "/tmp/main");
+                CommandResult main = await _docker.WaitForOutputAsync(o => o.EndsWith("39 ok\n", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "exec", name, "cat", "/tmp/main");
                 CommandResult exec = await _docker.RunAsync(["exec", name, "/probe/probe", .. numbers]);
 
                 Assert.Equal("246 Operation not permitted\n1000 Function not implemented\n511 Function not implemented\n39 ok\n", main.Stdout);
@@ -198,7 +198,7 @@ public sealed class NativeExecTests(DaemonFixture fixture)
             // A process that opens nothing itself (ls and a shell's glob would open their directory): its fds from outside.
             CommandResult detached = await _docker.RunAsync("exec", "-d", name, "sleep", "31");
             Assert.True(detached.ExitCode == 0, detached.ToString());
-            CommandResult fds = await _docker.WaitForOutputAsync(o => o.Length > 0, TimeSpan.FromSeconds(10), "exec", name, "sh", "-c", "for p in $(pidof sleep); do [ $p != 1 ] && ls /proc/$p/fd; done; true");
+            CommandResult fds = await _docker.WaitForOutputAsync(o => o.Length > 0, TimeSpan.FromSeconds(30), "exec", name, "sh", "-c", "for p in $(pidof sleep); do [ $p != 1 ] && ls /proc/$p/fd; done; true");
             Assert.Equal("0\n1\n2\n", fds.Stdout);
             CommandResult attached = await _docker.RunAsync("exec", name, "sh", "-c", "for n in $(seq 3 30); do [ -e /proc/$$/fd/$n ] && echo LEAK $n; done; true");
             Assert.Equal("", attached.Stdout);
@@ -230,7 +230,7 @@ public sealed class NativeExecTests(DaemonFixture fixture)
         {
             CommandResult detached = await _docker.RunAsync("exec", "-d", name, "sh", "-c", "cat /proc/self/cgroup > /tmp/d; sleep 2");
             Assert.True(detached.ExitCode == 0, detached.ToString());
-            CommandResult seen = await _docker.WaitForOutputAsync(o => o.Length > 0, TimeSpan.FromSeconds(10), "exec", name, "cat", "/tmp/d");
+            CommandResult seen = await _docker.WaitForOutputAsync(o => o.Length > 0, TimeSpan.FromSeconds(30), "exec", name, "cat", "/tmp/d");
             CommandResult mine = await _docker.RunAsync("exec", name, "cat", "/proc/1/cgroup");
             Assert.Equal(mine.Stdout, seen.Stdout);
             CommandResult top = await _docker.RunAsync("exec", name, "ps", "-o", "pid,comm");

@@ -187,7 +187,7 @@ public sealed class InitProcessTests(DaemonFixture fixture)
         {
             await _docker.SucceedAsync("run", "-d", "--name", plain, "busybox", "sh", "-c", "(sleep 0.1 &); exec sleep 300");
             await _docker.SucceedAsync("run", "-d", "--init", "--name", init, "busybox", "sh", "-c", "(sleep 0.1 &); exec sleep 300");
-            await _docker.WaitForOutputAsync(o => o.Contains(" Z ", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "exec", plain, "ps", "-o", "pid,stat,comm");
+            await _docker.WaitForOutputAsync(o => o.Contains(" Z ", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "exec", plain, "ps", "-o", "pid,stat,comm");
             // By now the init container's orphan has ended too (same timing): it must be gone, not a zombie.
             CommandResult reaped = await _docker.SucceedAsync("exec", init, "ps", "-o", "pid,stat,comm");
             Assert.DoesNotContain(" Z ", reaped.Stdout, StringComparison.Ordinal);
