@@ -111,12 +111,16 @@ public sealed partial class ContainerService
         {
         }
 
-        await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
         try
         {
-            await exited.WaitAsync(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+            await _runtime.KillAsync(entry.Record.Id, Signals.SIGKILL, all: true, cancellationToken).ConfigureAwait(false);
         }
-        catch (TimeoutException)
+        catch (EngineException)
+        {
+            // Its cgroup may be gone because it has just ended: the wait below tells.
+        }
+
+        if (!await ExitsSoonAsync(exited, cancellationToken).ConfigureAwait(false))
         {
             throw new EngineException(ErrorKind.Internal, $"tried to kill container {entry.Record.Id}, but did not receive an exit event");
         }
@@ -159,7 +163,14 @@ public sealed partial class ContainerService
                 }
             }
 
-            await exited.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await AwaitKilledAsync(entry, exited, cancellationToken).ConfigureAwait(false);
+            }
+            catch (EngineException e)
+            {
+                throw new EngineException(e.Kind, $"cannot remove container \"{entry.Record.Name}\": could not kill: {e.Message}");
+            }
         }
 
         await entry.Transition.WaitAsync(cancellationToken).ConfigureAwait(false);
