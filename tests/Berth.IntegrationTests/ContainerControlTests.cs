@@ -105,13 +105,7 @@ public sealed class ContainerControlTests(DaemonFixture fixture)
             // kill that answered when the signal was sent would be seen running; requests are in-process for the same reason.
             // The shell marks the end of its forks in a file, read through the rootfs on the host: polling `top` (the
             // CLI and a host-wide ps every 100 ms) took more than 20 s to see the 400 once in CI.
-            string ready = Path.Combine(await RootfsAsync(name), "tmp", "forked");
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (!File.Exists(ready))
-            {
-                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "the 400 sleepers were not started within 60 s");
-                await Task.Delay(20);
-            }
+            await HostFile.WaitForAsync(Path.Combine(await RootfsAsync(name), "tmp", "forked"), TimeSpan.FromSeconds(60));
 
             using (HttpResponseMessage kill = await fixture.Api.PostAsync($"/v1.50/containers/{name}/kill", content: null))
             {

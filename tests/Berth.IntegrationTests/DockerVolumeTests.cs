@@ -306,7 +306,7 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
             await cli.SucceedAsync("run", "-d", "--name", name, "-v", host + ":/shared", "busybox", "sh", "-c",
                 "cat /shared/from-host; echo container > /shared/from-container; while [ ! -f /shared/late ]; do sleep 0.1; done; cat /shared/late; exec sleep 30");
             await cli.WaitForOutputAsync(o => o.Contains("host", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "logs", name);
-            await WaitForFileAsync(Path.Combine(host, "from-container"));
+            await HostFile.WaitForAsync(Path.Combine(host, "from-container"), TimeSpan.FromSeconds(10));
             Assert.Equal("container\n", await File.ReadAllTextAsync(Path.Combine(host, "from-container")));
             await File.WriteAllTextAsync(Path.Combine(host, "late"), "late\n");
             await cli.WaitForOutputAsync(o => o.Contains("late", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "logs", name);
@@ -327,16 +327,6 @@ public sealed class DockerVolumeTests(DaemonFixture fixture)
             await cli.RemoveQuietlyAsync(name);
             Directory.Delete(host, recursive: true);
             Directory.Delete(Path.GetDirectoryName(created)!, recursive: true);
-        }
-    }
-
-    private static async Task WaitForFileAsync(string path)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (!File.Exists(path))
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"{path} did not appear");
-            await Task.Delay(50);
         }
     }
 
